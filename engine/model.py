@@ -1,0 +1,361 @@
+"""The engine's data: frozen msgspec Structs that travel between actors and to the store.
+
+Prices are ``int`` minor units of the offer's marketplace currency (see `engine.money`). Times named ``*_at`` are
+seconds on trio's clock (`engine.ports.Clock.now`); wall-clock timestamps only appear at the adapter edge.
+
+Messages that travel between actors are tagged so a receiver dispatches with ``match``. Leaf structs that hold
+only scalars or tuples of frozen structs cannot form reference cycles, so they opt out of the garbage collector
+(``gc=False``): with 100,000 offer actors each holding a snapshot, the collector would otherwise walk millions of
+objects on every full collection.
+"""
+
+from __future__ import annotations
+
+import enum
+from decimal import Decimal
+from typing import Literal
+
+import msgspec
+
+__all__ = [
+    "BuyBoxAction",
+    "BuyBoxPrice",
+    "BuyBoxState",
+    "ChannelSettings",
+    "CompetitorFilter",
+    "CompetitorOffer",
+    "Condition",
+    "Decision",
+    "DecisionInputs",
+    "Fees",
+    "FoepReading",
+    "Fulfilment",
+    "HealthEvent",
+    "MarginLevel",
+    "Observation",
+    "ObservationSource",
+    "OfferBounds",
+    "OfferKey",
+    "OfferSettings",
+    "OfferSnapshot",
+    "OfferUpdate",
+    "OurListing",
+    "PriceIntent",
+    "Reason",
+    "Segment",
+    "SubmissionResult",
+    "SubmissionStatus",
+]
+
+
+class Fulfilment(enum.StrEnum):
+    """Who ships: the seller's own warehouse (FBM, ``DEFAULT`` at Amazon) or Amazon's (FBA, ``AMAZON_xx``)."""
+
+    MERCHANT = "merchant"
+    AMAZON = "amazon"
+
+
+class Condition(enum.StrEnum):
+    """Amazon's ``condition_type`` values (Listings Items API)."""
+
+    NEW = "new_new"
+    NEW_OPEN_BOX = "new_open_box"
+    NEW_OEM = "new_oem"
+    REFURBISHED = "refurbished_refurbished"
+    USED_LIKE_NEW = "used_like_new"
+    USED_VERY_GOOD = "used_very_good"
+    USED_GOOD = "used_good"
+    USED_ACCEPTABLE = "used_acceptable"
+    COLLECTIBLE_LIKE_NEW = "collectible_like_new"
+    COLLECTIBLE_VERY_GOOD = "collectible_very_good"
+    COLLECTIBLE_GOOD = "collectible_good"
+    COLLECTIBLE_ACCEPTABLE = "collectible_acceptable"
+    CLUB = "club_club"
+
+    @property
+    def group(self) -> str:
+        """The pricing API's ``ItemCondition`` class: New, Used, Collectible, Refurbished or Club."""
+        return self.value.split("_", 1)[0].capitalize()
+
+
+Segment = Literal["prime", "non_prime"]
+
+
+class OfferKey(msgspec.Struct, frozen=True, gc=False, order=True):
+    """One offer: a seller SKU on one marketplace (country code, "DE")."""
+
+    marketplace: str
+    sku: str
+
+    def __str__(self) -> str:
+        return f"{self.marketplace}/{self.sku}"
+
+
+# --- what the seller configures -------------------------------------------------------------------------------
+
+
+class OfferBounds(msgspec.Struct, frozen=True, gc=False):
+    """The price range the engine may use for one offer; `engine.pricing.bounds` builds and checks it."""
+
+    min_price: int
+    max_price: int
+
+
+class MarginLevel(msgspec.Struct, frozen=True, gc=False):
+    """Margins as shares of net revenue (0.12 = 12%); min and max bounds are derived from them."""
+
+    min_margin: Decimal
+    max_margin: Decimal
+
+
+class Fees(msgspec.Struct, frozen=True, gc=False):
+    """Amazon's fees for one offer: a share of the gross price, a fixed fee and a fulfilment fee per type."""
+
+    variable_fee: Decimal = Decimal(0)
+    fixed_fee: int = 0
+    fulfilment_fee_merchant: int = 0
+    fulfilment_fee_amazon: int = 0
+
+    def fulfilment_fee(self, fulfilment: Fulfilment) -> int:
+        if fulfilment is Fulfilment.AMAZON:
+            return self.fulfilment_fee_amazon
+        return self.fulfilment_fee_merchant
+
+
+class BuyBoxAction(enum.StrEnum):
+    """What a channel does when the Buy Box is not available to us (suppressed, or our offer disqualified)."""
+
+    HOLD = "hold"
+    USE_MAX = "use_max"
+    COMPETE_LOWEST = "compete_lowest"
+    USE_SALE_PRICE = "use_sale_price"
+
+
+class CompetitorFilter(msgspec.Struct, frozen=True, gc=False):
+    """Which competing offers count. An empty ``conditions`` means offers in our own condition only."""
+
+    conditions: tuple[Condition, ...] = ()
+    fulfilment: tuple[Fulfilment, ...] = (Fulfilment.MERCHANT, Fulfilment.AMAZON)
+    min_feedback_pct: int = 0
+    min_feedback_count: int = 0
+    include_amazon: bool = True
+    max_handling_hours: int | None = None
+
+
+class ChannelSettings(msgspec.Struct, frozen=True, gc=False):
+    """The repricer settings of one marketplace (the seed's integration settings)."""
+
+    buybox_unavailable_action: BuyBoxAction = BuyBoxAction.HOLD
+    no_competition_use_sale_price: bool = False
+    send_prices_only: bool = False
+    competitors: CompetitorFilter = CompetitorFilter()
+    # A move not backed by a fresh signal may change the price by at most this share; a typo in a bound or a
+    # bug in a strategy then costs one capped step, not the whole margin.
+    step_cap: Decimal = Decimal("0.10")
+    # An observation older than this is "no fresh data": the offer holds.
+    max_observation_age_s: float = 1800.0
+    dry_run: bool = False
+
+
+class OfferSettings(msgspec.Struct, frozen=True, gc=False):
+    """One repriced offer as the seller configured it: identity, bounds and what travels with the price."""
+
+    key: OfferKey
+    asin: str
+    currency: str
+    bounds: OfferBounds
+    condition: Condition = Condition.NEW
+    fulfilment: Fulfilment = Fulfilment.MERCHANT
+    sale_price: int | None = None
+    quantity: int | None = None
+    lead_time_days: int | None = None
+    shipping_group: str | None = None
+    repricing: bool = True
+
+
+# --- what Amazon tells us -------------------------------------------------------------------------------------
+
+
+ObservationSource = Literal["notification", "poll", "read_back", "foep", "health"]
+
+
+class CompetitorOffer(msgspec.Struct, frozen=True, gc=False):
+    """A competing offer as Amazon lists it (not ours)."""
+
+    seller_id: str
+    listing_price: int
+    shipping: int = 0
+    fulfilment: Fulfilment = Fulfilment.MERCHANT
+    condition: Condition = Condition.NEW
+    is_amazon: bool = False
+    prime: bool = False
+    feedback_pct: int | None = None
+    feedback_count: int = 0
+    handling_max_hours: int = 48
+    is_buybox_winner: bool = False
+
+    @property
+    def landed_price(self) -> int:
+        return self.listing_price + self.shipping
+
+
+class OurListing(msgspec.Struct, frozen=True, gc=False):
+    """Our own offer as Amazon shows it; ``live`` is false while it is not yet buyable."""
+
+    listing_price: int
+    shipping: int = 0
+    live: bool = True
+    prime: bool = False
+    is_buybox_winner: bool = False
+
+    @property
+    def landed_price(self) -> int:
+        return self.listing_price + self.shipping
+
+
+class BuyBoxPrice(msgspec.Struct, frozen=True, gc=False):
+    """A Buy Box winner's price; Amazon may report one per segment (Prime and non-Prime)."""
+
+    landed_price: int
+    listing_price: int
+    shipping: int = 0
+    segment: Segment | None = None
+    seller_id: str | None = None
+
+
+BuyBoxState = Literal["available", "suppressed"]
+
+
+class OfferSnapshot(msgspec.Struct, frozen=True, gc=False, tag=True):
+    """The offers on our item at one moment: from a notification, a poll or a read-back.
+
+    ``as_of`` is when the data was true at Amazon (a notification's offer-change time), ``received_at`` when it
+    reached us; their difference is the age the policy weighs. ``our`` is None when Amazon did not list our offer
+    (not live, or not among the top 20).
+    """
+
+    key: OfferKey
+    source: ObservationSource
+    as_of: float
+    received_at: float
+    our: OurListing | None
+    competitors: tuple[CompetitorOffer, ...]
+    buybox: tuple[BuyBoxPrice, ...] = ()
+    buybox_state: BuyBoxState = "available"
+
+
+class FoepReading(msgspec.Struct, frozen=True, gc=False, tag=True):
+    """Amazon's featured offer expected price for our offer (``None`` when Amazon gave none, with the status)."""
+
+    key: OfferKey
+    as_of: float
+    price: int | None
+    status: str = "VALID_FOEP"
+
+
+class HealthEvent(msgspec.Struct, frozen=True, gc=False, tag=True):
+    """PRICING_HEALTH: our offer was disqualified from the Buy Box (or qualified again)."""
+
+    key: OfferKey
+    as_of: float
+    disqualified: bool
+    reference_price: int | None = None
+
+
+Observation = OfferSnapshot | FoepReading | HealthEvent
+
+
+# --- what the engine decides and sends --------------------------------------------------------------------------
+
+
+class Reason(enum.StrEnum):
+    """Why a decision came out as it did; kept in each SKU's decision trace."""
+
+    NO_COMPETITION = "no_competition"
+    NO_COMPETITION_SALE_PRICE = "no_competition_sale_price"
+    SUPPRESSED = "buybox_suppressed"
+    DISQUALIFIED = "offer_disqualified"
+    NO_DATA = "no_fresh_data"
+    NOT_LIVE = "offer_not_live"
+    PAUSED = "paused"
+    FIRST_PROBE_FOEP = "first_probe_foep"
+    FIRST_PROBE_WINNER = "first_probe_winner"
+    CHALLENGE = "challenge"
+    SEARCH_UP = "search_up"
+    CONVERGED = "converged"
+    RECONVERGE = "reconverge"
+    AWAIT_LIVE = "await_live"
+    UNWINNABLE = "unwinnable"
+    WAR_DAMPED = "price_war_damped"
+    WAR_RESET = "price_war_reset"
+    BASELINE = "baseline_strategy"
+
+
+class DecisionInputs(msgspec.Struct, frozen=True, gc=False):
+    """A short summary of what a decision saw, for the trace."""
+
+    our_price: int | None = None
+    our_live: bool = False
+    we_win: bool = False
+    winner_landed: int | None = None
+    lowest_landed: int | None = None
+    foep: int | None = None
+    competitors: int = 0
+    age_s: float = 0.0
+
+
+class Decision(msgspec.Struct, frozen=True, gc=False):
+    """One decision: a target price (None = hold, send nothing) and why."""
+
+    key: OfferKey
+    at: float
+    target: int | None
+    reason: Reason
+    inputs: DecisionInputs = DecisionInputs()
+    # True when the target follows from a fresh direct signal (winner price, FOEP), so the guard's step cap
+    # does not apply.
+    signal_backed: bool = False
+
+
+class PriceIntent(msgspec.Struct, frozen=True, gc=False, tag=True):
+    """An offer actor's wish to price ``key`` at ``price``; the batcher keeps only the latest per SKU."""
+
+    key: OfferKey
+    price: int
+    reason: Reason
+    decided_at: float
+    signal_backed: bool = False
+
+
+class OfferUpdate(msgspec.Struct, frozen=True, gc=False, tag=True):
+    """The full offer as sent to Amazon: price, bounds and, unless prices only, stock and handling.
+
+    A price and a quantity travel together so new stock never goes live at a stale price, and the full
+    ``purchasable_offer`` is always sent because Amazon's ``replace`` drops any sub-field left out.
+    """
+
+    key: OfferKey
+    update_id: int
+    currency: str
+    price: int
+    min_price: int
+    max_price: int
+    sale_price: int | None = None
+    quantity: int | None = None
+    lead_time_days: int | None = None
+    shipping_group: str | None = None
+    prices_only: bool = False
+
+
+SubmissionStatus = Literal["accepted", "invalid", "throttled", "failed"]
+
+
+class SubmissionResult(msgspec.Struct, frozen=True, gc=False, tag=True):
+    """What Amazon said to one update. ``accepted`` is not applied: it is verified by reading back."""
+
+    key: OfferKey
+    update_id: int
+    status: SubmissionStatus
+    at: float
+    price: int
+    issues: tuple[str, ...] = ()
