@@ -205,7 +205,10 @@ class OurListing(msgspec.Struct, frozen=True, gc=False):
     listing_price: int
     shipping: int = 0
     live: bool = True
+    fulfilment: Fulfilment = Fulfilment.MERCHANT
     prime: bool = False
+    feedback_pct: int | None = None
+    handling_max_hours: int = 48
     is_buybox_winner: bool = False
 
     @property

@@ -58,7 +58,7 @@ def test_decimal_with_too_many_places_is_an_error_not_a_rounding() -> None:
 
 
 def test_unknown_currency_names_the_known_ones() -> None:
-    with pytest.raises(MoneyError, match="unknown currency 'XXX'.*EUR"):
+    with pytest.raises(MoneyError, match=r"unknown currency 'XXX'.*EUR"):
         parse_minor("1", "XXX")
 
 

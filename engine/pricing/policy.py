@@ -1,0 +1,196 @@
+"""The decision policy: the domain rules of DESIGN.md, then a strategy for the competitive case.
+
+Rules, in order, each with its own reason in the trace:
+1. repricing off for the offer, or paused by the operator: hold;
+2. no fresh data (nothing observed, or older than the channel's limit): hold;
+3. our offer is not live: hold. Never chase the Buy Box down while Amazon does not show our offer yet (it may be
+   unapproved or still processing); the price it would go live at is the one the seller set;
+4. our offer disqualified from the Buy Box (PRICING_HEALTH), or the Buy Box suppressed for everyone: the
+   channel's configured action (hold, use max, compete with the lowest landed price, use the sale price);
+5. no competition after the channel's filters: max, or the sale price when "with no competition, use sale price
+   as maximum price" is on;
+6. otherwise the strategy decides, seeing competitors filtered by condition, fulfilment type, feedback and
+   Amazon retail, and the Buy Box winner in our segment (Prime if our offer is Prime, else non-Prime).
+
+The policy is pure: it takes the time as an argument and returns the new strategy state with the decision.
+"""
+
+from __future__ import annotations
+
+from typing import Generic, NamedTuple, TypeVar
+
+import msgspec
+
+from engine.model import (
+    BuyBoxAction,
+    BuyBoxPrice,
+    ChannelSettings,
+    CompetitorOffer,
+    Decision,
+    DecisionInputs,
+    FoepReading,
+    HealthEvent,
+    OfferSettings,
+    OfferSnapshot,
+    OurListing,
+    Reason,
+)
+from engine.pricing.view import MarketView, Strategy
+
+__all__ = ["Outcome", "PolicyInputs", "decide", "filter_competitors", "segment_winner"]
+
+S = TypeVar("S")
+
+# A FOEP reading older than this is not used as a first-probe signal.
+FOEP_MAX_AGE_S = 900.0
+
+
+class PolicyInputs(msgspec.Struct, frozen=True, gc=False):
+    """Everything one decision looks at: the offer's settings and the newest observation of each kind."""
+
+    settings: OfferSettings
+    channel: ChannelSettings
+    tick: int
+    snapshot: OfferSnapshot | None = None
+    foep: FoepReading | None = None
+    health: HealthEvent | None = None
+    paused: bool = False
+
+
+class Outcome(NamedTuple, Generic[S]):
+    decision: Decision
+    state: S
+    recheck_at: float | None = None
+
+
+def decide(inputs: PolicyInputs, strategy: Strategy[S], state: S, now: float) -> Outcome[S]:
+    """Apply the rules to ``inputs`` at time ``now``; the strategy is consulted only in the competitive case."""
+    settings, channel, snapshot = inputs.settings, inputs.channel, inputs.snapshot
+    bounds = settings.bounds
+
+    def hold(reason: Reason, summary: DecisionInputs | None = None) -> Outcome[S]:
+        return Outcome(Decision(settings.key, now, None, reason, summary or DecisionInputs()), state)
+
+    def target(price: int | None, reason: Reason, summary: DecisionInputs) -> Outcome[S]:
+        return Outcome(Decision(settings.key, now, price, reason, summary, signal_backed=price is not None), state)
+
+    if not settings.repricing or inputs.paused:
+        return hold(Reason.PAUSED)
+    if snapshot is None or now - snapshot.as_of > channel.max_observation_age_s:
+        return hold(Reason.NO_DATA)
+    our = snapshot.our
+    competitors = filter_competitors(snapshot.competitors, settings, channel)
+    winner = segment_winner(snapshot.buybox, our)
+    summary = _summary(snapshot, our, competitors, winner, inputs.foep, now)
+    if our is None or not our.live:
+        return hold(Reason.NOT_LIVE, summary)
+    if inputs.health is not None and inputs.health.disqualified:
+        return target(_unavailable_price(inputs, competitors, our), Reason.DISQUALIFIED, summary)
+    if snapshot.buybox_state == "suppressed":
+        return target(_unavailable_price(inputs, competitors, our), Reason.SUPPRESSED, summary)
+    if not competitors:
+        if channel.no_competition_use_sale_price and settings.sale_price is not None:
+            sale = min(settings.sale_price, bounds.max_price)
+            return target(sale, Reason.NO_COMPETITION_SALE_PRICE, summary)
+        return target(bounds.max_price, Reason.NO_COMPETITION, summary)
+
+    view = MarketView(
+        key=settings.key,
+        now=now,
+        as_of=snapshot.as_of,
+        bounds=bounds,
+        tick=inputs.tick,
+        our=our,
+        competitors=competitors,
+        winner=winner,
+        foep=_fresh_foep(inputs.foep, now),
+        sale_price=settings.sale_price,
+    )
+    step = strategy.decide(view, state)
+    decision = Decision(settings.key, now, step.target, step.reason, summary, step.signal_backed)
+    return Outcome(decision, step.state, step.recheck_at)
+
+
+def filter_competitors(
+    offers: tuple[CompetitorOffer, ...], settings: OfferSettings, channel: ChannelSettings
+) -> tuple[CompetitorOffer, ...]:
+    """The offers we price against: same condition class unless the channel lists conditions, and the filters."""
+    rules = channel.competitors
+    keep: list[CompetitorOffer] = []
+    for offer in offers:
+        if offer.listing_price <= 0:
+            continue
+        if rules.conditions:
+            if offer.condition not in rules.conditions:
+                continue
+        elif offer.condition.group != settings.condition.group:
+            continue
+        if offer.fulfilment not in rules.fulfilment:
+            continue
+        if offer.is_amazon and not rules.include_amazon:
+            continue
+        if rules.min_feedback_pct and (offer.feedback_pct is None or offer.feedback_pct < rules.min_feedback_pct):
+            continue
+        if offer.feedback_count < rules.min_feedback_count and not offer.is_amazon:
+            continue
+        if rules.max_handling_hours is not None and offer.handling_max_hours > rules.max_handling_hours:
+            continue
+        keep.append(offer)
+    return tuple(keep)
+
+
+def segment_winner(winners: tuple[BuyBoxPrice, ...], our: OurListing | None) -> BuyBoxPrice | None:
+    """The Buy Box winner we compete with: Prime if our offer is Prime, else non-Prime, when Amazon reports two."""
+    if not winners:
+        return None
+    wanted = "prime" if our is not None and our.prime else "non_prime"
+    for price in winners:
+        if price.segment == wanted:
+            return price
+    for price in winners:
+        if price.segment is None:
+            return price
+    return winners[0]
+
+
+def _unavailable_price(inputs: PolicyInputs, competitors: tuple[CompetitorOffer, ...], our: OurListing) -> int | None:
+    """The channel's action when the Buy Box is not available to us."""
+    settings = inputs.settings
+    match inputs.channel.buybox_unavailable_action:
+        case BuyBoxAction.HOLD:
+            return None
+        case BuyBoxAction.USE_MAX:
+            return settings.bounds.max_price
+        case BuyBoxAction.COMPETE_LOWEST:
+            lowest = min((c.landed_price for c in competitors), default=None)
+            return None if lowest is None else lowest - our.shipping
+        case BuyBoxAction.USE_SALE_PRICE:
+            return settings.sale_price
+
+
+def _fresh_foep(reading: FoepReading | None, now: float) -> int | None:
+    if reading is None or reading.price is None or reading.status != "VALID_FOEP":
+        return None
+    if now - reading.as_of > FOEP_MAX_AGE_S:
+        return None
+    return reading.price
+
+
+def _summary(
+    snapshot: OfferSnapshot,
+    our: OurListing | None,
+    competitors: tuple[CompetitorOffer, ...],
+    winner: BuyBoxPrice | None,
+    foep: FoepReading | None,
+    now: float,
+) -> DecisionInputs:
+    return DecisionInputs(
+        our_price=None if our is None else our.listing_price,
+        our_live=our is not None and our.live,
+        we_win=our is not None and our.is_buybox_winner,
+        winner_landed=None if winner is None else winner.landed_price,
+        lowest_landed=min((c.landed_price for c in competitors), default=None),
+        foep=None if foep is None else foep.price,
+        competitors=len(competitors),
+        age_s=now - snapshot.as_of,
+    )

@@ -1,0 +1,347 @@
+"""The engine's convergence search: win the Buy Box with the first probe, then climb to the highest winning price.
+
+What is unknown is not the competitors' prices (Amazon shows them) but how Amazon weighs our offer against them.
+So the search learns one number per offer: θ = ln(T / M), where T is the landed price up to which we hold the
+Buy Box and M is where the prior (`engine.pricing.scoring`) puts it given the competitors' current landed prices.
+Every observation is a verdict on θ: holding at landed price X says θ ≥ ln(X/M); losing at X while we held says
+θ < ln(X/M). Because θ is relative to M, a competitor's move does not erase what was learned: the next target
+follows from the new M at once (re-convergence in one round trip).
+
+Probes are chosen as quantiles of the posterior over T, a mixture of the prior's bracket and a flat spread over
+[min, max], cut to what the verdicts allow. The prior makes the usual case take two or three probes; the flat
+part bounds the worst case near the information limit of plain bisection (buybox.md's N0) when the prior is
+wrong. Each probe costs a round trip (submit → live → Buy Box recomputed → observed), so the search waits for a
+verdict before it moves again: a loss counts only once our price has been live long enough for Amazon to have
+recomputed the Buy Box (``settle_s``), and so does a hold at a higher price.
+
+Price wars are damped: against an undercutter the search reaches its own min at most ``war_touches`` times in
+``war_window_s``; after that it resets to max and holds there until the window has passed.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import msgspec
+
+from engine.model import Reason
+from engine.pricing.scoring import ScorePrior
+from engine.pricing.view import MarketView, Step
+
+__all__ = ["EngineSearch", "SearchConfig", "SearchState"]
+
+
+class SearchConfig(msgspec.Struct, frozen=True, gc=False):
+    """Tuning of the search; the defaults are what the benchmarks report."""
+
+    prior: ScorePrior = ScorePrior()
+    # Stop probing upward once the bracket on T is this narrow (relative); below 0.2% so that the price we
+    # settle at is within 99.8% of the best winning price even after rounding to the tick.
+    converged_ratio: float = 0.0015
+    # A loss (or a hold at a new price) counts only after our price has been live this long: Amazon recomputes
+    # the Buy Box some time after a price goes live.
+    settle_s: float = 180.0
+    # The first probe goes this far below FOEP, about two standard deviations of FOEP's error.
+    foep_margin: float = 0.006
+    # When challenging without FOEP, aim at this quantile of the posterior on T (lower = surer to win).
+    challenge_quantile: float = 0.2
+    # After a failed challenge that the bracket cannot explain, the next goes this much lower, doubling each time.
+    gallop_step: float = 0.005
+    # A target not live after this long is asked for again (some accepted updates never apply).
+    resend_after_s: float = 900.0
+    war_touches: int = 2
+    war_window_s: float = 86_400.0
+
+
+class SearchState(msgspec.Struct, frozen=True, gc=False):
+    """Everything the search remembers about one offer; plain data, stored across restarts."""
+
+    theta_lo: float | None = None  # ln(T/M) ≥ theta_lo, from holds
+    theta_hi: float | None = None  # ln(T/M) < theta_hi, from losses
+    binding: str | None = None  # the competitor M was measured against
+    seen_as_of: float = -math.inf  # newest observation used; older ones arriving late are ignored
+    live_price: int | None = None
+    live_since: float = 0.0
+    held: bool = False  # our Buy Box status at the last verdict
+    target: int | None = None  # the last price we asked for
+    target_at: float = 0.0
+    target_log_m: float = 0.0  # ln M when the target was chosen
+    challenge_fails: int = 0
+    failed_price: int | None = None
+    unwinnable_log_m: float | None = None
+    min_touches: tuple[float, ...] = ()
+    war_until: float = -math.inf
+    probes: int = 0
+
+
+class _Anchor(NamedTuple):
+    """The prior's reading of the current market: ln M (landed) and the prior bracket on θ."""
+
+    log_m: float
+    binding: str
+    soft_lo: float
+    soft_hi: float
+
+
+class EngineSearch:
+    """The engine's strategy (see the module docstring)."""
+
+    name = "engine"
+
+    def __init__(self, config: SearchConfig | None = None) -> None:
+        self.config = config or SearchConfig()
+
+    def initial_state(self) -> SearchState:
+        return SearchState()
+
+    def decide(self, view: MarketView, state: SearchState) -> Step[SearchState]:
+        if view.as_of < state.seen_as_of:
+            return Step(None, Reason.AWAIT_LIVE, state)
+        anchor = self._anchor(view)
+        if anchor is None:
+            return Step(None, Reason.NO_COMPETITION, state)
+        state = self._rebase(state, anchor)
+        state, verdict = self._observe(view, state, anchor)
+        if view.we_hold:
+            step = self._climb(view, state, anchor, verdict)
+        else:
+            step = self._challenge(view, state, anchor, verdict)
+        return self._finish(view, step, anchor)
+
+    # --- reading the market ---------------------------------------------------------------------------------
+
+    def _anchor(self, view: MarketView) -> _Anchor | None:
+        prior = self.config.prior
+        best: tuple[float, str] | None = None
+        soft_lo = soft_hi = math.inf
+        for rival in view.competitors:
+            if rival.landed_price <= 0:
+                continue
+            offset = prior.hold_offset(view.our, rival)
+            log_mj = math.log(rival.landed_price) + offset.center
+            if best is None or log_mj < best[0]:
+                best = (log_mj, rival.seller_id)
+            soft_lo = min(soft_lo, log_mj - offset.half_width)
+            soft_hi = min(soft_hi, log_mj + offset.half_width)
+        if best is None:
+            return None
+        return _Anchor(best[0], best[1], soft_lo - best[0], soft_hi - best[0])
+
+    def _rebase(self, state: SearchState, anchor: _Anchor) -> SearchState:
+        """Evidence is relative to the binding competitor; when another one binds, it no longer applies."""
+        if state.binding == anchor.binding:
+            return state
+        return msgspec.structs.replace(
+            state, binding=anchor.binding, theta_lo=None, theta_hi=None, challenge_fails=0, failed_price=None
+        )
+
+    def _observe(self, view: MarketView, state: SearchState, anchor: _Anchor) -> tuple[SearchState, bool]:
+        """Track our live price and turn the observation into a verdict on θ when it is one.
+
+        Returns the new state and whether a verdict was taken.
+        """
+        price = view.our.listing_price
+        if state.live_price != price:
+            state = msgspec.structs.replace(state, live_price=price, live_since=view.as_of)
+        state = msgspec.structs.replace(state, seen_as_of=view.as_of)
+        settled = state.target is None or view.as_of - state.live_since >= self.config.settle_s
+        changed = view.we_hold != state.held and view.as_of > state.live_since
+        if not (settled or changed):
+            return state, False
+        rel = math.log(view.our.landed_price) - anchor.log_m
+        if view.we_hold:
+            lo = rel if state.theta_lo is None else max(state.theta_lo, rel)
+            hi = state.theta_hi if state.theta_hi is not None and state.theta_hi > lo else None
+            return (
+                msgspec.structs.replace(
+                    state, theta_lo=lo, theta_hi=hi, held=True, challenge_fails=0, failed_price=None
+                ),
+                True,
+            )
+        if state.held:
+            bound = rel
+            fails: int = state.challenge_fails
+            failed: int | None = state.failed_price
+        else:
+            rival = view.winning_rival()
+            gap = self.config.prior.challenge_gap(rival is not None, rival is not None and rival.is_amazon)
+            bound = rel + gap.center + gap.half_width
+            new_failure = state.failed_price != price and state.target == price
+            fails = state.challenge_fails + 1 if new_failure else state.challenge_fails
+            failed = price
+        upper = bound if state.theta_hi is None else min(state.theta_hi, bound)
+        lower = state.theta_lo if state.theta_lo is not None and state.theta_lo < upper else None
+        return (
+            msgspec.structs.replace(
+                state, theta_lo=lower, theta_hi=upper, held=False, challenge_fails=fails, failed_price=failed
+            ),
+            True,
+        )
+
+    # --- choosing a price ------------------------------------------------------------------------------------
+
+    def _waiting(self, view: MarketView, state: SearchState, anchor: _Anchor) -> bool:
+        """True while our last probe has not yet produced a verdict and the market has not moved since."""
+        if state.target is None:
+            return False
+        moved = abs(anchor.log_m - state.target_log_m) > self.config.converged_ratio
+        if moved:
+            return False
+        return state.live_price != state.target or view.as_of - state.live_since < self.config.settle_s
+
+    def _climb(self, view: MarketView, state: SearchState, anchor: _Anchor, verdict: bool) -> Step[SearchState]:
+        cfg = self.config
+        price, ship = view.our.listing_price, view.our.shipping
+        if not verdict and self._waiting(view, state, anchor):
+            return Step(None, Reason.AWAIT_LIVE, state, recheck_at=state.live_since + cfg.settle_s)
+        if price >= view.bounds.max_price:
+            return Step(None, Reason.CONVERGED, state)
+        lo, hi = self._bracket(view, state, anchor)
+        lo = max(lo, math.log(view.our.landed_price))
+        moved = state.target is not None and abs(anchor.log_m - state.target_log_m) > cfg.converged_ratio
+        if self._converged(lo, hi, ship, view.tick):
+            target = _listing(lo, ship, view.tick, down=True)
+            reason = Reason.RECONVERGE if moved else Reason.CONVERGED
+            return Step(target if target > price else None, reason, state, signal_backed=True)
+        probe = _listing(self._candidate(anchor, lo, hi), ship, view.tick, down=True)
+        probe = max(probe, price + view.tick)
+        return Step(probe, Reason.RECONVERGE if moved else Reason.SEARCH_UP, state, signal_backed=moved)
+
+    def _challenge(self, view: MarketView, state: SearchState, anchor: _Anchor, verdict: bool) -> Step[SearchState]:
+        cfg = self.config
+        price, ship = view.our.listing_price, view.our.shipping
+        bounds = view.bounds
+        if not verdict and self._waiting(view, state, anchor):
+            return Step(None, Reason.AWAIT_LIVE, state, recheck_at=state.live_since + cfg.settle_s)
+        if state.unwinnable_log_m is not None and anchor.log_m <= state.unwinnable_log_m:
+            return Step(bounds.max_price, Reason.UNWINNABLE, state)
+        if verdict and price <= bounds.min_price and state.challenge_fails > 0:
+            # We lost at our min: nothing within bounds wins until the market moves up.
+            state = msgspec.structs.replace(state, unwinnable_log_m=anchor.log_m + cfg.converged_ratio)
+            return Step(bounds.max_price, Reason.UNWINNABLE, state)
+        rival = view.winning_rival()
+        gap = cfg.prior.challenge_gap(rival is not None, rival is not None and rival.is_amazon)
+        shift = gap.center + 0.5 * gap.half_width
+        lo, hi = self._bracket(view, state, anchor)
+        # Two failed challenges in a row mean the prior's bracket is wrong here: bisect instead.
+        trust_prior = state.challenge_fails < 2
+        if state.theta_lo is not None and gap.center + gap.half_width > 0.0:
+            # We have held the Buy Box at lo. A challenger's verdict mixes up the threshold with the incumbent's
+            # uncertain edge, so learn nothing here: go back safely below lo, and search again once we hold.
+            target = _listing(lo - gap.center - gap.half_width, ship, view.tick, down=True)
+            reason = Reason.RECONVERGE
+        elif self._converged(lo, hi, ship, view.tick):
+            target = _listing(lo - shift, ship, view.tick, down=True)
+            reason = Reason.RECONVERGE
+        elif view.foep is not None and state.challenge_fails == 0:
+            target = _scale(view.foep, -cfg.foep_margin)
+            reason = Reason.FIRST_PROBE_FOEP
+        elif state.theta_lo is None and trust_prior and anchor.soft_hi > anchor.soft_lo:
+            # Nothing learned yet: take the Buy Box with a price the prior says very likely wins.
+            soft_lo, soft_hi = max(lo, anchor.log_m + anchor.soft_lo), min(hi, anchor.log_m + anchor.soft_hi)
+            log_t = soft_lo + cfg.challenge_quantile * max(0.0, soft_hi - soft_lo)
+            target = _listing(log_t - shift, ship, view.tick, down=True)
+            reason = Reason.FIRST_PROBE_WINNER
+        else:
+            log_t = self._candidate(anchor, lo, hi, use_prior=trust_prior)
+            target = _listing(log_t - shift, ship, view.tick, down=True)
+            reason = Reason.FIRST_PROBE_WINNER if state.probes == 0 else Reason.CHALLENGE
+        if state.challenge_fails > 0 and (gap.half_width > 0.0 or target >= price):
+            # A lost challenge bounds the hold threshold only loosely while the incumbent's edge is uncertain, so
+            # the bracket alone may not move the next one down: step at least this far, twice as far each time.
+            cap = _scale(price, -cfg.gallop_step * 2 ** (state.challenge_fails - 1))
+            target = min(target, cap)
+        target = max(target, bounds.min_price)
+        return Step(target, reason, state, signal_backed=True)
+
+    def _bracket(self, view: MarketView, state: SearchState, anchor: _Anchor) -> tuple[float, float]:
+        """The interval of ln T (landed) that the verdicts and the bounds leave open."""
+        ship = view.our.shipping
+        lo = math.log(view.bounds.min_price + ship)
+        hi = math.log(view.bounds.max_price + ship)
+        if state.theta_lo is not None:
+            lo = max(lo, anchor.log_m + state.theta_lo)
+        if state.theta_hi is not None:
+            hi = min(hi, anchor.log_m + state.theta_hi)
+        return lo, max(lo, hi)
+
+    def _converged(self, lo: float, hi: float, shipping: int, tick: int) -> bool:
+        """True when the best price the bracket still allows is within ``converged_ratio`` of its lower end.
+
+        ``hi`` is a price that lost (or the max bound), so the best possible winning price is a tick below it.
+        """
+        lo_price = _listing(lo, shipping, tick, down=True)
+        best = _listing(hi, shipping, tick, down=True) - tick
+        return lo_price >= best * (1.0 - self.config.converged_ratio)
+
+    def _candidate(self, anchor: _Anchor, lo: float, hi: float, *, use_prior: bool = True) -> float:
+        """The next threshold to test within [lo, hi] (ln of a landed price).
+
+        Bisect inside the prior's bracket while it is open; once it has narrowed to nothing, test just past its
+        upper edge (the prior says a price there loses, which settles the search; if it wins instead the prior is
+        wrong); past that, bisect what the verdicts leave open. So a wrong prior costs a probe or two, not the
+        whole search.
+        """
+        eps = math.log1p(self.config.converged_ratio)
+        if use_prior and anchor.soft_hi > anchor.soft_lo:
+            soft_lo, soft_hi = anchor.log_m + anchor.soft_lo, anchor.log_m + anchor.soft_hi
+            inner_lo, inner_hi = max(lo, soft_lo), min(hi, soft_hi)
+            if inner_hi - inner_lo > eps:
+                return 0.5 * (inner_lo + inner_hi)
+            # Holds have reached the prior's upper edge: take the smallest step whose loss settles the search.
+            edge = lo + eps
+            if soft_hi - eps <= lo < soft_hi and edge < hi:
+                return edge
+        return 0.5 * (lo + hi)
+
+    # --- bookkeeping -----------------------------------------------------------------------------------------
+
+    def _finish(self, view: MarketView, step: Step[SearchState], anchor: _Anchor) -> Step[SearchState]:
+        cfg = self.config
+        state, target, reason = step.state, step.target, step.reason
+        bounds, now = view.bounds, view.now
+        # A touch of our min counts toward a price war only when we follow the market down to it, not when a
+        # search in a still market retreats there.
+        following_down = state.target is not None and anchor.log_m < state.target_log_m - cfg.converged_ratio
+        if target is not None and target <= bounds.min_price and (following_down or now < state.war_until):
+            if now < state.war_until:
+                target, reason = bounds.max_price, Reason.WAR_DAMPED
+            elif state.target != bounds.min_price:
+                recent = tuple(t for t in state.min_touches if now - t < cfg.war_window_s)
+                if len(recent) >= cfg.war_touches:
+                    target, reason = bounds.max_price, Reason.WAR_RESET
+                    state = msgspec.structs.replace(state, min_touches=recent, war_until=recent[0] + cfg.war_window_s)
+                else:
+                    state = msgspec.structs.replace(state, min_touches=(*recent, now))
+        if target is None or target == state.target:
+            resend = (
+                state.target is not None
+                and state.target != view.our.listing_price
+                and now - state.target_at >= cfg.resend_after_s
+            )
+            if not resend:
+                return Step(None, reason, state, recheck_at=step.recheck_at)
+            target = state.target
+        assert target is not None
+        if target == view.our.listing_price and state.target in (None, target):
+            return Step(None, reason, state, recheck_at=step.recheck_at)
+        state = msgspec.structs.replace(
+            state, target=target, target_at=now, target_log_m=anchor.log_m, probes=state.probes + 1
+        )
+        return Step(target, reason, state, signal_backed=step.signal_backed, recheck_at=step.recheck_at)
+
+
+def _listing(log_landed: float, shipping: int, tick: int, *, down: bool) -> int:
+    """A landed price given in log terms, as a listing price on the tick grid (rounded down, or up)."""
+    landed = math.exp(log_landed)
+    nearest = round(landed)
+    if abs(landed - nearest) < 1e-6 * max(1.0, landed):
+        landed = nearest
+    units = (landed - shipping) / tick
+    return int(math.floor(units) if down else math.ceil(units)) * tick
+
+
+def _scale(price: int, change: float) -> int:
+    """``price`` moved by a relative ``change``, rounded down."""
+    return math.floor(price * (1.0 + change))

@@ -1,0 +1,81 @@
+"""What a strategy sees: one offer's market, distilled from the latest observations by the policy."""
+
+from __future__ import annotations
+
+from typing import Generic, NamedTuple, Protocol, TypeVar
+
+import msgspec
+
+from engine.model import BuyBoxPrice, CompetitorOffer, OfferBounds, OfferKey, OurListing, Reason
+
+__all__ = ["MarketView", "Step", "Strategy"]
+
+
+class MarketView(msgspec.Struct, frozen=True, gc=False):
+    """The competitive situation of one live offer, as the policy hands it to a strategy.
+
+    ``competitors`` are already filtered by the channel's rules; ``winner`` is the Buy Box winner in our segment
+    (None when Amazon named none). ``foep`` is Amazon's featured offer expected price when it is fresh enough to use.
+    """
+
+    key: OfferKey
+    now: float
+    as_of: float
+    bounds: OfferBounds
+    tick: int
+    our: OurListing
+    competitors: tuple[CompetitorOffer, ...]
+    winner: BuyBoxPrice | None = None
+    foep: int | None = None
+    sale_price: int | None = None
+
+    @property
+    def we_hold(self) -> bool:
+        return self.our.is_buybox_winner
+
+    @property
+    def lowest_landed(self) -> int | None:
+        return min((c.landed_price for c in self.competitors), default=None)
+
+    def winning_rival(self) -> CompetitorOffer | None:
+        """The competitor holding the Buy Box, if it is one we price against."""
+        for rival in self.competitors:
+            if rival.is_buybox_winner:
+                return rival
+        if self.winner is not None and self.winner.seller_id is not None:
+            for rival in self.competitors:
+                if rival.seller_id == self.winner.seller_id:
+                    return rival
+        return None
+
+
+S = TypeVar("S")
+
+
+class Step(NamedTuple, Generic[S]):
+    """A strategy's answer: the price it wants (None = leave the price as it is), why, and its next state.
+
+    ``signal_backed`` marks a move justified by a fresh direct signal (the winner's price, FOEP), which the guard
+    does not step-cap. ``recheck_at`` asks for a fresh observation at that time even if nothing changes.
+    """
+
+    target: int | None
+    reason: Reason
+    state: S
+    signal_backed: bool = False
+    recheck_at: float | None = None
+
+
+class Strategy(Protocol[S]):
+    """A pricing strategy for the competitive case; the policy has already applied the domain rules.
+
+    The engine's own search implements it, and so does each of the benchmark's baselines, so all of them run in
+    the same actors against the same simulator.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    def initial_state(self) -> S: ...
+
+    def decide(self, view: MarketView, state: S) -> Step[S]: ...

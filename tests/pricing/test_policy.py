@@ -1,0 +1,212 @@
+"""The policy's domain rules, one table row per rule, each with the reason it records."""
+
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from engine.model import (
+    BuyBoxAction,
+    BuyBoxPrice,
+    ChannelSettings,
+    CompetitorFilter,
+    CompetitorOffer,
+    Condition,
+    FoepReading,
+    Fulfilment,
+    HealthEvent,
+    OfferBounds,
+    OfferKey,
+    OfferSettings,
+    OfferSnapshot,
+    OurListing,
+    Reason,
+)
+from engine.pricing.policy import PolicyInputs, decide, filter_competitors, segment_winner
+from engine.pricing.search import EngineSearch
+
+KEY = OfferKey("DE", "SKU-1")
+BOUNDS = OfferBounds(1000, 3000)
+SETTINGS = OfferSettings(key=KEY, asin="B000000001", currency="EUR", bounds=BOUNDS, sale_price=2500)
+RIVAL = CompetitorOffer("R1", 2000, shipping=100, feedback_pct=95, is_buybox_winner=True)
+NOW = 1000.0
+LIVE = OurListing(2800)
+DEFAULT_CHANNEL = ChannelSettings()
+
+
+def _snapshot(
+    our: OurListing | None = LIVE,
+    competitors: tuple[CompetitorOffer, ...] = (RIVAL,),
+    *,
+    as_of: float = NOW,
+    suppressed: bool = False,
+) -> OfferSnapshot:
+    return OfferSnapshot(
+        key=KEY,
+        source="notification",
+        as_of=as_of,
+        received_at=as_of,
+        our=our,
+        competitors=competitors,
+        buybox_state="suppressed" if suppressed else "available",
+    )
+
+
+def _decide(inputs: PolicyInputs) -> tuple[int | None, Reason]:
+    search = EngineSearch()
+    outcome = decide(inputs, search, search.initial_state(), NOW)
+    return outcome.decision.target, outcome.decision.reason
+
+
+def _inputs(snapshot: OfferSnapshot | None, channel: ChannelSettings = DEFAULT_CHANNEL, **kw: object) -> PolicyInputs:
+    return PolicyInputs(settings=SETTINGS, channel=channel, tick=1, snapshot=snapshot, **kw)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("inputs", "target", "reason"),
+    [
+        pytest.param(_inputs(_snapshot(), paused=True), None, Reason.PAUSED, id="paused"),
+        pytest.param(_inputs(None), None, Reason.NO_DATA, id="no observation at all"),
+        pytest.param(_inputs(_snapshot(as_of=NOW - 3600)), None, Reason.NO_DATA, id="observation too old"),
+        pytest.param(_inputs(_snapshot(our=None)), None, Reason.NOT_LIVE, id="our offer not listed"),
+        pytest.param(_inputs(_snapshot(our=OurListing(2800, live=False))), None, Reason.NOT_LIVE, id="not buyable"),
+        pytest.param(_inputs(_snapshot(competitors=())), 3000, Reason.NO_COMPETITION, id="alone: max"),
+        pytest.param(
+            _inputs(_snapshot(competitors=()), ChannelSettings(no_competition_use_sale_price=True)),
+            2500,
+            Reason.NO_COMPETITION_SALE_PRICE,
+            id="alone: sale price as maximum",
+        ),
+    ],
+)
+def test_domain_rules(inputs: PolicyInputs, target: int | None, reason: Reason) -> None:
+    assert _decide(inputs) == (target, reason)
+
+
+@pytest.mark.parametrize(
+    ("action", "target"),
+    [
+        (BuyBoxAction.HOLD, None),
+        (BuyBoxAction.USE_MAX, 3000),
+        (BuyBoxAction.COMPETE_LOWEST, 2100),  # the rival's landed 2100 minus our shipping 0
+        (BuyBoxAction.USE_SALE_PRICE, 2500),
+    ],
+)
+@pytest.mark.parametrize("case", ["suppressed", "disqualified"])
+def test_buybox_not_available_applies_the_channels_action(action: BuyBoxAction, target: int | None, case: str) -> None:
+    channel = ChannelSettings(buybox_unavailable_action=action)
+    if case == "suppressed":
+        inputs = _inputs(_snapshot(suppressed=True), channel)
+        reason = Reason.SUPPRESSED
+    else:
+        inputs = _inputs(_snapshot(), channel, health=HealthEvent(KEY, NOW, disqualified=True))
+        reason = Reason.DISQUALIFIED
+    assert _decide(inputs) == (target, reason)
+
+
+def test_no_fresh_data_holds_whatever_the_channel_action() -> None:
+    channel = ChannelSettings(buybox_unavailable_action=BuyBoxAction.USE_MAX)
+    assert _decide(_inputs(_snapshot(as_of=NOW - 7200), channel)) == (None, Reason.NO_DATA)
+
+
+def test_competes_when_rivals_exist() -> None:
+    target, reason = _decide(_inputs(_snapshot()))
+    assert reason is Reason.FIRST_PROBE_WINNER
+    assert target is not None and BOUNDS.min_price <= target < 2100
+
+
+def test_first_probe_uses_fresh_foep_only() -> None:
+    fresh = _inputs(_snapshot(), foep=FoepReading(KEY, NOW - 60, 2050))
+    assert _decide(fresh)[1] is Reason.FIRST_PROBE_FOEP
+    stale = _inputs(_snapshot(), foep=FoepReading(KEY, NOW - 3600, 2050))
+    assert _decide(stale)[1] is Reason.FIRST_PROBE_WINNER
+    invalid = _inputs(_snapshot(), foep=FoepReading(KEY, NOW, None, status="NO_COMPETING_OFFER"))
+    assert _decide(invalid)[1] is Reason.FIRST_PROBE_WINNER
+
+
+@pytest.mark.parametrize(
+    ("rival", "channel", "kept"),
+    [
+        (CompetitorOffer("U", 100, condition=Condition.USED_GOOD), ChannelSettings(), False),
+        (CompetitorOffer("N", 100, condition=Condition.NEW_OPEN_BOX), ChannelSettings(), True),
+        (
+            CompetitorOffer("U", 100, condition=Condition.USED_GOOD),
+            ChannelSettings(competitors=CompetitorFilter(conditions=(Condition.USED_GOOD, Condition.NEW))),
+            True,
+        ),
+        (
+            CompetitorOffer("F", 100, fulfilment=Fulfilment.AMAZON),
+            ChannelSettings(competitors=CompetitorFilter(fulfilment=(Fulfilment.MERCHANT,))),
+            False,
+        ),
+        (
+            CompetitorOffer("A", 100, is_amazon=True),
+            ChannelSettings(competitors=CompetitorFilter(include_amazon=False)),
+            False,
+        ),
+        (
+            CompetitorOffer("L", 100, feedback_pct=80),
+            ChannelSettings(competitors=CompetitorFilter(min_feedback_pct=90)),
+            False,
+        ),
+        (CompetitorOffer("Q", 100), ChannelSettings(competitors=CompetitorFilter(min_feedback_pct=90)), False),
+        (
+            CompetitorOffer("H", 100, feedback_pct=98),
+            ChannelSettings(competitors=CompetitorFilter(min_feedback_pct=90)),
+            True,
+        ),
+        (
+            CompetitorOffer("S", 100, handling_max_hours=96),
+            ChannelSettings(competitors=CompetitorFilter(max_handling_hours=48)),
+            False,
+        ),
+        (CompetitorOffer("Z", 0), ChannelSettings(), False),
+    ],
+)
+def test_competitor_filters(rival: CompetitorOffer, channel: ChannelSettings, kept: bool) -> None:
+    assert (filter_competitors((rival,), SETTINGS, channel) == (rival,)) is kept
+
+
+def test_the_winner_in_our_segment_is_chosen_when_amazon_reports_two() -> None:
+    prime = BuyBoxPrice(2000, 2000, segment="prime", seller_id="P")
+    non_prime = BuyBoxPrice(1900, 1800, 100, segment="non_prime", seller_id="N")
+    assert segment_winner((non_prime, prime), OurListing(2100, prime=True)) == prime
+    assert segment_winner((non_prime, prime), OurListing(2100, prime=False)) == non_prime
+    single = BuyBoxPrice(2000, 2000)
+    assert segment_winner((single,), OurListing(2100, prime=True)) == single
+    assert segment_winner((), OurListing(2100)) is None
+
+
+@given(
+    our_price=st.integers(1, 10_000),
+    rivals=st.lists(st.integers(1, 10_000), min_size=0, max_size=5),
+    hold=st.booleans(),
+    action=st.sampled_from(list(BuyBoxAction)),
+    suppressed=st.booleans(),
+    disqualified=st.booleans(),
+    foep=st.none() | st.integers(1, 10_000),
+)
+def test_the_policy_never_lowers_the_price_while_our_offer_is_not_live(
+    our_price: int,
+    rivals: list[int],
+    hold: bool,
+    action: BuyBoxAction,
+    suppressed: bool,
+    disqualified: bool,
+    foep: int | None,
+) -> None:
+    snapshot = _snapshot(
+        our=OurListing(our_price, live=False, is_buybox_winner=hold),
+        competitors=tuple(CompetitorOffer(f"R{i}", p) for i, p in enumerate(rivals)),
+        suppressed=suppressed,
+    )
+    inputs = _inputs(
+        snapshot,
+        ChannelSettings(buybox_unavailable_action=action, step_cap=Decimal(1)),
+        health=HealthEvent(KEY, NOW, disqualified=disqualified),
+        foep=None if foep is None else FoepReading(KEY, NOW, foep),
+    )
+    target, reason = _decide(inputs)
+    assert target is None or target >= our_price
+    assert reason is Reason.NOT_LIVE

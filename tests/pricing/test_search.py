@@ -1,0 +1,176 @@
+"""The convergence search, driven by plain function calls (tests/pricing/loop.py): no trio, no simulator."""
+
+import math
+
+import msgspec
+from hypothesis import given
+from hypothesis import strategies as st
+
+from engine.model import CompetitorOffer, Fulfilment, OfferBounds, OfferKey, OurListing, Reason
+from engine.pricing.scoring import ScorePrior
+from engine.pricing.search import EngineSearch, SearchConfig
+from engine.pricing.view import MarketView
+from tests.pricing.loop import n0, run_against_undercutter, run_static
+
+ALPHA = 0.998
+
+
+def _p_star(t_hold: float, bounds: OfferBounds) -> int:
+    return min(bounds.max_price, math.floor(t_hold))
+
+
+@given(
+    rival_price=st.integers(1_000, 50_000),
+    incumbent_edge=st.floats(0.0025, 0.0075),
+    fba_weight=st.floats(0.015, 0.045),
+    challenge_gap=st.floats(0.005, 0.015),
+    fba=st.booleans(),
+)
+def test_search_ends_within_998_of_an_unknown_threshold_in_n0_plus_2_probes(
+    rival_price: int, incumbent_edge: float, fba_weight: float, challenge_gap: float, fba: bool
+) -> None:
+    # Amazon's real weights are unknown to the search: each lies anywhere within ±50% of the prior's, and taking
+    # the Buy Box from the incumbent needs a price 0.5-1.5% lower still.
+    fulfilment = Fulfilment.AMAZON if fba else Fulfilment.MERCHANT
+    rival = CompetitorOffer("R1", rival_price, feedback_pct=95, fulfilment=fulfilment)
+    edge = incumbent_edge - (fba_weight if fba else 0.0)
+    bounds = OfferBounds(int(rival_price * 0.7), int(rival_price * 1.4))
+    t_hold = rival_price * math.exp(edge)
+    result = run_static(
+        rival=rival,
+        bounds=bounds,
+        t_hold=t_hold,
+        t_challenge=t_hold * math.exp(-challenge_gap),
+        start=bounds.max_price,
+    )
+    p_star = _p_star(t_hold, bounds)
+    assert result.holding
+    assert ALPHA * p_star <= result.final_price <= p_star
+    assert result.probes <= n0(2.0, ALPHA) + 2
+
+
+@given(rival_price=st.integers(1_000, 50_000), where=st.floats(0.0, 1.0))
+def test_without_a_prior_the_search_is_a_bisection_within_n0_plus_2_probes(rival_price: int, where: float) -> None:
+    # The threshold may lie anywhere in [min, max]; r = max/min = 2.
+    bounds = OfferBounds(rival_price // 2, rival_price // 2 * 2)
+    t_hold = bounds.min_price * 2.0**where
+    result = run_static(
+        rival=CompetitorOffer("R1", rival_price),
+        bounds=bounds,
+        t_hold=t_hold,
+        t_challenge=t_hold,
+        start=bounds.max_price,
+        search=EngineSearch(SearchConfig(prior=ScorePrior.flat())),
+    )
+    p_star = _p_star(t_hold, bounds)
+    assert result.holding
+    assert ALPHA * p_star <= result.final_price <= p_star
+    assert result.probes <= n0(2.0, ALPHA) + 2
+
+
+def test_n0_matches_buybox_md() -> None:
+    assert n0(2.0, 0.99) == 7
+    assert n0(2.0, 0.998) == 9
+
+
+def test_the_first_probe_wins_just_below_foep() -> None:
+    bounds = OfferBounds(1000, 4000)
+    result = run_static(
+        rival=CompetitorOffer("R1", 2000),
+        bounds=bounds,
+        t_hold=2010.0,
+        t_challenge=1990.0,
+        start=4000,
+        foep=lambda threshold: round(threshold),
+    )
+    assert result.prices[0] == math.floor(1990 * (1 - SearchConfig().foep_margin))
+    assert result.reasons[0] == Reason.FIRST_PROBE_FOEP
+    assert ALPHA * 2010 <= result.final_price <= 2010
+
+
+@given(floor_share=st.floats(0.5, 0.99), edge=st.floats(-0.03, -0.001))
+def test_against_an_undercutter_the_search_touches_its_min_at_most_twice_a_day(floor_share: float, edge: float) -> None:
+    bounds = OfferBounds(1000, 2000)
+    result = run_against_undercutter(
+        bounds=bounds, rival_start=1500, rival_floor=int(bounds.min_price * floor_share), edge=edge, hours=24
+    )
+    assert result.min_touches <= 2
+
+
+def test_an_undercutter_with_a_floor_above_our_min_is_met_at_its_floor_not_at_ours() -> None:
+    bounds = OfferBounds(1000, 2000)
+    result = run_against_undercutter(bounds=bounds, rival_start=1500, rival_floor=1200, edge=-0.01, hours=24)
+    assert result.min_touches == 0
+    final = result.live_prices[-1][1]
+    assert 1200 * math.exp(-0.01) * ALPHA <= final <= 1200 * math.exp(-0.01)
+
+
+def _view(our_price: int, rival_price: int, *, hold: bool, now: float, as_of: float | None = None) -> MarketView:
+    return MarketView(
+        key=OfferKey("DE", "S"),
+        now=now,
+        as_of=now if as_of is None else as_of,
+        bounds=OfferBounds(1000, 4000),
+        tick=1,
+        our=OurListing(our_price, feedback_pct=95, is_buybox_winner=hold),
+        competitors=(CompetitorOffer("R1", rival_price, feedback_pct=95, is_buybox_winner=not hold),),
+    )
+
+
+def test_reconverges_in_one_step_when_the_competitor_moves() -> None:
+    search = EngineSearch()
+    state = msgspec.structs.replace(search.initial_state(), binding="R1")
+    # Converged against a rival at 2000: holds at 2009, lost at 2012.
+    log_m = math.log(2000) + 0.005
+    state = msgspec.structs.replace(
+        state,
+        theta_lo=math.log(2009) - log_m,
+        theta_hi=math.log(2012) - log_m,
+        held=True,
+        target=2009,
+        target_at=0.0,
+        target_log_m=log_m,
+        live_price=2009,
+        live_since=0.0,
+        probes=5,
+    )
+    # The rival raises by 10%: the search moves straight to the matching price, backed by the signal.
+    step = search.decide(_view(2009, 2200, hold=True, now=1000.0), state)
+    assert step.reason is Reason.RECONVERGE
+    assert step.signal_backed
+    assert step.target is not None and abs(step.target - 2009 * 1.1) <= 2
+    # The rival cuts by 10% instead: we lose, and go back just below the new threshold at once.
+    step = search.decide(_view(2009, 1800, hold=False, now=1000.0), state)
+    assert step.target is not None and step.target < 1800 * 2009 / 2000
+    assert step.target > 1800 * 2009 / 2000 * 0.97
+
+
+def test_a_hold_at_a_new_price_counts_only_after_the_buybox_had_time_to_be_recomputed() -> None:
+    search = EngineSearch()
+    step = search.decide(_view(1900, 2000, hold=True, now=0.0), search.initial_state())
+    assert step.target is not None and step.reason is Reason.SEARCH_UP
+    probe = step.target
+    # The probe is live but the Buy Box may still show the old verdict: wait for a recheck.
+    waiting = search.decide(_view(probe, 2000, hold=True, now=100.0), step.state)
+    assert waiting.target is None and waiting.reason is Reason.AWAIT_LIVE
+    assert waiting.recheck_at == 100.0 + SearchConfig().settle_s
+    settled = search.decide(_view(probe, 2000, hold=True, now=400.0), waiting.state)
+    assert settled.state.theta_lo is not None
+    assert settled.state.theta_lo >= math.log(probe) - math.log(2000) - 0.006
+
+
+def test_late_observations_older_than_one_already_used_are_ignored() -> None:
+    search = EngineSearch()
+    step = search.decide(_view(1900, 2000, hold=True, now=500.0), search.initial_state())
+    stale = search.decide(_view(1900, 2000, hold=False, now=600.0, as_of=100.0), step.state)
+    assert stale.target is None
+    assert stale.state == step.state
+
+
+def test_unwinnable_at_min_goes_to_max_and_waits_for_the_market_to_move() -> None:
+    bounds = OfferBounds(1000, 2000)
+    result = run_static(
+        rival=CompetitorOffer("R1", 1000), bounds=bounds, t_hold=990.0, t_challenge=980.0, start=2000, max_rounds=40
+    )
+    assert result.final_price == bounds.max_price
+    assert Reason.UNWINNABLE in result.reasons
