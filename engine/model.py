@@ -292,6 +292,7 @@ class Reason(enum.StrEnum):
     WAR_DAMPED = "price_war_damped"
     WAR_RESET = "price_war_reset"
     BASELINE = "baseline_strategy"
+    REJECTED = "update_rejected"
 
 
 class DecisionInputs(msgspec.Struct, frozen=True, gc=False):

@@ -2,6 +2,8 @@
 
 import os
 
+import pytest
+import trio.testing
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -9,3 +11,8 @@ settings.register_profile(
 )
 settings.register_profile("dev", max_examples=100, deadline=None)
 settings.load_profile("ci" if os.environ.get("CI") else os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+@pytest.fixture
+def autojump_clock() -> trio.testing.MockClock:
+    return trio.testing.MockClock(autojump_threshold=0)

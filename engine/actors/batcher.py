@@ -1,0 +1,279 @@
+"""The offer batcher: the one place prices leave the engine.
+
+Offer actors hand it intents without waiting. The latest intent per SKU wins (an older one not yet sent is
+simply replaced), at most one update per SKU is in flight, and a price always travels with the rest of the offer
+(bounds, sale price, quantity, handling time) because Amazon's ``replace`` drops any field left out. Every price
+passes the guard first; in dry run nothing is sent at all. Updates go to the outbox before they are sent, so a
+crash cannot lose one; results return to the actors with a non-blocking send; an accepted update is verified by
+reading the listing back later, and sent again if Amazon never applied it.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+from collections.abc import Callable, Mapping, Sequence
+
+import msgspec
+import trio
+
+from engine.actors.pacing import Pacer
+from engine.model import (
+    ChannelSettings,
+    Observation,
+    OfferKey,
+    OfferSettings,
+    OfferUpdate,
+    PriceIntent,
+    Reason,
+    SubmissionResult,
+)
+from engine.ports import Marketplace, Store, Throttled
+from engine.pricing.guard import GuardError, guard
+
+__all__ = ["BatcherConfig", "BatcherCounters", "OfferBatcher"]
+
+log = logging.getLogger(__name__)
+
+
+class BatcherConfig(msgspec.Struct, frozen=True):
+    # Wait this long after the first new intent before sending, so a burst of decisions goes out together.
+    flush_interval_s: float = 0.5
+    # Read an accepted update back after these delays; resend after the last if the price is still not live.
+    verify_after_s: tuple[float, ...] = (600.0, 1800.0, 3600.0)
+    # Submit calls in flight at once (each for different SKUs).
+    concurrency: int = 4
+
+
+class BatcherCounters(msgspec.Struct):
+    intents: int = 0
+    updates_sent: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    failed: int = 0
+    throttled: int = 0
+    clamped: int = 0
+    capped: int = 0
+    dry_run: int = 0
+    resent: int = 0
+    verified: int = 0
+    result_overflow: int = 0
+
+
+class _Pending(msgspec.Struct):
+    intent: PriceIntent
+    current: int | None
+
+
+class OfferBatcher:
+    """See the module docstring. ``offer`` is what actors call; ``run`` is the batcher's task."""
+
+    def __init__(
+        self,
+        marketplace: Marketplace,
+        catalog: Mapping[OfferKey, OfferSettings],
+        channel: ChannelSettings,
+        tick: int,
+        store: Store,
+        *,
+        deliver: Callable[[SubmissionResult], bool],
+        observe: Callable[[Observation], None],
+        config: BatcherConfig | None = None,
+        first_update_id: int = 1,
+    ) -> None:
+        self.marketplace = marketplace
+        self.catalog = catalog
+        self.channel = channel
+        self.tick = tick
+        self.store = store
+        self.deliver = deliver
+        self.observe = observe
+        self.config = config or BatcherConfig()
+        self.counters = BatcherCounters()
+        self._pending: dict[OfferKey, _Pending] = {}
+        self._in_flight: set[OfferKey] = set()
+        self._sent: dict[OfferKey, OfferUpdate] = {}  # the latest update sent per SKU, for verification
+        self._verify: list[tuple[float, int, OfferKey, int]] = []  # (due, attempt, key, update_id)
+        self._ids = itertools.count(first_update_id)
+        self._wake = trio.Event()
+        self._verify_wake = trio.Event()
+        self._submit_pacer = Pacer(marketplace.quota("submit"))
+        self._read_pacer = Pacer(marketplace.quota("read_back"))
+
+    # --- the actors' side ----------------------------------------------------------------------------------
+
+    def offer(self, intent: PriceIntent, current: int | None) -> None:
+        """Keep the latest intent for its SKU; never blocks."""
+        self.counters.intents += 1
+        self._pending[intent.key] = _Pending(intent, current)
+        self._wake.set()
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    # --- the task ----------------------------------------------------------------------------------------------
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._verify_loop)
+            slots = trio.Semaphore(self.config.concurrency)
+            task_status.started()
+            while True:
+                await self._wake.wait()
+                self._wake = trio.Event()
+                await trio.sleep(self.config.flush_interval_s)
+                while batch := self._take_batch():
+                    await slots.acquire()
+                    nursery.start_soon(self._send, batch, slots)
+
+    def _take_batch(self) -> list[OfferUpdate]:
+        batch: list[OfferUpdate] = []
+        size = self.marketplace.quota("submit").batch
+        for key in list(self._pending):
+            if key in self._in_flight:
+                continue
+            pending = self._pending.pop(key)
+            update = self._build(pending)
+            if update is not None:
+                batch.append(update)
+                self._in_flight.add(key)
+            if len(batch) >= size:
+                break
+        return batch
+
+    def _build(self, pending: _Pending) -> OfferUpdate | None:
+        intent = pending.intent
+        settings = self.catalog.get(intent.key)
+        if settings is None:
+            log.error("intent for %s, which is not in the catalog: dropped", intent.key)
+            return None
+        try:
+            verdict = guard(
+                intent.price,
+                settings.bounds,
+                self.tick,
+                current=pending.current,
+                signal_backed=intent.signal_backed,
+                step_cap=self.channel.step_cap,
+                dry_run=self.channel.dry_run,
+            )
+        except GuardError as error:
+            log.error("%s: %s; nothing sent", intent.key, error)
+            return None
+        self.counters.clamped += verdict.clamped
+        self.counters.capped += verdict.capped
+        if not verdict.send:
+            self.counters.dry_run += 1
+            return None
+        prices_only = self.channel.send_prices_only
+        return OfferUpdate(
+            key=intent.key,
+            update_id=next(self._ids),
+            currency=settings.currency,
+            price=verdict.price,
+            min_price=settings.bounds.min_price,
+            max_price=settings.bounds.max_price,
+            sale_price=settings.sale_price,
+            quantity=None if prices_only else settings.quantity,
+            lead_time_days=None if prices_only else settings.lead_time_days,
+            shipping_group=None if prices_only else settings.shipping_group,
+            prices_only=prices_only,
+        )
+
+    async def _send(self, batch: list[OfferUpdate], slots: trio.Semaphore) -> None:
+        try:
+            await self.store.outbox_put(batch)
+            while True:
+                await self._submit_pacer.acquire(len(batch))
+                try:
+                    results = await self.marketplace.submit(batch)
+                    break
+                except Throttled as throttled:
+                    self.counters.throttled += 1
+                    self._submit_pacer.penalise(throttled.retry_after)
+            self.counters.updates_sent += len(batch)
+            self._record(batch, results)
+            await self.store.outbox_done(results)
+        finally:
+            for update in batch:
+                self._in_flight.discard(update.key)
+            slots.release()
+            if self._pending:
+                self._wake.set()
+
+    def _record(self, batch: Sequence[OfferUpdate], results: Sequence[SubmissionResult]) -> None:
+        by_key = {update.key: update for update in batch}
+        for result in results:
+            match result.status:
+                case "accepted":
+                    self.counters.accepted += 1
+                    update = by_key[result.key]
+                    self._sent[result.key] = update
+                    self._schedule_verify(result.key, update.update_id, 0)
+                case "invalid":
+                    self.counters.rejected += 1
+                case _:
+                    self.counters.failed += 1
+            if not self.deliver(result):
+                self.counters.result_overflow += 1
+
+    # --- verification ------------------------------------------------------------------------------------------
+
+    def _schedule_verify(self, key: OfferKey, update_id: int, attempt: int) -> None:
+        due = trio.current_time() + self.config.verify_after_s[attempt]
+        heapq.heappush(self._verify, (due, attempt, key, update_id))
+        self._verify_wake.set()
+
+    async def _verify_loop(self) -> None:
+        while True:
+            if not self._verify:
+                await self._verify_wake.wait()
+                self._verify_wake = trio.Event()
+                continue
+            due = self._verify[0][0]
+            with trio.move_on_at(due):
+                await self._verify_wake.wait()
+            self._verify_wake = trio.Event()
+            now = trio.current_time()
+            batch: list[tuple[int, OfferKey, int]] = []
+            size = self.marketplace.quota("read_back").batch
+            while self._verify and self._verify[0][0] <= now and len(batch) < size:
+                _, attempt, key, update_id = heapq.heappop(self._verify)
+                sent = self._sent.get(key)
+                if sent is not None and sent.update_id == update_id and key not in self._pending:
+                    batch.append((attempt, key, update_id))
+            if batch:
+                await self._read_back(batch)
+
+    async def _read_back(self, batch: list[tuple[int, OfferKey, int]]) -> None:
+        await self._read_pacer.acquire(len(batch))
+        try:
+            snapshots = await self.marketplace.read_back([key for _, key, _ in batch])
+        except Throttled as throttled:
+            self._read_pacer.penalise(throttled.retry_after)
+            for attempt, key, update_id in batch:
+                heapq.heappush(self._verify, (trio.current_time() + 60.0, attempt, key, update_id))
+            return
+        live = {s.key: s.our.listing_price for s in snapshots if s.our is not None}
+        for snapshot in snapshots:
+            self.observe(snapshot)
+        for attempt, key, update_id in batch:
+            sent = self._sent[key]
+            if live.get(key) == sent.price:
+                self.counters.verified += 1
+                del self._sent[key]
+            elif attempt + 1 < len(self.config.verify_after_s):
+                self._schedule_verify(key, update_id, attempt + 1)
+            elif key not in self._pending:
+                # Accepted but never applied: send it again (the latest price per SKU still wins).
+                self.counters.resent += 1
+                intent = PriceIntent(key, sent.price, Reason.AWAIT_LIVE, trio.current_time(), signal_backed=True)
+                self.offer(intent, live.get(key))
+
+    def drain(self) -> list[OfferUpdate]:
+        """Turn intents not yet sent into updates for the outbox (at shutdown); they are sent by the next start."""
+        updates = [u for p in list(self._pending.values()) if (u := self._build(p)) is not None]
+        self._pending.clear()
+        return updates

@@ -1,0 +1,171 @@
+"""Intake: everything Amazon tells us about offers, as observations for the router.
+
+Notifications arrive when Amazon gets round to sending them: seconds to hours late, some never, some twice, some
+out of order. So a quota-aware poll sweep backs them up: every offer is polled at least every
+``sweep_interval_s``, and an offer actor can ask for a poll at a given time (``recheck``), which is how a search
+learns whether its probe held after Amazon recomputed the Buy Box. FOEP readings are swept the same way at their
+own, much lower, quota. The sweep spends the quota the engine has and no more: it paces itself on Amazon's token
+buckets instead of collecting 429s.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+from collections import deque
+from collections.abc import Sequence
+
+import msgspec
+import trio
+
+from engine.actors.pacing import Pacer
+from engine.model import Observation, OfferKey
+from engine.ports import Marketplace, Throttled
+
+__all__ = ["Intake", "IntakeConfig", "IntakeCounters"]
+
+log = logging.getLogger(__name__)
+
+
+class IntakeConfig(msgspec.Struct, frozen=True):
+    sweep_interval_s: float = 1800.0
+    foep_interval_s: float = 1800.0
+    foep: bool = True
+
+
+class IntakeCounters(msgspec.Struct):
+    polls: int = 0
+    polled_offers: int = 0
+    rechecks: int = 0
+    foep_calls: int = 0
+    throttled: int = 0
+
+
+class _Rotation:
+    """Keys in least-recently-swept order; ``due`` yields keys not swept for ``interval`` seconds."""
+
+    __slots__ = ("_last", "_queue", "interval")
+
+    def __init__(self, keys: Sequence[OfferKey], interval: float) -> None:
+        self._queue = deque(keys)
+        self._last: dict[OfferKey, float] = {}
+        self.interval = interval
+
+    def due(self, now: float, limit: int) -> list[OfferKey]:
+        taken: list[OfferKey] = []
+        for _ in range(len(self._queue)):
+            if len(taken) >= limit:
+                break
+            key = self._queue[0]
+            last = self._last.get(key)
+            if last is not None and now - last < self.interval:
+                break
+            self._queue.rotate(-1)
+            taken.append(key)
+        return taken
+
+    def touched(self, keys: Sequence[OfferKey], now: float) -> None:
+        for key in keys:
+            self._last[key] = now
+
+    def next_due(self) -> float:
+        if not self._queue:
+            return float("inf")
+        last = self._last.get(self._queue[0])
+        return float("-inf") if last is None else last + self.interval
+
+
+class Intake:
+    def __init__(
+        self,
+        marketplace: Marketplace,
+        keys: Sequence[OfferKey],
+        send: trio.MemorySendChannel[Observation],
+        config: IntakeConfig | None = None,
+    ) -> None:
+        self.marketplace = marketplace
+        self.send = send
+        self.config = config or IntakeConfig()
+        self.counters = IntakeCounters()
+        self._sweep = _Rotation(keys, self.config.sweep_interval_s)
+        self._foep_sweep = _Rotation(keys, self.config.foep_interval_s)
+        self._rechecks: list[tuple[float, OfferKey]] = []
+        self._recheck_at: dict[OfferKey, float] = {}
+        self._wake = trio.Event()
+
+    def recheck(self, key: OfferKey, at: float) -> None:
+        """Poll ``key`` at ``at`` (or earlier, if an earlier poll is already asked for)."""
+        if self._recheck_at.get(key, float("inf")) <= at:
+            return
+        self._recheck_at[key] = at
+        heapq.heappush(self._rechecks, (at, key))
+        self._wake.set()
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        async with self.send, trio.open_nursery() as nursery:
+            await nursery.start(self.marketplace.stream_observations, self.send.clone())
+            nursery.start_soon(self._poll_loop, self.send.clone())
+            if self.config.foep:
+                nursery.start_soon(self._foep_loop, self.send.clone())
+            task_status.started()
+
+    def _due_rechecks(self, now: float, limit: int) -> list[OfferKey]:
+        keys: list[OfferKey] = []
+        while self._rechecks and self._rechecks[0][0] <= now and len(keys) < limit:
+            at, key = heapq.heappop(self._rechecks)
+            if self._recheck_at.get(key) == at:
+                del self._recheck_at[key]
+                keys.append(key)
+        return keys
+
+    async def _poll_loop(self, send: trio.MemorySendChannel[Observation]) -> None:
+        quota = self.marketplace.quota("poll_offers")
+        pacer = Pacer(quota)
+        async with send:
+            while True:
+                now = trio.current_time()
+                rechecks = self._due_rechecks(now, quota.batch)
+                keys = rechecks + self._sweep.due(now, quota.batch - len(rechecks))
+                if not keys:
+                    next_recheck = self._rechecks[0][0] if self._rechecks else float("inf")
+                    with trio.move_on_at(min(next_recheck, self._sweep.next_due())):
+                        await self._wake.wait()
+                    self._wake = trio.Event()
+                    continue
+                await pacer.acquire()
+                try:
+                    snapshots = await self.marketplace.poll_offers(keys)
+                except Throttled as throttled:
+                    self.counters.throttled += 1
+                    pacer.penalise(throttled.retry_after)
+                    for key in rechecks:
+                        self.recheck(key, now)
+                    continue
+                self.counters.polls += 1
+                self.counters.rechecks += len(rechecks)
+                self.counters.polled_offers += len(snapshots)
+                self._sweep.touched(keys, trio.current_time())
+                for snapshot in snapshots:
+                    await send.send(snapshot)
+
+    async def _foep_loop(self, send: trio.MemorySendChannel[Observation]) -> None:
+        quota = self.marketplace.quota("featured_offer_prices")
+        pacer = Pacer(quota)
+        async with send:
+            while True:
+                now = trio.current_time()
+                keys = self._foep_sweep.due(now, quota.batch)
+                if not keys:
+                    await trio.sleep_until(self._foep_sweep.next_due())
+                    continue
+                await pacer.acquire()
+                try:
+                    readings = await self.marketplace.featured_offer_prices(keys)
+                except Throttled as throttled:
+                    self.counters.throttled += 1
+                    pacer.penalise(throttled.retry_after)
+                    continue
+                self.counters.foep_calls += 1
+                self._foep_sweep.touched(keys, trio.current_time())
+                for reading in readings:
+                    await send.send(reading)

@@ -1,0 +1,222 @@
+"""The offer actor: one per (marketplace, SKU). Observation in, decision out, nothing else.
+
+Observations conflate: only the newest snapshot of an offer matters, so the actor keeps one slot per kind of
+observation (offers, FOEP, pricing health) that a newer one simply replaces, and a `trio.Event` to wake it.
+A flood of notifications for one SKU therefore costs neither memory nor the other SKUs anything. Commands and
+submission results are not conflated: they go to a small bounded inbox, and a full inbox is a counted overflow
+at the sender, never a stall.
+
+The actor is thin: it calls the pure policy (`engine.pricing.policy.decide`) and hands an intent to the batcher
+and a decision to the recorder, both without awaiting. It keeps its strategy's state and a short trace of its
+latest decisions for the operator; the full trace goes to the store.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any, Protocol
+
+import msgspec
+import trio
+
+from engine.actors.messages import Command, Pause, Resume, SetBounds
+from engine.model import (
+    ChannelSettings,
+    Decision,
+    FoepReading,
+    HealthEvent,
+    Observation,
+    OfferKey,
+    OfferSettings,
+    OfferSnapshot,
+    PriceIntent,
+    Reason,
+    SubmissionResult,
+)
+from engine.pricing.policy import PolicyInputs, decide
+from engine.pricing.view import Strategy
+
+__all__ = ["OfferActor", "Sinks"]
+
+COMMAND_INBOX = 16
+TRACE_LEN = 8
+
+
+class Sinks(Protocol):
+    """Where an offer actor's output goes; every method returns at once."""
+
+    def intent(self, intent: PriceIntent, current_price: int | None) -> None: ...
+
+    def decision(self, decision: Decision) -> None: ...
+
+    def recheck(self, key: OfferKey, at: float) -> None: ...
+
+    def overflow(self, key: OfferKey) -> None: ...
+
+
+class OfferActor:
+    """One offer's decision loop. ``run`` is restarted by the supervisor if it raises."""
+
+    __slots__ = (
+        "_commands",
+        "_foep",
+        "_health",
+        "_snapshot",
+        "_wake",
+        "channel",
+        "crashes",
+        "decisions",
+        "foep",
+        "health",
+        "last",
+        "paused",
+        "quarantined",
+        "settings",
+        "sinks",
+        "snapshot",
+        "state",
+        "strategy",
+        "tick",
+        "trace",
+    )
+
+    def __init__(
+        self,
+        settings: OfferSettings,
+        channel: ChannelSettings,
+        tick: int,
+        strategy: Strategy[Any],
+        sinks: Sinks,
+        state: Any = None,
+    ) -> None:
+        self.settings = settings
+        self.channel = channel
+        self.tick = tick
+        self.strategy = strategy
+        self.sinks = sinks
+        self.state = strategy.initial_state() if state is None else state
+        # The newest observation of each kind not yet seen by the loop (the conflating slots) ...
+        self._snapshot: OfferSnapshot | None = None
+        self._foep: FoepReading | None = None
+        self._health: HealthEvent | None = None
+        # ... and the newest ones the policy decided on.
+        self.snapshot: OfferSnapshot | None = None
+        self.foep: FoepReading | None = None
+        self.health: HealthEvent | None = None
+        self._commands: deque[Command] | None = None  # created on first use: most actors never get one
+        self._wake = trio.Event()
+        self.paused = False
+        self.quarantined = False
+        self.crashes: tuple[float, ...] = ()
+        self.decisions = 0
+        self.last: Decision | None = None
+        self.trace: tuple[Decision, ...] = ()
+
+    @property
+    def key(self) -> OfferKey:
+        return self.settings.key
+
+    @property
+    def name(self) -> str:
+        return f"offer {self.key}"
+
+    # --- producers' side: never blocks -------------------------------------------------------------------
+
+    def observe(self, observation: Observation) -> None:
+        """Keep only the newest observation of its kind and wake the loop."""
+        match observation:
+            case OfferSnapshot():
+                if self._snapshot is None or observation.as_of >= self._snapshot.as_of:
+                    self._snapshot = observation
+            case FoepReading():
+                self._foep = observation
+            case HealthEvent():
+                self._health = observation
+        self._wake.set()
+
+    def command(self, command: Command) -> bool:
+        """Queue a command; False (and a counted overflow) when the inbox is full."""
+        if self._commands is None:
+            self._commands = deque()
+        if len(self._commands) >= COMMAND_INBOX:
+            self.sinks.overflow(self.key)
+            return False
+        self._commands.append(command)
+        self._wake.set()
+        return True
+
+    # --- the loop --------------------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake = trio.Event()
+            self.step(trio.current_time())
+
+    def step(self, now: float) -> Decision | None:
+        """Apply pending commands and observations, then decide once. Synchronous: a decision is never cut."""
+        changed = self._apply_commands()
+        changed = self._take_observations() or changed
+        if not changed or self.quarantined:
+            return None
+        inputs = PolicyInputs(
+            settings=self.settings,
+            channel=self.channel,
+            tick=self.tick,
+            snapshot=self.snapshot,
+            foep=self.foep,
+            health=self.health,
+            paused=self.paused,
+        )
+        outcome = decide(inputs, self.strategy, self.state, now)
+        self.state = outcome.state
+        decision = outcome.decision
+        self.decisions += 1
+        self._remember(decision)
+        if decision.target is not None:
+            intent = PriceIntent(self.key, decision.target, decision.reason, now, decision.signal_backed)
+            current = None if self.snapshot is None or self.snapshot.our is None else self.snapshot.our.listing_price
+            self.sinks.intent(intent, current)
+        if outcome.recheck_at is not None:
+            self.sinks.recheck(self.key, outcome.recheck_at)
+        return decision
+
+    def _apply_commands(self) -> bool:
+        if not self._commands:
+            return False
+        while self._commands:
+            match self._commands.popleft():
+                case Pause():
+                    self.paused = True
+                case Resume():
+                    self.paused = False
+                case SetBounds(bounds=bounds):
+                    self.settings = msgspec.structs.replace(self.settings, bounds=bounds)
+                case SubmissionResult(status="invalid", at=at):
+                    # Amazon refused the update: the trace shows it, and the search asks again in its own time.
+                    self._remember(Decision(self.key, at, None, Reason.REJECTED))
+                case SubmissionResult():
+                    pass
+        return True
+
+    def _take_observations(self) -> bool:
+        took = False
+        if self._snapshot is not None:
+            self.snapshot, self._snapshot, took = self._snapshot, None, True
+        if self._foep is not None:
+            self.foep, self._foep, took = self._foep, None, True
+        if self._health is not None:
+            self.health, self._health, took = self._health, None, True
+        return took
+
+    def _remember(self, decision: Decision) -> None:
+        """Keep decisions that changed something: in the short trace here, and in the store's full trace.
+
+        A run of identical holds (say, while waiting for a price to go live) is one entry, so a flood of
+        notifications does not flood the trace.
+        """
+        last = self.last
+        self.last = decision
+        if last is None or decision.target is not None or decision.reason != last.reason:
+            self.trace = (decision, *self.trace[: TRACE_LEN - 1])
+            self.sinks.decision(decision)

@@ -1,0 +1,47 @@
+"""The decision recorder: offer actors hand it every decision without waiting; it writes them in batches.
+
+The trace is for operators and benchmarks, not for correctness, so a full buffer drops (and counts) rather than
+slowing a decision down.
+"""
+
+from __future__ import annotations
+
+import msgspec
+import trio
+
+from engine.model import Decision
+from engine.ports import Store
+
+__all__ = ["Recorder", "RecorderConfig"]
+
+
+class RecorderConfig(msgspec.Struct, frozen=True):
+    flush_interval_s: float = 5.0
+    capacity: int = 200_000
+
+
+class Recorder:
+    def __init__(self, store: Store, config: RecorderConfig | None = None) -> None:
+        self.store = store
+        self.config = config or RecorderConfig()
+        self._buffer: list[Decision] = []
+        self.recorded = 0
+        self.dropped = 0
+
+    def decision(self, decision: Decision) -> None:
+        if len(self._buffer) >= self.config.capacity:
+            self.dropped += 1
+            return
+        self._buffer.append(decision)
+
+    async def flush(self) -> None:
+        batch, self._buffer = self._buffer, []
+        if batch:
+            await self.store.record_decisions(batch)
+            self.recorded += len(batch)
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        task_status.started()
+        while True:
+            await trio.sleep(self.config.flush_interval_s)
+            await self.flush()

@@ -1,0 +1,236 @@
+"""The daemon: the actor tree of DESIGN.md, one nursery per lifetime.
+
+```
+daemon
+├── recorder                 decisions to the store, in batches
+└── per (seller account, marketplace): MarketRuntime
+    ├── intake               notifications + quota-aware poll sweep → observations
+    ├── router               sku → that offer actor's slots
+    ├── offer actor × N      observation → policy → decision → intent (each supervised in its own task)
+    └── offer batcher        latest intent per SKU wins; guard; one update per SKU in flight; submit; verify
+```
+
+Shutdown (SIGTERM, or the end of a demo): the marketplaces' nursery is cancelled, which stops intake and lets
+each actor finish the decision in hand (decisions are synchronous, so a cancel never lands inside one); then,
+shielded and within a grace period, intents not yet sent go to the outbox, every search state is saved and the
+store is closed. Unsent updates are sent by the next start, not during shutdown.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import msgspec
+import trio
+
+from engine.actors.batcher import BatcherConfig, OfferBatcher
+from engine.actors.intake import Intake, IntakeConfig
+from engine.actors.offer import OfferActor
+from engine.actors.recorder import Recorder
+from engine.actors.router import RouterCounters, route
+from engine.actors.supervisor import SupervisorConfig, supervise
+from engine.model import ChannelSettings, Decision, Observation, OfferKey, OfferSettings, PriceIntent, Reason
+from engine.ports import Marketplace, Store
+from engine.pricing.view import Strategy
+
+__all__ = ["Daemon", "MarketRuntime", "MarketStatus", "RuntimeConfig"]
+
+log = logging.getLogger(__name__)
+
+
+class RuntimeConfig(msgspec.Struct, frozen=True):
+    router_buffer: int = 4096
+    batcher: BatcherConfig = BatcherConfig()
+    intake: IntakeConfig = IntakeConfig()
+    supervisor: SupervisorConfig = SupervisorConfig()
+    # How often every search state is saved while running (it is always saved at shutdown).
+    save_interval_s: float = 300.0
+    shutdown_grace_s: float = 10.0
+
+
+class MarketStatus(msgspec.Struct, frozen=True):
+    """One marketplace at a glance, for the live view and `repricer ctl status`."""
+
+    marketplace: str
+    offers: int
+    live: int
+    holding: int
+    converged: int
+    quarantined: int
+    decisions: int
+    intents: int
+    updates_sent: int
+    accepted: int
+    rejected: int
+    throttled: int
+    polls: int
+    observations: int
+    command_overflow: int
+
+
+class MarketRuntime:
+    """The actors of one (seller account, marketplace); it is also the offer actors' `Sinks`."""
+
+    def __init__(
+        self,
+        marketplace: Marketplace,
+        offers: Sequence[OfferSettings],
+        channel: ChannelSettings,
+        store: Store,
+        recorder: Recorder,
+        strategy: Strategy[Any],
+        *,
+        tick: int,
+        config: RuntimeConfig | None = None,
+        states: Mapping[OfferKey, bytes] | None = None,
+    ) -> None:
+        self.marketplace = marketplace
+        self.code = marketplace.code
+        self.config = config or RuntimeConfig()
+        self.store = store
+        self.recorder = recorder
+        self.strategy = strategy
+        self.catalog: dict[OfferKey, OfferSettings] = {o.key: o for o in offers}
+        self._send, self._receive = trio.open_memory_channel[Observation](self.config.router_buffer)
+        self.router_counters = RouterCounters()
+        self.command_overflow = 0
+        self.batcher = OfferBatcher(
+            marketplace,
+            self.catalog,
+            channel,
+            tick,
+            store,
+            deliver=self._deliver,
+            observe=self._observe_read_back,
+            config=self.config.batcher,
+        )
+        self.intake = Intake(marketplace, list(self.catalog), self._send, self.config.intake)
+        state_type = type(strategy.initial_state())
+        states = states or {}
+        self.actors: dict[OfferKey, OfferActor] = {}
+        for key, settings in self.catalog.items():
+            stored = states.get(key)
+            state = None if stored is None else msgspec.msgpack.decode(stored, type=state_type)
+            self.actors[key] = OfferActor(settings, channel, tick, strategy, self, state)
+
+    # --- Sinks: what offer actors call, never blocking --------------------------------------------------------
+
+    def intent(self, intent: PriceIntent, current_price: int | None) -> None:
+        self.batcher.offer(intent, current_price)
+
+    def decision(self, decision: Decision) -> None:
+        self.recorder.decision(decision)
+
+    def recheck(self, key: OfferKey, at: float) -> None:
+        self.intake.recheck(key, at)
+
+    def overflow(self, key: OfferKey) -> None:
+        self.command_overflow += 1
+        log.warning("command inbox of %s is full: command dropped", key)
+
+    def _deliver(self, result: Any) -> bool:
+        actor = self.actors.get(result.key)
+        return actor is not None and actor.command(result)
+
+    def _observe_read_back(self, observation: Observation) -> None:
+        actor = self.actors.get(observation.key)
+        if actor is not None:
+            actor.observe(observation)
+
+    # --- running -------------------------------------------------------------------------------------------
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(route, self._receive, self.actors, self.router_counters)
+            await nursery.start(self.batcher.run)
+            for actor in self.actors.values():
+                nursery.start_soon(supervise, actor, self.config.supervisor)
+            await nursery.start(self.intake.run)
+            nursery.start_soon(self._save_periodically)
+            task_status.started()
+
+    async def _save_periodically(self) -> None:
+        while True:
+            await trio.sleep(self.config.save_interval_s)
+            await self.store.save_search_states(self.search_states())
+
+    def search_states(self) -> dict[OfferKey, bytes]:
+        return {key: msgspec.msgpack.encode(actor.state) for key, actor in self.actors.items()}
+
+    async def persist(self) -> None:
+        """At shutdown: unsent intents to the outbox, search states to the store."""
+        await self.store.outbox_put(self.batcher.drain())
+        await self.store.save_search_states(self.search_states())
+
+    def status(self) -> MarketStatus:
+        live = holding = converged = quarantined = 0
+        for actor in self.actors.values():
+            snapshot = actor.snapshot
+            if snapshot is not None and snapshot.our is not None and snapshot.our.live:
+                live += 1
+                holding += snapshot.our.is_buybox_winner
+            if actor.last is not None and actor.last.reason in _SETTLED:
+                converged += 1
+            quarantined += actor.quarantined
+        counters = self.batcher.counters
+        return MarketStatus(
+            marketplace=self.code,
+            offers=len(self.actors),
+            live=live,
+            holding=holding,
+            converged=converged,
+            quarantined=quarantined,
+            decisions=sum(a.decisions for a in self.actors.values()),
+            intents=counters.intents,
+            updates_sent=counters.updates_sent,
+            accepted=counters.accepted,
+            rejected=counters.rejected,
+            throttled=counters.throttled + self.intake.counters.throttled,
+            polls=self.intake.counters.polls,
+            observations=self.router_counters.routed,
+            command_overflow=self.command_overflow,
+        )
+
+
+_SETTLED = frozenset({Reason.CONVERGED, Reason.NO_COMPETITION, Reason.NO_COMPETITION_SALE_PRICE})
+
+
+class Daemon:
+    """Runs every marketplace runtime and the recorder until ``stop`` is set, then shuts down cleanly."""
+
+    def __init__(
+        self, markets: Sequence[MarketRuntime], store: Store, recorder: Recorder, config: RuntimeConfig
+    ) -> None:
+        self.markets = list(markets)
+        self.store = store
+        self.recorder = recorder
+        self.config = config
+        self.stop = trio.Event()
+        self.stopped_cleanly = False
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        async with trio.open_nursery() as outer:
+            await outer.start(self.recorder.run)
+            async with trio.open_nursery() as markets:
+                for market in self.markets:
+                    await markets.start(market.run)
+                # Everything started so far lives as long as the daemon: keep it out of the collector's walks.
+                gc.collect()
+                gc.freeze()
+                task_status.started()
+                await self.stop.wait()
+                markets.cancel_scope.cancel()
+            with trio.move_on_after(self.config.shutdown_grace_s, shield=True) as grace:
+                for market in self.markets:
+                    await market.persist()
+                await self.recorder.flush()
+                await self.store.aclose()
+            self.stopped_cleanly = not grace.cancelled_caught
+            outer.cancel_scope.cancel()
+        gc.unfreeze()
+
+    def status(self) -> list[MarketStatus]:
+        return [market.status() for market in self.markets]
