@@ -1,0 +1,224 @@
+"""The Buy Box model of reference/buybox.md: offer scores, shares, and who wins.
+
+Score of an eligible offer i::
+
+    u_i = -ln(L_i / L_min) + γ_fba·FBA_i + γ_amz·AMZ_i + γ_fb·(fb_i - 0.95)/0.05 - γ_days·(days_i - 2) + γ_inc·inc_i
+
+Shares are ``softmax(u / τ)`` and the winner at τ = 0 is the argmax; both are unchanged by adding one constant to
+every offer of a row, so the code scores ``bonus_i - ln(L_i)`` and drops ``ln(L_min)``. That is not only
+shorter: with ``L_min`` in the formula our score would move when our own price moves the minimum, and the float
+round-off could make "do we win at price p" non-monotone in p. Without it our score is monotone in our price and
+every rival's score is independent of it, which is what lets the oracle's closed form agree with brute force on
+every tick.
+
+One predicate decides whether our offer wins (`we_win`); the market's recompute, the oracle and the FOEP all call
+it, so they cannot disagree about a price.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from sim.rng import Purpose, uniform
+
+__all__ = [
+    "NO_HOLDER",
+    "BuyBoxParams",
+    "Coefficients",
+    "Rivals",
+    "choose_featured",
+    "draw_coefficients",
+    "offer_scores",
+    "rivals",
+    "shares",
+    "static_bonus",
+    "we_win",
+    "with_incumbency",
+]
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+B = npt.NDArray[np.bool_]
+Idx = npt.NDArray[np.intp]
+
+NO_HOLDER: Final = -1
+
+
+@dataclass(frozen=True, slots=True)
+class BuyBoxParams:
+    """Defaults of the scoring model; each seed draws its coefficients within ``±spread`` of these."""
+
+    tau: float = 0.005
+    kappa: float = 1.0
+    gamma_fba: float = 0.03
+    gamma_amz: float = 0.02
+    gamma_feedback: float = 0.005
+    gamma_days: float = 0.005
+    gamma_inc_seller: float = 0.005
+    gamma_inc_amazon: float = 0.02
+    spread: float = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class Coefficients:
+    """One seed's scoring formula: market-wide, so an engine cannot be tuned to one set of weights."""
+
+    tau: float
+    kappa: float
+    gamma_fba: float
+    gamma_amz: float
+    gamma_feedback: float
+    gamma_days: float
+    gamma_inc_seller: float
+    gamma_inc_amazon: float
+
+
+def draw_coefficients(seed: int, params: BuyBoxParams) -> Coefficients:
+    """Each γ uniformly within ``±spread`` of its default, from the seed's coefficient stream (τ, κ as given)."""
+    defaults = (
+        params.gamma_fba,
+        params.gamma_amz,
+        params.gamma_feedback,
+        params.gamma_days,
+        params.gamma_inc_seller,
+        params.gamma_inc_amazon,
+    )
+    u = uniform(seed, np.zeros(len(defaults), np.int64), Purpose.COEFFICIENTS, np.arange(len(defaults)))
+    drawn = [float(d * (1.0 + params.spread * (2.0 * x - 1.0))) for d, x in zip(defaults, u, strict=True)]
+    return Coefficients(params.tau, params.kappa, *drawn)
+
+
+def static_bonus(coef: Coefficients, fba: B, amz: B, feedback: F64, handling_days: npt.ArrayLike) -> F64:
+    """The part of each offer's score that does not depend on price or incumbency (fixed for a run)."""
+    return (
+        coef.gamma_fba * fba
+        + coef.gamma_amz * amz
+        + coef.gamma_feedback * (feedback - 0.95) / 0.05
+        - coef.gamma_days * (np.asarray(handling_days, np.float64) - 2.0)
+    )
+
+
+def with_incumbency(static: F64, coef: Coefficients, amz: B, holder: I64) -> F64:
+    """Static bonuses plus ``γ_inc`` on each row's current holder (Amazon retail's is larger: it keeps what it
+    holds). Returns a new array; the holder's entry is the same float sum wherever this is called."""
+    bonus = np.array(static, np.float64, copy=True)
+    rows = np.flatnonzero(holder >= 0)
+    cols = holder[rows]
+    bonus[rows, cols] += np.where(amz[rows, cols], coef.gamma_inc_amazon, coef.gamma_inc_seller)
+    return bonus
+
+
+def offer_scores(bonus: F64, landed: npt.ArrayLike, eligible: B) -> F64:
+    """``bonus - ln(landed)``, and -inf for ineligible offers. Elementwise, so identical wherever it is called."""
+    raw = bonus - np.log(np.maximum(np.asarray(landed, np.float64), 1.0))
+    return np.where(eligible, raw, -np.inf)
+
+
+@dataclass(frozen=True, slots=True)
+class Rivals:
+    """What our offer must beat in each row, independent of our own price.
+
+    For τ > 0 ``level`` is ``logsumexp(s_j / τ)`` over eligible rivals (we hold a majority iff
+    ``s_us / τ >= level``); for τ = 0 it is ``max s_j``, with the tie facts the argmax rule needs: whether the
+    incumbent is among the best rivals, and their lowest landed price. ``level`` is -inf when nobody competes.
+    """
+
+    level: F64
+    tie_has_holder: B
+    tie_landed: I64
+
+
+def rivals(comp_scores: F64, comp_landed: I64, holder: I64, tau: float) -> Rivals:
+    """Summarise the competitor columns (slots 1..K) of each row for `we_win`.
+
+    The log-sum-exp runs column by column in a fixed order rather than through a numpy reduction, so the value
+    for a row does not depend on how many rows were in the batch.
+    """
+    n, k = comp_scores.shape
+    best = comp_scores.max(axis=1) if k else np.full(n, -np.inf)
+    if tau > 0:
+        finite = np.isfinite(best)
+        scaled_best = np.where(finite, best / tau, 0.0)
+        total = np.zeros(n)
+        for j in range(k):
+            total += np.exp(comp_scores[:, j] / tau - scaled_best)
+        level = np.where(finite, scaled_best + np.log(np.maximum(total, 1.0)), -np.inf)
+        return Rivals(level, np.zeros(n, np.bool_), np.zeros(n, np.int64))
+    at_best = (comp_scores == best[:, None]) & np.isfinite(best)[:, None]
+    slot = np.arange(1, k + 1)
+    tie_has_holder = (at_best & (slot[None, :] == holder[:, None])).any(axis=1)
+    big = np.iinfo(np.int64).max
+    tie_landed = np.where(at_best, comp_landed, big).min(axis=1) if k else np.full(n, big)
+    return Rivals(best, tie_has_holder, tie_landed)
+
+
+def we_win(our_score: F64, our_landed: I64, we_hold: B, riv: Rivals, tau: float) -> B:
+    """Whether our offer is featured at a recompute: majority share (τ > 0) or the argmax (τ = 0).
+
+    τ = 0 ties go to the incumbent, then the lowest landed price, then the lowest slot (ours is slot 0).
+    """
+    finite = np.isfinite(our_score)
+    if tau > 0:
+        majority: B = finite & (our_score / tau >= riv.level)
+        return majority
+    wins_tie = we_hold | (~riv.tie_has_holder & (our_landed <= riv.tie_landed))
+    argmax: B = finite & ((our_score > riv.level) | ((our_score == riv.level) & wins_tie))
+    return argmax
+
+
+def shares(scores: F64, tau: float) -> F64:
+    """Expected shares ``softmax(score / τ)`` per row (rows with no eligible offer get all zeros).
+
+    τ = 0 has no softmax; callers use the argmax there and a share of 1 for the winner.
+    """
+    best = scores.max(axis=1, keepdims=True)
+    ok = np.isfinite(best)
+    weights = np.exp((scores - np.where(ok, best, 0.0)) / tau)
+    total = weights.sum(axis=1, keepdims=True)
+    share: F64 = np.divide(weights, total, out=np.zeros_like(weights), where=total > 0)
+    return share
+
+
+def choose_featured(
+    scores: F64, landed: I64, holder: I64, our_major: B, tau: float, rotation_u: Callable[[Idx], F64]
+) -> tuple[I64, F64]:
+    """The featured offer of each row at a recompute, and our expected share.
+
+    τ > 0: an offer holding a majority share is featured; otherwise Amazon rotates, drawn by shares with
+    ``rotation_u(positions)`` (called only for the rows that need a draw). τ = 0: the argmax, ties to the
+    incumbent, then the lowest landed price, then the lowest slot. ``our_major`` is `we_win` for slot 0, passed in
+    so that the market's choice for us is exactly the oracle's. Rows with no eligible offer get `NO_HOLDER`
+    (the Buy Box is suppressed) and a share of 0.
+    """
+    if tau <= 0:
+        any_eligible = np.isfinite(scores).any(axis=1)
+        featured = np.where(our_major, 0, _argmax_featured(scores, landed, holder))
+        featured = np.where(any_eligible, featured, NO_HOLDER).astype(np.int64)
+        return featured, (featured == 0).astype(np.float64)
+    share = shares(scores, tau)
+    best = share.argmax(axis=1)
+    best_share = share.max(axis=1)
+    featured = np.where((best_share >= 0.5) & (best != 0), best, NO_HOLDER)
+    featured = np.where(our_major, 0, featured)
+    undecided = np.flatnonzero((featured == NO_HOLDER) & (best_share > 0))
+    if undecided.size:
+        cumulative = np.cumsum(share[undecided], axis=1)
+        drawn = np.minimum((cumulative < rotation_u(undecided)[:, None]).sum(axis=1), share.shape[1] - 1)
+        drawn = np.where(share[undecided, drawn] > 0, drawn, best[undecided])
+        featured[undecided] = drawn
+    return featured.astype(np.int64), share[:, 0].copy()
+
+
+def _argmax_featured(scores: F64, landed: I64, holder: I64) -> I64:
+    """τ = 0: the best score; ties to the incumbent, then the lowest landed price, then the lowest slot."""
+    n, _ = scores.shape
+    at_best = scores == scores.max(axis=1, keepdims=True)
+    holder_col = np.maximum(holder, 0)
+    holder_at_best = (holder >= 0) & at_best[np.arange(n), holder_col]
+    cheapest = np.where(at_best, landed, np.iinfo(np.int64).max).argmin(axis=1)
+    return np.where(holder_at_best, holder_col, cheapest)

@@ -1,0 +1,785 @@
+"""The simulated marketplace: numpy state over many rows and an event loop that advances it in batches.
+
+One row is one (marketplace, ASIN) on which we have exactly one offer (slot 0) and up to K competitors (slots
+1..K, padded). Everything that happens is an event on a row with an exact timestamp: a Buy Box recompute, one of
+our submits going live, our listing going live, Amazon refreshing its FOEP estimate, a page view, a competitor's
+check, a competitor's price going live. Each row keeps its next time per event channel (``_next_at[row, ch]``).
+
+`advance_to` works in rounds: every row whose next event is due takes its single earliest event, the round's
+events are handled channel by channel as vectorised batches, and the derived state (p*, notifications, records)
+is brought up to date once for all rows touched. Rows never interact (quotas are charged by the caller's API
+layer, not by events), so handling each row's events in time order is all that causality needs; and because no
+event depends on how the caller stepped time, a run is the same whether advanced in 1 s steps or in one call.
+The cost of a round is mostly numpy's per-call overhead, not the number of rows in it, so the loop never goes
+per event, and the few rows left with a second due event after a round may wait for the next one (see
+`Market.advance_to`).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from engine.model import OurListing
+from sim.buybox import (
+    NO_HOLDER,
+    BuyBoxParams,
+    choose_featured,
+    draw_coefficients,
+    offer_scores,
+    rivals,
+    static_bonus,
+    we_win,
+    with_incumbency,
+)
+from sim.competitors import StrategyTable, check_interval, decide
+from sim.latency import LatencyParams
+from sim.notifications import (
+    AOC,
+    CHANGE_EXTERNAL,
+    CHANGE_FEATURED,
+    CHANGE_INTERNAL,
+    HEALTH,
+    FaultCounts,
+    NotificationQueue,
+)
+from sim.orders import OrderBook, OrderParams
+from sim.rng import Purpose, exponential, normal_from, stream_base, uniform_from
+from sim.snapshot import FoepResult, FoepStatus, Notification, Snapshot
+from sim.spec import CatalogRow, MarketSpec
+from sim.threshold import PRICE_CEILING, RowsView, p_star_from_threshold, threshold
+from sim.trajectory import NOT_LIVE, Recorder, Trajectory
+from sim.views import OfferViews
+
+__all__ = ["DEFER_AT_MOST", "Channel", "Market"]
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+B = npt.NDArray[np.bool_]
+Idx = npt.NDArray[np.intp]
+
+_INT_MAX: Final = np.iinfo(np.int64).max
+_QUEUE_START: Final = 4  # pending submits per row before the queue grows
+DEFER_AT_MOST: Final = 64  # rows with an event still due that `advance_to` may leave for the next round
+_FOEP_CODES: Final = (
+    FoepStatus.VALID,
+    FoepStatus.NO_COMPETING_OFFER,
+    FoepStatus.OFFER_NOT_ELIGIBLE,
+    FoepStatus.ASIN_NOT_ELIGIBLE,
+)
+_ROW_STREAMS: Final = (
+    Purpose.RECOMPUTE,
+    Purpose.ROTATION,
+    Purpose.SUBMIT_LATENCY,
+    Purpose.NEVER_APPLY,
+    Purpose.FOEP_REFRESH,
+    Purpose.FOEP_NOISE,
+    Purpose.PAGE_VIEWS,
+    Purpose.SALE,
+)
+_SLOT_STREAMS: Final = (Purpose.COMPETITOR_CADENCE, Purpose.COMPETITOR_LATENCY, Purpose.COMPETITOR_PRICE)
+
+
+class Channel(enum.IntEnum):
+    """Event channels of a row. Competitor ``j`` (1..K) checks on ``COMPETITOR + j - 1`` and its price goes
+    live on ``COMPETITOR + K + j - 1``."""
+
+    RECOMPUTE = 0
+    OUR_LIVE = 1
+    OUR_LISTING = 2
+    FOEP = 3
+    VIEW = 4
+    COMPETITOR = 5
+
+
+@dataclass(slots=True)
+class _Flags:
+    """What changed on each row of a round (indexed like the round's rows)."""
+
+    our: B  # our buyable offer changed (price, listing, stock status)
+    our_available: B  # our offer became buyable or stopped being buyable
+    comp: B  # a competitor's live offer changed
+    holder: B  # the featured offer changed
+
+    @classmethod
+    def empty(cls, n: int) -> _Flags:
+        return cls(*(np.zeros(n, np.bool_) for _ in range(4)))
+
+
+class Market:
+    """A simulated marketplace of ``spec.n_rows`` rows, advanced by the caller's clock.
+
+    Arrays named without an underscore (``price``, ``holder``, ``our_share``, ``p_star``, ...) are the live
+    state, public for reading; change the market only through its methods. Every method that takes a time first
+    advances the market to it, and time never goes backwards.
+    """
+
+    def __init__(
+        self,
+        spec: MarketSpec,
+        *,
+        seed: int,
+        latency: LatencyParams | None = None,
+        buybox: BuyBoxParams | None = None,
+        orders: OrderParams | None = None,
+        notifications: bool = True,
+        start_at: float = 0.0,
+    ) -> None:
+        self.spec = spec
+        self.seed = seed
+        self.latency = latency or LatencyParams()
+        self.coef = draw_coefficients(seed, buybox or BuyBoxParams())
+        self.tick = spec.tick
+        self.now = start_at
+        self.start_at = start_at
+        self._events = 0
+        self._init_offers(spec)
+        self._init_streams(spec)
+        self._init_schedule(spec)
+        self.notifications_enabled = notifications
+        self._queue = NotificationQueue(seed, spec.stream_key, self.latency)
+        self._orders = OrderBook(
+            seed=seed,
+            stream_key=spec.stream_key,
+            handling_days=spec.our_handling_days,
+            sku=spec.sku,
+            asin=spec.asin,
+            marketplace=spec.marketplace,
+            currency=spec.currency,
+            params=orders or OrderParams(),
+        )
+        self._recorder = Recorder(
+            start=start_at,
+            min_price=spec.min_price,
+            max_price=spec.max_price,
+            unit_cost=spec.unit_cost,
+            views_per_s=spec.views_per_s,
+        )
+        self._row_of_sku = {sku: i for i, sku in enumerate(spec.sku)}
+        self._handlers = {
+            Channel.RECOMPUTE: self._recompute,
+            Channel.OUR_LIVE: self._our_live,
+            Channel.OUR_LISTING: self._our_listing,
+            Channel.VIEW: self._view,
+        }
+        self._views = OfferViews(
+            seed=seed,
+            seller=spec.seller,
+            stream_key=spec.stream_key,
+            ref_price=spec.ref_price,
+            cap_landed=self.cap_landed,
+            fba=self.fba,
+            amz=self.amz,
+            feedback=self.feedback,
+            feedback_count=self.feedback_count,
+            handling_days=self.handling_days,
+        )
+        self._start()
+
+    # --- construction -------------------------------------------------------------------------------------------
+
+    def _init_offers(self, spec: MarketSpec) -> None:
+        comp = spec.competitors
+        self.n_rows, self.k = spec.n_rows, comp.k
+
+        def with_ours(ours: npt.ArrayLike, theirs: npt.NDArray[Any]) -> npt.NDArray[Any]:
+            return np.concatenate([np.asarray(ours)[:, None].astype(theirs.dtype), theirs], axis=1)
+
+        self._price: I64 = with_ours(spec.start_price, comp.price).astype(np.int64)
+        self.ship: I64 = with_ours(spec.our_ship, comp.ship).astype(np.int64)
+        self.fba: B = with_ours(spec.our_fba, comp.fba).astype(np.bool_)
+        self.amz: B = with_ours(np.zeros(self.n_rows, np.bool_), comp.amz).astype(np.bool_)
+        self.feedback: F64 = with_ours(spec.our_feedback, comp.feedback).astype(np.float64)
+        self.feedback_count: I64 = with_ours(spec.our_feedback_count, comp.feedback_count).astype(np.int64)
+        self.handling_days: I64 = with_ours(spec.our_handling_days, comp.handling_days).astype(np.int64)
+        self._listed: B = with_ours(spec.our_live_at <= 0, comp.active).astype(np.bool_)
+        self._in_stock: B = with_ours(spec.our_stock > 0, comp.in_stock & comp.active).astype(np.bool_)
+        self.healthy: B = np.ones_like(self._listed)
+        self._available: B = self._listed & self._in_stock & self.healthy
+        self._our_stock: I64 = spec.our_stock.astype(np.int64).copy()
+        self.static_bonus: F64 = static_bonus(self.coef, self.fba, self.amz, self.feedback, self.handling_days)
+        has_ref = spec.ref_price > 0
+        capped = np.floor(self.coef.kappa * np.where(has_ref, spec.ref_price, 0)).astype(np.int64)
+        self.cap_landed: I64 = np.where(has_ref, capped, _INT_MAX)
+        self._holder: I64 = np.full(self.n_rows, NO_HOLDER, np.int64)
+        self._our_share: F64 = np.zeros(self.n_rows)
+        self._threshold: I64 = np.full(self.n_rows, -1, np.int64)
+        self._p_star: I64 = np.full(self.n_rows, -1, np.int64)
+        self._our_disqualified: B = np.zeros(self.n_rows, np.bool_)
+        self._rec: tuple[I64, I64, F64, B] = (
+            np.full(self.n_rows, -2, np.int64),
+            np.full(self.n_rows, -2, np.int64),
+            np.full(self.n_rows, -1.0),
+            np.zeros(self.n_rows, np.bool_),
+        )
+
+    def _init_streams(self, spec: MarketSpec) -> None:
+        key = spec.stream_key
+        self._row_streams = {p: stream_base(self.seed, key, p) for p in _ROW_STREAMS}
+        slots = np.arange(1, self.k + 1)[None, :]
+        self._slot_streams = {p: stream_base(self.seed, key[:, None], p, slots) for p in _SLOT_STREAMS}
+        n, k = self.n_rows, self.k
+        self._recomputes = np.zeros(n, np.int64)
+        self._submits = np.zeros(n, np.int64)
+        self._live_seq = np.zeros(n, np.int64)
+        self._view_count = np.zeros(n, np.int64)
+        self._foep_refreshes = np.zeros(n, np.int64)
+        self._checks = np.zeros((n, k), np.int64)
+        self._comp_submits = np.zeros((n, k), np.int64)
+        self._comp_pending = np.full((n, k), -1, np.int64)
+        self._strategies = StrategyTable(spec.competitors)
+
+    def _init_schedule(self, spec: MarketSpec) -> None:
+        n, k = self.n_rows, self.k
+        self._next_at = np.full((n, Channel.COMPETITOR + 2 * k), np.inf)
+        self._pend_at = np.full((n, _QUEUE_START), np.inf)
+        self._pend_price = np.zeros((n, _QUEUE_START), np.int64)
+        self._pend_seq = np.zeros((n, _QUEUE_START), np.int64)
+        self._pend_qty = np.full((n, _QUEUE_START), -1, np.int64)
+        self._view_mean = np.where(spec.views_per_s > 0, 1.0 / np.maximum(spec.views_per_s, 1e-300), np.inf)
+        self._foep_price: I64 = np.full(n, -1, np.int64)
+        self._foep_status = np.full(n, _FOEP_CODES.index(FoepStatus.ASIN_NOT_ELIGIBLE), np.int8)
+        self._foep_as_of: F64 = np.full(n, self.start_at)
+
+    def _start(self) -> None:
+        """The initial state: one recompute without an incumbent, first draws of every schedule, first records."""
+        spec, t0 = self.spec, self.start_at
+        rows = np.arange(self.n_rows)
+        at = np.full(self.n_rows, t0)
+        self._recompute(rows, at, rows, _Flags.empty(self.n_rows))
+        self._next_at[:, Channel.OUR_LISTING] = np.where(spec.our_live_at > 0, t0 + spec.our_live_at, np.inf)
+        self._next_at[:, Channel.VIEW] = t0 + exponential(
+            self._view_mean, uniform_from(self._row_streams[Purpose.PAGE_VIEWS], 0)
+        )
+        u = uniform_from(self._slot_streams[Purpose.COMPETITOR_CADENCE], np.zeros((self.n_rows, self.k), np.int64))
+        # The first check comes at a uniform phase of the cadence, so competitors do not all start together.
+        first_check = check_interval(spec.competitors.kind, spec.competitors.cadence_s, np.full_like(u, 0.5)) * u
+        self._next_at[:, Channel.COMPETITOR : Channel.COMPETITOR + self.k] = t0 + first_check
+        self._update_thresholds(rows)
+        self._our_disqualified[:] = self._price[:, 0] + self.ship[:, 0] > self.cap_landed
+        foep_rows = np.flatnonzero(spec.foep_available)
+        self._foep_refresh(foep_rows, at[foep_rows])
+        self._row_next = self._next_at.min(axis=1)
+        self._record(rows, at, np.zeros(self.n_rows, np.bool_))
+
+    # --- the live state, for reading (each read first settles events deferred by `advance_to`) -------------------
+
+    @property
+    def price(self) -> I64:
+        """Live listing prices, shape ``(rows, 1 + K)``; slot 0 is ours."""
+        self._settle()
+        return self._price
+
+    @property
+    def listed(self) -> B:
+        """Which offers are listed (ours may not be live yet)."""
+        self._settle()
+        return self._listed
+
+    @property
+    def in_stock(self) -> B:
+        self._settle()
+        return self._in_stock
+
+    @property
+    def available(self) -> B:
+        """Which offers can be bought now: listed, in stock, account healthy."""
+        self._settle()
+        return self._available
+
+    @property
+    def our_stock(self) -> I64:
+        self._settle()
+        return self._our_stock
+
+    @property
+    def holder(self) -> I64:
+        """The featured offer's slot per row (0 = us, -1 = nobody)."""
+        self._settle()
+        return self._holder
+
+    @property
+    def our_share(self) -> F64:
+        """Our expected Buy Box share as of each row's last recompute."""
+        self._settle()
+        return self._our_share
+
+    @property
+    def threshold(self) -> I64:
+        """Our unclamped winning threshold per row (what FOEP estimates); -1 when no price wins."""
+        self._settle()
+        return self._threshold
+
+    @property
+    def p_star(self) -> I64:
+        """p* per row: the threshold within [min, max] on the tick grid; `UNWINNABLE` (-1) when none."""
+        self._settle()
+        return self._p_star
+
+    @property
+    def our_disqualified(self) -> B:
+        """Whether our offer is above the reference-price cap (PRICING_HEALTH)."""
+        self._settle()
+        return self._our_disqualified
+
+    @property
+    def orders(self) -> OrderBook:
+        """Every order so far (a read: deferred page views are handled first)."""
+        self._settle()
+        return self._orders
+
+    @property
+    def events(self) -> int:
+        """Market events processed so far."""
+        self._settle()
+        return self._events
+
+    # --- the event loop -----------------------------------------------------------------------------------------
+
+    def next_event_time(self) -> float:
+        """The earliest pending market event (notifications not included; see `next_notification_time`)."""
+        self._settle()
+        return float(self._row_next.min()) if self.n_rows else np.inf
+
+    def next_notification_time(self) -> float:
+        """When the earliest notification already in flight is delivered."""
+        self._settle()
+        return self._queue.next_delivery
+
+    def advance_to(self, t: float) -> None:
+        """Bring the market to ``t``: every event due by then is handled, each row's in time order.
+
+        Rounds run until at most `DEFER_AT_MOST` rows still have an event due (rows with two events in one
+        step); those few wait for the next call's first round or for the next read of the state, whichever
+        comes first. Every read (the methods below and the public arrays) settles them first, and each row's
+        events keep their order and exact times, so nothing observable changes; a caller stepping by a second
+        just does not pay a near-empty round every step.
+        """
+        if t < self.now:
+            raise ValueError(f"time goes forward only: now {self.now}, asked for {t}")
+        self.now = t
+        while self._round(t, DEFER_AT_MOST):
+            pass
+
+    def _read_at(self, t: float | None) -> None:
+        """Advance to ``t`` (when given) and settle, before anything is read or changed at once."""
+        if t is not None:
+            self.advance_to(t)
+        self._settle()
+
+    def _settle(self) -> None:
+        """Handle the events `advance_to` left for later (all due by ``now``)."""
+        while self._round(self.now, 0):
+            pass
+
+    def _round(self, t: float, defer_at_most: int) -> bool:
+        due = np.flatnonzero(self._row_next <= t)
+        if due.size <= defer_at_most:
+            return False
+        times = self._next_at[due]
+        channel = times.argmin(axis=1)
+        at = times[np.arange(len(due)), channel]
+        flags = _Flags.empty(len(due))
+        present = np.flatnonzero(np.bincount(channel, minlength=len(Channel)))
+        k = self.k
+        for ch in present[present < Channel.COMPETITOR].tolist():
+            pos = np.flatnonzero(channel == ch)
+            if ch == Channel.FOEP:
+                self._foep_refresh(due[pos], at[pos])
+            else:
+                self._handlers[ch](due[pos], at[pos], pos, flags)
+        if present[-1] >= Channel.COMPETITOR:
+            slot = channel - (Channel.COMPETITOR - 1)
+            pos = np.flatnonzero((slot >= 1) & (slot <= k))
+            if pos.size:
+                self._competitor_check(due[pos], slot[pos], at[pos])
+            pos = np.flatnonzero(slot > k)
+            if pos.size:
+                self._competitor_live(due[pos], slot[pos] - k, at[pos], pos, flags)
+        self._finish(due, at, flags)
+        self._row_next[due] = self._next_at[due].min(axis=1)
+        self._events += len(due)
+        return True
+
+    # --- event handlers (rows are distinct within a call) --------------------------------------------------------
+
+    def _recompute(self, rows: Idx, at: F64, pos: Idx, flags: _Flags) -> None:
+        """Amazon re-scores the live offers and picks the featured offer (see `sim.buybox.choose_featured`)."""
+        tau = self.coef.tau
+        landed = self._price[rows] + self.ship[rows]
+        eligible = self._available[rows] & (landed <= self.cap_landed[rows, None])
+        old = self._holder[rows]
+        bonus = with_incumbency(self.static_bonus[rows], self.coef, self.amz[rows], old)
+        scores = offer_scores(bonus, landed, eligible)
+        riv = rivals(scores[:, 1:], landed[:, 1:], old, tau)
+        our_major = we_win(scores[:, 0], landed[:, 0], old == 0, riv, tau)
+        count = self._recomputes[rows]
+
+        def rotation(pos: Idx) -> F64:
+            return uniform_from(self._row_streams[Purpose.ROTATION][rows[pos]], count[pos])
+
+        new, share = choose_featured(scores, landed, old, our_major, tau, rotation)
+        self._holder[rows] = new
+        self._our_share[rows] = share
+        flags.holder[pos] |= new != old
+        self._recomputes[rows] = count + 1
+        wait = self.latency.recompute_interval(uniform_from(self._row_streams[Purpose.RECOMPUTE][rows], count))
+        self._next_at[rows, Channel.RECOMPUTE] = at + wait
+
+    def _our_live(self, rows: Idx, at: F64, pos: Idx, flags: _Flags) -> None:
+        """One of our submits reaches Amazon's live listing; an older one than the live one is ignored."""
+        col = self._pend_at[rows].argmin(axis=1)
+        seq = self._pend_seq[rows, col]
+        newer = seq > self._live_seq[rows]
+        new_price = self._pend_price[rows, col]
+        qty = self._pend_qty[rows, col]
+        changed = newer & (new_price != self._price[rows, 0])
+        apply = rows[newer]
+        self._price[apply, 0] = new_price[newer]
+        self._live_seq[apply] = seq[newer]
+        self._pend_at[rows, col] = np.inf
+        self._next_at[rows, Channel.OUR_LIVE] = self._pend_at[rows].min(axis=1)
+        flags.our[pos] |= changed & self._available[rows, 0]
+        with_qty = newer & (qty >= 0)
+        if with_qty.any():
+            self._set_stock(rows[with_qty], qty[with_qty], pos[with_qty], flags)
+
+    def _our_listing(self, rows: Idx, at: F64, pos: Idx, flags: _Flags) -> None:
+        """Our offer, not live at the start, becomes live."""
+        self._next_at[rows, Channel.OUR_LISTING] = np.inf
+        self._set_listed(rows, np.ones(len(rows), np.bool_), pos, flags)
+
+    def _view(self, rows: Idx, at: F64, pos: Idx, flags: _Flags) -> None:
+        """A page view; it buys from us with probability conversion × our expected share."""
+        count = self._view_count[rows]
+        self._view_count[rows] = count + 1
+        sale_u = uniform_from(self._row_streams[Purpose.SALE][rows], count)
+        conversion = self._orders.params.conversion
+        buys = self._available[rows, 0] & (sale_u < conversion * self._our_share[rows])
+        if buys.any():
+            buyers = rows[buys]
+            two = uniform_from(self._row_streams[Purpose.SALE][buyers], count[buys], 1) < self._orders.params.two_units
+            qty = np.minimum(np.where(two, 2, 1), self._our_stock[buyers])
+            self._orders.create(
+                buyers,
+                at[buys],
+                qty,
+                self._price[buyers, 0],
+                self.ship[buyers, 0],
+                self.fba[buyers, 0],
+                self.spec.seller[buyers],
+            )
+            self._set_stock(buyers, self._our_stock[buyers] - qty, pos[buys], flags)
+        wait = exponential(self._view_mean[rows], uniform_from(self._row_streams[Purpose.PAGE_VIEWS][rows], count + 1))
+        self._next_at[rows, Channel.VIEW] = at + wait
+
+    def _foep_refresh(self, rows: Idx, at: F64) -> None:
+        """Amazon re-estimates the featured offer expected price from the threshold now, with its own error."""
+        count = self._foep_refreshes[rows]
+        self._foep_refreshes[rows] = count + 1
+        thr = self._threshold[rows]
+        factor = self.latency.foep_factor(normal_from(self._row_streams[Purpose.FOEP_NOISE][rows], count))
+        value = np.maximum(np.round(thr * factor / self.tick).astype(np.int64) * self.tick, self.tick)
+        competing = self._available[rows, 1:].any(axis=1)
+        status = np.where(~competing, 1, np.where(thr < 0, 2, 0)).astype(np.int8)
+        self._foep_price[rows] = np.where(status == 0, value, -1)
+        self._foep_status[rows] = status
+        self._foep_as_of[rows] = at
+        wait = self.latency.foep_refresh_interval(uniform_from(self._row_streams[Purpose.FOEP_REFRESH][rows], count))
+        self._next_at[rows, Channel.FOEP] = at + wait
+
+    def _competitor_check(self, rows: Idx, slot: Idx, at: F64) -> None:
+        """A competitor looks at the live offers and, if its rule says so, submits a new price."""
+        j = slot - 1
+        count = self._checks[rows, j]
+        self._checks[rows, j] = count + 1
+        pairs = self._strategies.pairs(rows, slot)
+        u = uniform_from(self._slot_streams[Purpose.COMPETITOR_PRICE][rows, j], count)
+        target = decide(
+            pairs, self._price[rows], self.ship[rows], self._available[rows], self._holder[rows], at, u, self.tick
+        )
+        live = self._price[rows, slot]
+        pending = self._comp_pending[rows, j]
+        send = (target != live) & (target != pending)
+        cancel = (target == live) & (pending >= 0)
+        self._competitor_submit(rows[send], j[send], target[send], at[send], pairs.latency_s[send])
+        self._comp_pending[rows[cancel], j[cancel]] = -1
+        self._next_at[rows[cancel], Channel.COMPETITOR + self.k + j[cancel]] = np.inf
+        u_next = uniform_from(self._slot_streams[Purpose.COMPETITOR_CADENCE][rows, j], count + 1)
+        wait = check_interval(pairs.kind, pairs.cadence_s, u_next)
+        self._next_at[rows, Channel.COMPETITOR + j] = at + wait
+
+    def _competitor_submit(self, rows: Idx, j: Idx, target: I64, at: F64, latency_s: F64) -> None:
+        count = self._comp_submits[rows, j]
+        self._comp_submits[rows, j] = count + 1
+        z = normal_from(self._slot_streams[Purpose.COMPETITOR_LATENCY][rows, j], count)
+        delay = self.latency.competitor_delay(latency_s, z)
+        self._comp_pending[rows, j] = target
+        self._next_at[rows, Channel.COMPETITOR + self.k + j] = at + delay
+
+    def _competitor_live(self, rows: Idx, slot: Idx, at: F64, pos: Idx, flags: _Flags) -> None:
+        """A competitor's submitted price goes live."""
+        j = slot - 1
+        new = self._comp_pending[rows, j]
+        flags.comp[pos] |= new != self._price[rows, slot]
+        self._price[rows, slot] = new
+        self._comp_pending[rows, j] = -1
+        self._next_at[rows, Channel.COMPETITOR + self.k + j] = np.inf
+
+    # --- state changes shared by handlers and by the seller's calls ----------------------------------------------
+
+    def _set_stock(self, rows: Idx, stock: I64, pos: Idx, flags: _Flags) -> None:
+        self._our_stock[rows] = stock
+        in_stock = stock > 0
+        flipped = in_stock != self._in_stock[rows, 0]
+        self._in_stock[rows, 0] = in_stock
+        self._refresh_available(rows, pos, flipped, flags)
+
+    def _set_listed(self, rows: Idx, listed: B, pos: Idx, flags: _Flags) -> None:
+        flipped = listed != self._listed[rows, 0]
+        self._listed[rows, 0] = listed
+        self._refresh_available(rows, pos, flipped, flags)
+
+    def _refresh_available(self, rows: Idx, pos: Idx, flipped: B, flags: _Flags) -> None:
+        before = self._available[rows, 0]
+        after = self._listed[rows, 0] & self._in_stock[rows, 0] & self.healthy[rows, 0]
+        self._available[rows, 0] = after
+        moved = flipped & (before != after)
+        flags.our_available[pos] |= moved
+        flags.our[pos] |= moved
+
+    def _finish(self, rows: Idx, at: F64, flags: _Flags) -> None:
+        """Bring derived state up to date for the rows a round touched: p*, health, notifications, records."""
+        self._drop_unbuyable(rows, flags)
+        dirty = flags.comp | flags.holder | flags.our_available
+        if dirty.any():
+            self._update_thresholds(rows[dirty])
+        if flags.our.any():
+            self._check_health(rows[flags.our], at[flags.our])
+        if self.notifications_enabled:
+            self._notify_offer_changes(rows, at, flags)
+        self._record(rows, at, flags.comp)
+
+    def _drop_unbuyable(self, rows: Idx, flags: _Flags) -> None:
+        """An offer that cannot be bought holds no Buy Box and no share, from the moment it stops being buyable."""
+        gone = ~self._available[rows, 0] & ((self._holder[rows] == 0) | (self._our_share[rows] > 0))
+        if not gone.any():
+            return
+        lost = gone & (self._holder[rows] == 0)
+        self._holder[rows[lost]] = NO_HOLDER
+        self._our_share[rows[gone]] = 0.0
+        flags.holder |= lost
+
+    def _update_thresholds(self, rows: Idx) -> None:
+        view = RowsView(
+            price=self._price[rows],
+            ship=self.ship[rows],
+            available=self._available[rows],
+            static_bonus=self.static_bonus[rows],
+            amz=self.amz[rows],
+            holder=self._holder[rows],
+            cap_landed=self.cap_landed[rows],
+            our_can_win=self._in_stock[rows, 0] & self.healthy[rows, 0],
+        )
+        lo = np.full(len(rows), self.tick, np.int64)
+        thr = threshold(view, self.coef, self.tick, lo, np.full(len(rows), PRICE_CEILING, np.int64))
+        self._threshold[rows] = thr
+        self._p_star[rows] = p_star_from_threshold(thr, self.spec.min_price[rows], self.spec.max_price[rows], self.tick)
+
+    def _check_health(self, rows: Idx, at: F64) -> None:
+        """PRICING_HEALTH when our offer crosses the reference-price cap, either way."""
+        disqualified = self._price[rows, 0] + self.ship[rows, 0] > self.cap_landed[rows]
+        changed = disqualified != self._our_disqualified[rows]
+        self._our_disqualified[rows] = disqualified
+        send = changed & self._listed[rows, 0]
+        if self.notifications_enabled and send.any():
+            r = rows[send]
+            payload = self._payload(r, np.full(len(r), CHANGE_INTERNAL, np.int8))
+            self._queue.push(HEALTH, r, at[send], payload)
+
+    def _notify_offer_changes(self, rows: Idx, at: F64, flags: _Flags) -> None:
+        send = self._available[rows, 0] & (flags.our | flags.comp | flags.holder)
+        if not send.any():
+            return
+        change = np.where(
+            flags.holder[send], CHANGE_FEATURED, np.where(flags.our[send], CHANGE_INTERNAL, CHANGE_EXTERNAL)
+        ).astype(np.int8)
+        self._queue.push(AOC, rows[send], at[send], self._payload(rows[send], change))
+
+    def _payload(self, rows: Idx, change: npt.NDArray[np.int8]) -> dict[str, npt.NDArray[Any]]:
+        return {
+            "price": self._price[rows],
+            "ship": self.ship[rows],
+            "available": self._available[rows],
+            "holder": self._holder[rows],
+            "disqualified": self._our_disqualified[rows],
+            "change": change,
+        }
+
+    def _record(self, rows: Idx, at: F64, comp_move: B) -> None:
+        price = np.where(self._available[rows, 0], self._price[rows, 0], NOT_LIVE)
+        p_star = self._p_star[rows]
+        share = self._our_share[rows]
+        hold = self._holder[rows] == 0
+        rec_price, rec_p_star, rec_share, rec_hold = self._rec
+        diff = (
+            (price != rec_price[rows])
+            | (p_star != rec_p_star[rows])
+            | (share != rec_share[rows])
+            | (hold != rec_hold[rows])
+        )
+        if not diff.any():
+            return
+        r = rows[diff]
+        self._recorder.record(at[diff], r, price[diff], p_star[diff], share[diff], hold[diff], comp_move[diff])
+        rec_price[r], rec_p_star[r], rec_share[r], rec_hold[r] = price[diff], p_star[diff], share[diff], hold[diff]
+
+    # --- what the seller does ------------------------------------------------------------------------------------
+
+    def submit(self, rows: npt.ArrayLike, prices: npt.ArrayLike, t: float, quantity: npt.ArrayLike | None = None) -> B:
+        """Submit new listing prices (and optionally quantities) for our offers at ``t``; which were accepted.
+
+        A price that is not a positive multiple of the tick is rejected. An accepted submit goes live after
+        the submit→live latency, unless it is one of the share that never applies; when it goes live it
+        replaces the live price only if it is newer than the submit that set it. Quantity -1 means unchanged.
+        """
+        self.advance_to(t)
+        row_arr = np.atleast_1d(np.asarray(rows, np.intp))
+        price_arr = np.broadcast_to(np.asarray(prices, np.int64), row_arr.shape)
+        qty_arr = np.broadcast_to(np.asarray(-1 if quantity is None else quantity, np.int64), row_arr.shape)
+        if len(np.unique(row_arr)) < len(row_arr):
+            each: B = np.concatenate(
+                [self.submit(r, p, t, q) for r, p, q in zip(row_arr, price_arr, qty_arr, strict=True)]
+            )
+            return each
+        accepted: B = (price_arr > 0) & (price_arr % self.tick == 0)
+        r = row_arr[accepted]
+        seq = self._submits[r] + 1
+        self._submits[r] = seq
+        applies = uniform_from(self._row_streams[Purpose.NEVER_APPLY][r], seq) >= self.latency.never_apply
+        delay = self.latency.submit_delay(normal_from(self._row_streams[Purpose.SUBMIT_LATENCY][r], seq))
+        self._enqueue(
+            r[applies], t + delay[applies], price_arr[accepted][applies], seq[applies], qty_arr[accepted][applies]
+        )
+        return accepted
+
+    def _enqueue(self, rows: Idx, live_at: F64, price: I64, seq: I64, qty: I64) -> None:
+        free = np.isinf(self._pend_at[rows])
+        if not free.any(axis=1).all():
+            self._grow_queue()
+            free = np.isinf(self._pend_at[rows])
+        col = free.argmax(axis=1)
+        self._pend_at[rows, col] = live_at
+        self._pend_price[rows, col] = price
+        self._pend_seq[rows, col] = seq
+        self._pend_qty[rows, col] = qty
+        self._next_at[rows, Channel.OUR_LIVE] = np.minimum(self._next_at[rows, Channel.OUR_LIVE], live_at)
+        self._row_next[rows] = np.minimum(self._row_next[rows], live_at)
+
+    def _grow_queue(self) -> None:
+        def wider(a: npt.NDArray[Any], fill: float) -> npt.NDArray[Any]:
+            return np.concatenate([a, np.full_like(a, fill)], axis=1)
+
+        self._pend_at = wider(self._pend_at, np.inf)
+        self._pend_price = wider(self._pend_price, 0)
+        self._pend_seq = wider(self._pend_seq, 0)
+        self._pend_qty = wider(self._pend_qty, -1)
+
+    def set_listed(self, rows: npt.ArrayLike, listed: npt.ArrayLike, t: float) -> None:
+        """Switch our offers live or not live at ``t`` (a listing activated or closed), effective at once."""
+        self._read_at(t)
+        row_arr = np.atleast_1d(np.asarray(rows, np.intp))
+        flags = _Flags.empty(len(row_arr))
+        pos = np.arange(len(row_arr))
+        self._set_listed(row_arr, np.broadcast_to(np.asarray(listed, np.bool_), row_arr.shape), pos, flags)
+        self._finish(row_arr, np.full(len(row_arr), t), flags)
+
+    def set_stock(self, rows: npt.ArrayLike, quantity: npt.ArrayLike, t: float) -> None:
+        """Set our stock at ``t`` (an FBA inbound received, a stock correction), effective at once."""
+        self._read_at(t)
+        row_arr = np.atleast_1d(np.asarray(rows, np.intp))
+        flags = _Flags.empty(len(row_arr))
+        pos = np.arange(len(row_arr))
+        self._set_stock(row_arr, np.broadcast_to(np.asarray(quantity, np.int64), row_arr.shape).copy(), pos, flags)
+        self._finish(row_arr, np.full(len(row_arr), t), flags)
+
+    # --- what the seller sees ------------------------------------------------------------------------------------
+
+    def snapshot(self, row: int, t: float | None = None) -> Snapshot:
+        """The offers on ``row``'s item now (after advancing to ``t`` when given)."""
+        self._read_at(t)
+        row = int(row)
+        return self._views.snapshot(
+            row,
+            self.now,
+            self._price[row],
+            self.ship[row],
+            self._available[row],
+            int(self._holder[row]),
+            bool(self._our_disqualified[row]),
+        )
+
+    def our_listing(self, row: int, t: float | None = None) -> OurListing:
+        """Our offer as the listings API reads it back: the live price even when the offer is not buyable."""
+        self._read_at(t)
+        return OurListing(
+            listing_price=int(self._price[row, 0]),
+            shipping=int(self.ship[row, 0]),
+            live=bool(self._available[row, 0]),
+            prime=bool(self.fba[row, 0]),
+            is_buybox_winner=bool(self._holder[row] == 0),
+        )
+
+    def foep(self, rows: npt.ArrayLike, t: float) -> list[FoepResult]:
+        """Amazon's featured offer expected price for our offer on each row, as of its last refresh."""
+        self._read_at(t)
+        out = []
+        for row in np.atleast_1d(np.asarray(rows, np.intp)).tolist():
+            status = _FOEP_CODES[int(self._foep_status[row])]
+            price = int(self._foep_price[row]) if status is FoepStatus.VALID else None
+            out.append(FoepResult(row=row, price=price, status=status, as_of=float(self._foep_as_of[row])))
+        return out
+
+    def pop_notifications(self, t: float) -> list[Notification]:
+        """The notifications delivered by ``t``, in delivery order (each payload is the state at its change)."""
+        self._read_at(t)
+        cols = self._queue.pop(t)
+        return [] if cols is None else self._views.notifications(cols)
+
+    @property
+    def competitor_checks(self) -> I64:
+        """How many times each competitor slot has checked the market so far, shape ``(rows, K)``."""
+        self._settle()
+        return self._checks
+
+    @property
+    def notification_faults(self) -> FaultCounts:
+        """Counts of generated, dropped, duplicated and reordered notifications so far."""
+        self._settle()
+        return self._queue.faults
+
+    def seller_id(self, row: int, slot: int) -> str:
+        """The merchant id of an offer: ours is our account's, Amazon retail's is `ids.AMAZON_SELLER_ID`."""
+        return self._views.seller_id(row, slot)
+
+    # --- catalog and the run's record ------------------------------------------------------------------------------
+
+    def catalog(self, row: int) -> CatalogRow:
+        """Our offer on ``row`` as the engine's catalog needs it."""
+        return self.spec.catalog_row(row)
+
+    def catalog_rows(self) -> list[CatalogRow]:
+        return [self.spec.catalog_row(i) for i in range(self.n_rows)]
+
+    def row_of(self, sku: str) -> int:
+        """The row of one of our SKUs (KeyError for an unknown SKU)."""
+        return self._row_of_sku[sku]
+
+    def finish(self, end: float) -> Trajectory:
+        """Advance to ``end`` and return the run's records."""
+        self._read_at(end)
+        return self._recorder.finish(end)

@@ -1,0 +1,163 @@
+"""Our winning threshold: the highest listing price on the tick grid at which our offer would be featured.
+
+This is the quantity both the oracle's p*(t) and Amazon's FOEP report, so it lives on its own. The closed form
+(τ > 0: ``ln L_us ≤ b_us − τ·logsumexp((b_j − ln L_j)/τ)``; τ = 0: the same with the max) gives an estimate;
+the answer is then settled on the integer grid with the exact predicate `sim.buybox.we_win`, which is monotone
+in our price, so the result never disagrees with a brute-force scan of the grid.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from sim.buybox import Coefficients, Rivals, offer_scores, rivals, we_win, with_incumbency
+
+__all__ = ["NONE", "PRICE_CEILING", "RowsView", "p_star_from_threshold", "threshold"]
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+B = npt.NDArray[np.bool_]
+
+NONE: Final = -1  # no price in range wins
+PRICE_CEILING: Final = 10**12  # "unbounded" for a listing price in minor units
+_LOG_TOP: Final = math.log(PRICE_CEILING * 2.0)
+_CLEAR: Final = 1e-9  # relative distance from a grid boundary beyond which float round-off cannot matter
+
+
+@dataclass(frozen=True, slots=True)
+class RowsView:
+    """The market facts the threshold depends on, for some rows (slot 0 is us).
+
+    ``available`` says which competitor offers are buyable now (listed, in stock, account healthy); column 0 is
+    ignored because the threshold asks about a hypothetical price of ours. ``our_can_win`` is whether our offer
+    could be featured at all (in stock, account healthy). ``cap_landed`` is the reference-price cap on a landed
+    price (int64 max where a row has no reference price).
+    """
+
+    price: I64
+    ship: I64
+    available: B
+    static_bonus: F64
+    amz: B
+    holder: I64
+    cap_landed: I64
+    our_can_win: B
+
+
+WinTest = Callable[[npt.NDArray[np.intp], I64], B]
+
+
+def threshold(view: RowsView, coef: Coefficients, tick: int, lo: I64, hi: I64) -> I64:
+    """Highest listing price in ``[lo, hi]`` (multiples of ``tick``) at which we win; `NONE` if none does."""
+    n = len(view.holder)
+    comp_landed = view.price[:, 1:] + view.ship[:, 1:]
+    comp_ok = view.available[:, 1:] & (comp_landed <= view.cap_landed[:, None])
+    bonus = with_incumbency(view.static_bonus, coef, view.amz, view.holder)
+    riv = rivals(offer_scores(bonus[:, 1:], comp_landed, comp_ok), comp_landed, view.holder, coef.tau)
+    our_bonus = bonus[:, 0]
+    our_ship = view.ship[:, 0]
+    we_hold = view.holder == 0
+
+    def wins(sel: npt.NDArray[np.intp], ticks: I64) -> B:
+        landed = ticks * tick + our_ship[sel]
+        ok = view.our_can_win[sel] & (landed <= view.cap_landed[sel])
+        score = offer_scores(our_bonus[sel], landed, ok)
+        part = Rivals(riv.level[sel], riv.tie_has_holder[sel], riv.tie_landed[sel])
+        return we_win(score, landed, we_hold[sel], part, coef.tau)
+
+    cap_listing = np.minimum(view.cap_landed, PRICE_CEILING) - our_ship
+    lo_t = -(-np.asarray(lo, np.int64) // tick)
+    hi_t = np.minimum(np.asarray(hi, np.int64), cap_listing) // tick
+    ticks = _closed_form_ticks(our_bonus, riv.level, coef.tau, our_ship, tick)
+    below = np.floor(ticks)
+    guess = below.astype(np.int64)
+    # Where the continuous threshold is clear of every grid boundary by far more than float round-off, no
+    # rounding can move a price across it: the highest winning tick is floor(ticks), clamped to the range.
+    # Only the rest (ties, thresholds within round-off of a tick) go through the exact predicate.
+    margin = _CLEAR * np.maximum(1.0, np.abs(ticks))
+    clear = (ticks - below > margin) & (below + 1.0 - ticks > margin)
+    candidates = view.our_can_win & (lo_t <= hi_t)
+    result = np.full(n, NONE, np.int64)
+    easy = candidates & clear
+    in_range = np.where(guess >= hi_t, hi_t, guess)
+    result[easy] = np.where(in_range[easy] >= lo_t[easy], in_range[easy] * tick, NONE)
+    hard = np.flatnonzero(candidates & ~clear)
+    if hard.size:
+        start = np.clip(guess[hard], lo_t[hard], hi_t[hard])
+        found = _settle(wins, hard, start, lo_t[hard], hi_t[hard])
+        result[hard] = np.where(found >= 0, found * tick, NONE)
+    return result
+
+
+def _closed_form_ticks(our_bonus: F64, level: F64, tau: float, our_ship: I64, tick: int) -> F64:
+    """The continuous threshold as a listing price in ticks: ln L ≤ b_us − τ·level (τ = 0: b_us − level)."""
+    log_landed = our_bonus - (tau * level if tau > 0 else level)
+    landed = np.exp(np.minimum(log_landed, _LOG_TOP))
+    return (landed - our_ship) / tick
+
+
+def _settle(wins: WinTest, sel: npt.NDArray[np.intp], start: I64, lo: I64, hi: I64) -> I64:
+    """Highest tick count in ``[lo, hi]`` that wins, searching from ``start``; -1 where none wins.
+
+    Usually two predicate calls settle a row (is ``start`` a win, and is the next tick not); rows the estimate
+    missed by more fall back to bisection, so correctness never rests on the closed form.
+    """
+    result = np.full(len(sel), -1, np.int64)
+    win_start = wins(sel, start)
+    up = np.flatnonzero(win_start)
+    if up.size:
+        result[up] = _search_up(wins, sel[up], start[up], hi[up])
+    down = np.flatnonzero(~win_start)
+    if down.size:
+        result[down] = _search_down(wins, sel[down], start[down], lo[down])
+    return result
+
+
+def _search_up(wins: WinTest, sel: npt.NDArray[np.intp], known_win: I64, hi: I64) -> I64:
+    result = known_win.copy()
+    step = np.flatnonzero(known_win < hi)
+    if step.size:
+        nxt = known_win[step] + 1
+        more = wins(sel[step], nxt)
+        result[step[more]] = _bisect(wins, sel[step[more]], nxt[more], hi[step[more]])
+    return result
+
+
+def _search_down(wins: WinTest, sel: npt.NDArray[np.intp], known_loss: I64, lo: I64) -> I64:
+    result = np.full(len(sel), -1, np.int64)
+    step = np.flatnonzero(known_loss > lo)
+    if step.size:
+        prev = known_loss[step] - 1
+        hit = wins(sel[step], prev)
+        result[step[hit]] = prev[hit]
+        rest = step[~hit]
+        lowest_wins = wins(sel[rest], lo[rest])
+        deep = rest[lowest_wins]
+        result[deep] = _bisect(wins, sel[deep], lo[deep], known_loss[deep] - 2)
+    return result
+
+
+def _bisect(wins: WinTest, sel: npt.NDArray[np.intp], lo: I64, hi: I64) -> I64:
+    """Highest winning value in ``[lo, hi]`` given that ``lo`` wins (the predicate is monotone)."""
+    lo, hi = lo.copy(), np.maximum(hi, lo)
+    while True:
+        open_ = np.flatnonzero(lo < hi)
+        if not open_.size:
+            return lo
+        mid = (lo[open_] + hi[open_] + 1) // 2
+        hit = wins(sel[open_], mid)
+        lo[open_] = np.where(hit, mid, lo[open_])
+        hi[open_] = np.where(hit, hi[open_], mid - 1)
+
+
+def p_star_from_threshold(threshold_price: I64, min_price: I64, max_price: I64, tick: int) -> I64:
+    """p* within ``[min, max]`` from the unclamped threshold: the predicate is monotone, so it is a clamp."""
+    top = np.asarray(max_price, np.int64) // tick * tick
+    low = -(-np.asarray(min_price, np.int64) // tick) * tick
+    return np.where((threshold_price >= low) & (low <= top), np.minimum(threshold_price, top), NONE)
