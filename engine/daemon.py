@@ -104,7 +104,6 @@ class MarketRuntime:
             tick,
             store,
             deliver=self._deliver,
-            observe=self._observe_read_back,
             config=self.config.batcher,
         )
         self.intake = Intake(marketplace, list(self.catalog), self._send, self.config.intake)
@@ -134,11 +133,6 @@ class MarketRuntime:
     def _deliver(self, result: Any) -> bool:
         actor = self.actors.get(result.key)
         return actor is not None and actor.command(result)
-
-    def _observe_read_back(self, observation: Observation) -> None:
-        actor = self.actors.get(observation.key)
-        if actor is not None:
-            actor.observe(observation)
 
     # --- running -------------------------------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ __all__ = [
     "FoepReading",
     "Fulfilment",
     "HealthEvent",
+    "ListingState",
     "MarginLevel",
     "Observation",
     "ObservationSource",
@@ -266,6 +267,19 @@ class HealthEvent(msgspec.Struct, frozen=True, gc=False, tag=True):
 
 
 Observation = OfferSnapshot | FoepReading | HealthEvent
+
+
+class ListingState(msgspec.Struct, frozen=True, gc=False):
+    """Our listing as read back from the Listings API: the live price, without the competition.
+
+    It verifies that an accepted update was applied; it is not an observation of the market (it has no
+    competitors, and routing it as one would look like "no competition").
+    """
+
+    key: OfferKey
+    as_of: float
+    price: int | None
+    live: bool = True
 
 
 # --- what the engine decides and sends --------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import trio
 from engine.model import (
     Decision,
     FoepReading,
+    ListingState,
     Observation,
     OfferKey,
     OfferSettings,
@@ -113,7 +114,7 @@ class Marketplace(Protocol):
         """Send offer updates; one result per update, in order. Raises `Throttled` when refused whole."""
         ...
 
-    async def read_back(self, keys: Sequence[OfferKey]) -> list[OfferSnapshot]:
+    async def read_back(self, keys: Sequence[OfferKey]) -> list[ListingState]:
         """Read our listings back, to verify that accepted updates were applied."""
         ...
 

@@ -21,7 +21,6 @@ import trio
 from engine.actors.pacing import Pacer
 from engine.model import (
     ChannelSettings,
-    Observation,
     OfferKey,
     OfferSettings,
     OfferUpdate,
@@ -78,7 +77,6 @@ class OfferBatcher:
         store: Store,
         *,
         deliver: Callable[[SubmissionResult], bool],
-        observe: Callable[[Observation], None],
         config: BatcherConfig | None = None,
         first_update_id: int = 1,
     ) -> None:
@@ -88,7 +86,6 @@ class OfferBatcher:
         self.tick = tick
         self.store = store
         self.deliver = deliver
-        self.observe = observe
         self.config = config or BatcherConfig()
         self.counters = BatcherCounters()
         self._pending: dict[OfferKey, _Pending] = {}
@@ -250,15 +247,13 @@ class OfferBatcher:
     async def _read_back(self, batch: list[tuple[int, OfferKey, int]]) -> None:
         await self._read_pacer.acquire(len(batch))
         try:
-            snapshots = await self.marketplace.read_back([key for _, key, _ in batch])
+            listings = await self.marketplace.read_back([key for _, key, _ in batch])
         except Throttled as throttled:
             self._read_pacer.penalise(throttled.retry_after)
             for attempt, key, update_id in batch:
                 heapq.heappush(self._verify, (trio.current_time() + 60.0, attempt, key, update_id))
             return
-        live = {s.key: s.our.listing_price for s in snapshots if s.our is not None}
-        for snapshot in snapshots:
-            self.observe(snapshot)
+        live = {listing.key: listing.price for listing in listings}
         for attempt, key, update_id in batch:
             sent = self._sent[key]
             if live.get(key) == sent.price:

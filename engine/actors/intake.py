@@ -58,7 +58,8 @@ class _Rotation:
                 break
             key = self._queue[0]
             last = self._last.get(key)
-            if last is not None and now - last < self.interval:
+            # The same comparison as `next_due`, so a sleep until then always finds the key due.
+            if last is not None and last + self.interval > now:
                 break
             self._queue.rotate(-1)
             taken.append(key)
@@ -144,7 +145,8 @@ class Intake:
                 self.counters.polls += 1
                 self.counters.rechecks += len(rechecks)
                 self.counters.polled_offers += len(snapshots)
-                self._sweep.touched(keys, trio.current_time())
+                # Only the sweep's own keys move in its rotation: it stays in least-recently-swept order.
+                self._sweep.touched(keys[len(rechecks) :], trio.current_time())
                 for snapshot in snapshots:
                     await send.send(snapshot)
 

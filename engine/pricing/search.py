@@ -36,9 +36,12 @@ class SearchConfig(msgspec.Struct, frozen=True, gc=False):
     """Tuning of the search; the defaults are what the benchmarks report."""
 
     prior: ScorePrior = ScorePrior()
-    # Stop probing upward once the bracket on T is this narrow (relative); below 0.2% so that the price we
-    # settle at is within 99.8% of the best winning price even after rounding to the tick.
-    converged_ratio: float = 0.0015
+    # Stop probing upward once the price that held is within this share of the best price the verdicts still
+    # allow (a tick below the lowest that lost): 0.2% keeps the settled price within 99.8% of the optimum.
+    converged_ratio: float = 0.002
+    # Where between what held and what lost the next upward probe goes (0.5 = bisect). A lost probe costs a
+    # retreat and a climb back, a held one nothing, so probing below the middle can be faster.
+    climb_split: float = 0.5
     # A loss (or a hold at a new price) counts only after our price has been live this long: Amazon recomputes
     # the Buy Box some time after a price goes live.
     settle_s: float = 180.0
@@ -69,6 +72,7 @@ class SearchState(msgspec.Struct, frozen=True, gc=False):
     target_log_m: float = 0.0  # ln M when the target was chosen
     challenge_fails: int = 0
     failed_price: int | None = None
+    climb_lost: bool = False  # an upward probe has failed since the evidence was last reset
     unwinnable_log_m: float | None = None
     min_touches: tuple[float, ...] = ()
     war_until: float = -math.inf
@@ -133,7 +137,13 @@ class EngineSearch:
         if state.binding == anchor.binding:
             return state
         return msgspec.structs.replace(
-            state, binding=anchor.binding, theta_lo=None, theta_hi=None, challenge_fails=0, failed_price=None
+            state,
+            binding=anchor.binding,
+            theta_lo=None,
+            theta_hi=None,
+            challenge_fails=0,
+            failed_price=None,
+            climb_lost=False,
         )
 
     def _observe(self, view: MarketView, state: SearchState, anchor: _Anchor) -> tuple[SearchState, bool]:
@@ -146,7 +156,9 @@ class EngineSearch:
             state = msgspec.structs.replace(state, live_price=price, live_since=view.as_of)
         state = msgspec.structs.replace(state, seen_as_of=view.as_of)
         settled = state.target is None or view.as_of - state.live_since >= self.config.settle_s
-        changed = view.we_hold != state.held and view.as_of > state.live_since
+        # A change of our Buy Box status comes from a recompute at our price as shown (a competitor's move would
+        # show in M); only "still the same" needs time for Amazon to have recomputed since our price went live.
+        changed = view.we_hold != state.held
         if not (settled or changed):
             return state, False
         rel = math.log(view.our.landed_price) - anchor.log_m
@@ -155,14 +167,21 @@ class EngineSearch:
             hi = state.theta_hi if state.theta_hi is not None and state.theta_hi > lo else None
             return (
                 msgspec.structs.replace(
-                    state, theta_lo=lo, theta_hi=hi, held=True, challenge_fails=0, failed_price=None
+                    state,
+                    theta_lo=lo,
+                    theta_hi=hi,
+                    held=True,
+                    challenge_fails=0,
+                    failed_price=None,
                 ),
                 True,
             )
+        climb_lost = state.climb_lost
         if state.held:
             bound = rel
             fails: int = state.challenge_fails
             failed: int | None = state.failed_price
+            climb_lost = True
         else:
             rival = view.winning_rival()
             gap = self.config.prior.challenge_gap(rival is not None, rival is not None and rival.is_amazon)
@@ -174,7 +193,13 @@ class EngineSearch:
         lower = state.theta_lo if state.theta_lo is not None and state.theta_lo < upper else None
         return (
             msgspec.structs.replace(
-                state, theta_lo=lower, theta_hi=upper, held=False, challenge_fails=fails, failed_price=failed
+                state,
+                theta_lo=lower,
+                theta_hi=upper,
+                held=False,
+                challenge_fails=fails,
+                failed_price=failed,
+                climb_lost=climb_lost,
             ),
             True,
         )
@@ -204,9 +229,13 @@ class EngineSearch:
             target = _listing(lo, ship, view.tick, down=True)
             reason = Reason.RECONVERGE if moved else Reason.CONVERGED
             return Step(target if target > price else None, reason, state, signal_backed=True)
-        probe = _listing(self._candidate(anchor, lo, hi), ship, view.tick, down=True)
+        # The prior leads only until an upward probe fails; from then on bisect what the verdicts allow, rather
+        # than creep down toward the prior's edge one lost probe (and retreat) at a time.
+        use_prior = not state.climb_lost
+        probe = _listing(self._candidate(anchor, lo, hi, use_prior=use_prior), ship, view.tick, down=True)
         probe = max(probe, price + view.tick)
-        return Step(probe, Reason.RECONVERGE if moved else Reason.SEARCH_UP, state, signal_backed=moved)
+        # Every probe is computed from the competitors' prices in this observation: a fresh signal, not a nudge.
+        return Step(probe, Reason.RECONVERGE if moved else Reason.SEARCH_UP, state, signal_backed=True)
 
     def _challenge(self, view: MarketView, state: SearchState, anchor: _Anchor, verdict: bool) -> Step[SearchState]:
         cfg = self.config
@@ -238,10 +267,14 @@ class EngineSearch:
             target = _scale(view.foep, -cfg.foep_margin)
             reason = Reason.FIRST_PROBE_FOEP
         elif state.theta_lo is None and trust_prior and anchor.soft_hi > anchor.soft_lo:
-            # Nothing learned yet: take the Buy Box with a price the prior says very likely wins.
+            # Nothing learned yet: take the Buy Box with a price the prior says very likely wins; if that fails,
+            # with the lowest price the prior allows at all.
             soft_lo, soft_hi = max(lo, anchor.log_m + anchor.soft_lo), min(hi, anchor.log_m + anchor.soft_hi)
-            log_t = soft_lo + cfg.challenge_quantile * max(0.0, soft_hi - soft_lo)
-            target = _listing(log_t - shift, ship, view.tick, down=True)
+            if state.challenge_fails == 0:
+                log_t = soft_lo + cfg.challenge_quantile * max(0.0, soft_hi - soft_lo) - shift
+            else:
+                log_t = soft_lo - gap.center - gap.half_width
+            target = _listing(log_t, ship, view.tick, down=True)
             reason = Reason.FIRST_PROBE_WINNER
         else:
             log_t = self._candidate(anchor, lo, hi, use_prior=trust_prior)
@@ -275,7 +308,7 @@ class EngineSearch:
         best = _listing(hi, shipping, tick, down=True) - tick
         return lo_price >= best * (1.0 - self.config.converged_ratio)
 
-    def _candidate(self, anchor: _Anchor, lo: float, hi: float, *, use_prior: bool = True) -> float:
+    def _candidate(self, anchor: _Anchor, lo: float, hi: float, *, use_prior: bool = True, split: float = 0.5) -> float:
         """The next threshold to test within [lo, hi] (ln of a landed price).
 
         Bisect inside the prior's bracket while it is open; once it has narrowed to nothing, test just past its
@@ -288,12 +321,12 @@ class EngineSearch:
             soft_lo, soft_hi = anchor.log_m + anchor.soft_lo, anchor.log_m + anchor.soft_hi
             inner_lo, inner_hi = max(lo, soft_lo), min(hi, soft_hi)
             if inner_hi - inner_lo > eps:
-                return 0.5 * (inner_lo + inner_hi)
+                return inner_lo + self.config.climb_split * (inner_hi - inner_lo)
             # Holds have reached the prior's upper edge: take the smallest step whose loss settles the search.
             edge = lo + eps
             if soft_hi - eps <= lo < soft_hi and edge < hi:
                 return edge
-        return 0.5 * (lo + hi)
+        return lo + self.config.climb_split * (hi - lo)
 
     # --- bookkeeping -----------------------------------------------------------------------------------------
 

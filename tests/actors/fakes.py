@@ -9,6 +9,7 @@ import trio
 from engine.model import (
     CompetitorOffer,
     FoepReading,
+    ListingState,
     Observation,
     OfferBounds,
     OfferKey,
@@ -87,5 +88,5 @@ class ScriptedMarketplace:
         now = trio.current_time()
         return [SubmissionResult(u.key, u.update_id, "accepted", now, u.price) for u in updates]
 
-    async def read_back(self, keys: Sequence[OfferKey]) -> list[OfferSnapshot]:
-        return [self.snapshot(key) for key in keys]
+    async def read_back(self, keys: Sequence[OfferKey]) -> list[ListingState]:
+        return [ListingState(key, trio.current_time(), 2000) for key in keys]

@@ -1,0 +1,225 @@
+"""The `Marketplace` port onto the in-process simulator.
+
+The engine talks to this adapter exactly as it talks to Amazon: batch polls, FOEP readings, offer updates and
+read-backs, each charged against the seller's token bucket (`sim.quotas`) and answered after a small API latency,
+and notifications pushed when the simulator delivers them. Time is trio's clock: the adapter's `run` task
+advances the market to `trio.current_time()` and sleeps until its next event, so under `MockClock` with autojump
+the whole run jumps from event to event and hours take seconds.
+
+One adapter serves one simulated marketplace (one `sim.market.Market`). Every row's seller is charged for its own
+row; in the "one seller" mode that is a single account sharing one quota, as a real seller does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
+
+import numpy as np
+import trio
+
+from engine.model import (
+    BuyBoxPrice,
+    FoepReading,
+    Fulfilment,
+    HealthEvent,
+    ListingState,
+    Observation,
+    ObservationSource,
+    OfferBounds,
+    OfferKey,
+    OfferSettings,
+    OfferSnapshot,
+    OfferUpdate,
+    OurListing,
+    SubmissionResult,
+)
+from engine.ports import Quota, Throttled
+from sim.market import Market
+from sim.quotas import QuotaBook
+from sim.snapshot import Snapshot
+
+__all__ = ["OPERATIONS", "SimulatedMarketplace", "catalog_settings"]
+
+# The engine's operations and the SP-API operation each one is made of.
+OPERATIONS: Final[dict[str, str]] = {
+    "poll_offers": "getListingOffersBatch",
+    "featured_offer_prices": "getFeaturedOfferExpectedPriceBatch",
+    "submit": "patchListingsItem",
+    "read_back": "getListingsItem",
+}
+# patchListingsItem and getListingsItem take one SKU a call; the adapter makes one call per SKU, so a batch of the
+# engine's is as many calls, limited to what one burst allows.
+_PER_SKU_BATCH: Final[dict[str, int]] = {"submit": 5, "read_back": 10}
+
+
+def catalog_settings(market: Market) -> list[OfferSettings]:
+    """The engine's catalog for a simulated market: one offer per row, bounds and stock from the scenario."""
+    offers = []
+    for row in market.catalog_rows():
+        offers.append(
+            OfferSettings(
+                key=OfferKey(row.marketplace, row.sku),
+                asin=row.asin,
+                currency=row.currency,
+                bounds=OfferBounds(row.min_price, row.max_price),
+                fulfilment=row.fulfilment,
+                quantity=int(market.spec.our_stock[row.row]),
+                lead_time_days=int(market.spec.our_handling_days[row.row]),
+            )
+        )
+    return offers
+
+
+class SimulatedMarketplace:
+    """See the module docstring. ``api_latency_s`` is the time each call takes to answer."""
+
+    def __init__(self, market: Market, *, code: str, api_latency_s: float = 0.25, step_s: float = 1.0) -> None:
+        self.market = market
+        self._code = code
+        self.quotas = QuotaBook(market.spec.n_sellers, start=market.now)
+        self.api_latency_s = api_latency_s
+        self.step_s = step_s
+        self._rows: dict[OfferKey, int] = {}
+        self._keys: list[OfferKey] = []
+        for row in market.catalog_rows():
+            key = OfferKey(row.marketplace, row.sku)
+            self._rows[key] = row.row
+            self._keys.append(key)
+        self._seller = np.asarray(market.spec.seller, np.int64)
+        self._n_sellers = max(1, market.spec.n_sellers)
+        self.calls: dict[str, int] = dict.fromkeys(OPERATIONS, 0)
+        self.throttled: dict[str, int] = dict.fromkeys(OPERATIONS, 0)
+
+    @property
+    def code(self) -> str:
+        return self._code
+
+    def quota(self, operation: str) -> Quota:
+        """The limit the engine paces itself on: one seller's, times the number of sellers sharing the market."""
+        op = self.quotas.operation(OPERATIONS[operation])
+        batch = _PER_SKU_BATCH.get(operation, op.batch)
+        return Quota(op.rate * self._n_sellers, op.burst * self._n_sellers, batch)
+
+    def row(self, key: OfferKey) -> int:
+        try:
+            return self._rows[key]
+        except KeyError:
+            raise KeyError(f"{key} is not an offer of this simulated marketplace") from None
+
+    # --- the clock --------------------------------------------------------------------------------------------
+
+    async def stream_observations(
+        self,
+        send: trio.MemorySendChannel[Observation],
+        *,
+        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Advance the market with trio's clock and push what it delivers, until cancelled."""
+        async with send:
+            task_status.started()
+            while True:
+                now = trio.current_time()
+                for note in self.market.pop_notifications(now):
+                    key = self._keys[note.row]
+                    if note.kind == "PRICING_HEALTH":
+                        disqualified = bool(note.disqualified)
+                        await send.send(HealthEvent(key, note.event_at, disqualified, note.snapshot.reference_price))
+                    else:
+                        await send.send(self._observation(key, note.snapshot, "notification", now))
+                upcoming = min(self.market.next_event_time(), self.market.next_notification_time())
+                await trio.sleep_until(max(now + self.step_s, min(upcoming, now + 60.0)))
+
+    # --- the API ---------------------------------------------------------------------------------------------
+
+    async def _call(self, operation: str, rows: Sequence[int]) -> float:
+        """Charge one call per row's seller (one token each), wait the API latency, return the answer time."""
+        now = trio.current_time()
+        name = OPERATIONS[operation]
+        sellers, counts = np.unique(self._seller[list(rows)], return_counts=True)
+        per_call = operation in _PER_SKU_BATCH
+        for seller, count in zip(sellers.tolist(), counts.tolist(), strict=True):
+            cost = count if per_call else 1
+            if self.quotas.wait_time(seller, name, now, cost) > 0:
+                self.throttled[operation] += 1
+                raise Throttled(name)
+        for seller, count in zip(sellers.tolist(), counts.tolist(), strict=True):
+            self.quotas.try_acquire(seller, name, now, count if per_call else 1)
+        self.calls[operation] += 1
+        await trio.sleep(self.api_latency_s)
+        return trio.current_time()
+
+    async def poll_offers(self, keys: Sequence[OfferKey]) -> list[OfferSnapshot]:
+        rows = [self.row(k) for k in keys]
+        at = await self._call("poll_offers", rows)
+        return [
+            self._observation(key, self.market.snapshot(row, at), "poll", at)
+            for key, row in zip(keys, rows, strict=True)
+        ]
+
+    async def featured_offer_prices(self, keys: Sequence[OfferKey]) -> list[FoepReading]:
+        rows = [self.row(k) for k in keys]
+        at = await self._call("featured_offer_prices", rows)
+        readings = self.market.foep(rows, at)
+        # Amazon does not say how old its estimate is: the reading carries the time we got it.
+        return [FoepReading(key, at, r.price, r.status.value) for key, r in zip(keys, readings, strict=True)]
+
+    async def submit(self, updates: Sequence[OfferUpdate]) -> list[SubmissionResult]:
+        rows = [self.row(u.key) for u in updates]
+        at = await self._call("submit", rows)
+        quantity = [-1 if u.quantity is None else u.quantity for u in updates]
+        accepted = self.market.submit(rows, [u.price for u in updates], at, quantity)
+        return [
+            SubmissionResult(u.key, u.update_id, "accepted" if ok else "invalid", at, u.price)
+            for u, ok in zip(updates, accepted.tolist(), strict=True)
+        ]
+
+    async def read_back(self, keys: Sequence[OfferKey]) -> list[ListingState]:
+        rows = [self.row(k) for k in keys]
+        at = await self._call("read_back", rows)
+        listings = [self.market.our_listing(row, at) for row in rows]
+        return [
+            ListingState(key, at, listing.listing_price, listing.live)
+            for key, listing in zip(keys, listings, strict=True)
+        ]
+
+    # --- shapes ----------------------------------------------------------------------------------------------
+
+    def _observation(
+        self, key: OfferKey, snap: Snapshot, source: ObservationSource, received_at: float
+    ) -> OfferSnapshot:
+        row = snap.row
+        our = None
+        if snap.our is not None:
+            spec = self.market.spec
+            our = OurListing(
+                listing_price=snap.our.listing_price,
+                shipping=snap.our.shipping,
+                live=snap.our.live,
+                fulfilment=Fulfilment.AMAZON if spec.our_fba[row] else Fulfilment.MERCHANT,
+                prime=snap.our.prime,
+                feedback_pct=round(float(spec.our_feedback[row]) * 100),
+                handling_max_hours=int(spec.our_handling_days[row]) * 24,
+                is_buybox_winner=snap.our.is_buybox_winner,
+            )
+        winner: tuple[BuyBoxPrice, ...] = ()
+        if snap.featured_seller_id is not None:
+            for offer in snap.competitors:
+                if offer.is_buybox_winner:
+                    winner = (
+                        BuyBoxPrice(offer.landed_price, offer.listing_price, offer.shipping, None, offer.seller_id),
+                    )
+            if our is not None and our.is_buybox_winner:
+                winner = (
+                    BuyBoxPrice(our.landed_price, our.listing_price, our.shipping, None, snap.featured_seller_id),
+                )
+        return OfferSnapshot(
+            key=key,
+            source=source,
+            as_of=snap.as_of,
+            received_at=received_at,
+            our=our,
+            competitors=snap.competitors,
+            buybox=winner,
+            buybox_state="suppressed" if snap.suppressed else "available",
+        )
