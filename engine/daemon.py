@@ -126,6 +126,9 @@ class MarketRuntime:
     def recheck(self, key: OfferKey, at: float) -> None:
         self.intake.recheck(key, at)
 
+    def want_foep(self, key: OfferKey) -> None:
+        self.intake.want_foep(key)
+
     def overflow(self, key: OfferKey) -> None:
         self.command_overflow += 1
         log.warning("command inbox of %s is full: command dropped", key)

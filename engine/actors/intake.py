@@ -11,6 +11,7 @@ buckets instead of collecting 429s.
 from __future__ import annotations
 
 import heapq
+import itertools
 import logging
 from collections import deque
 from collections.abc import Sequence
@@ -90,6 +91,8 @@ class Intake:
         self.counters = IntakeCounters()
         self._sweep = _Rotation(keys, self.config.sweep_interval_s)
         self._foep_sweep = _Rotation(keys, self.config.foep_interval_s)
+        self._foep_wanted: dict[OfferKey, None] = {}  # an ordered set: first asked, first served
+        self._foep_wake = trio.Event()
         self._rechecks: list[tuple[float, OfferKey]] = []
         self._recheck_at: dict[OfferKey, float] = {}
         self._wake = trio.Event()
@@ -101,6 +104,12 @@ class Intake:
         self._recheck_at[key] = at
         heapq.heappush(self._rechecks, (at, key))
         self._wake.set()
+
+    def want_foep(self, key: OfferKey) -> None:
+        """Read FOEP for ``key`` before the sweep's turn (a search about to probe wants it)."""
+        if key not in self._foep_wanted:
+            self._foep_wanted[key] = None
+            self._foep_wake.set()
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         async with self.send, trio.open_nursery() as nursery:
@@ -156,9 +165,14 @@ class Intake:
         async with send:
             while True:
                 now = trio.current_time()
-                keys = self._foep_sweep.due(now, quota.batch)
+                wanted = list(itertools.islice(self._foep_wanted, quota.batch))
+                for key in wanted:
+                    del self._foep_wanted[key]
+                keys = wanted + [k for k in self._foep_sweep.due(now, quota.batch - len(wanted)) if k not in wanted]
                 if not keys:
-                    await trio.sleep_until(self._foep_sweep.next_due())
+                    with trio.move_on_at(self._foep_sweep.next_due()):
+                        await self._foep_wake.wait()
+                    self._foep_wake = trio.Event()
                     continue
                 await pacer.acquire()
                 try:
@@ -168,6 +182,6 @@ class Intake:
                     pacer.penalise(throttled.retry_after)
                     continue
                 self.counters.foep_calls += 1
-                self._foep_sweep.touched(keys, trio.current_time())
+                self._foep_sweep.touched(keys[len(wanted) :], trio.current_time())
                 for reading in readings:
                     await send.send(reading)

@@ -51,6 +51,8 @@ class Sinks(Protocol):
 
     def recheck(self, key: OfferKey, at: float) -> None: ...
 
+    def want_foep(self, key: OfferKey) -> None: ...
+
     def overflow(self, key: OfferKey) -> None: ...
 
 
@@ -179,6 +181,8 @@ class OfferActor:
             self.sinks.intent(intent, current)
         if outcome.recheck_at is not None:
             self.sinks.recheck(self.key, outcome.recheck_at)
+        if outcome.want_foep:
+            self.sinks.want_foep(self.key)
         return decision
 
     def _apply_commands(self) -> bool:

@@ -61,6 +61,7 @@ class Outcome(NamedTuple, Generic[S]):
     decision: Decision
     state: S
     recheck_at: float | None = None
+    want_foep: bool = False
 
 
 def decide(inputs: PolicyInputs, strategy: Strategy[S], state: S, now: float) -> Outcome[S]:
@@ -108,7 +109,7 @@ def decide(inputs: PolicyInputs, strategy: Strategy[S], state: S, now: float) ->
     )
     step = strategy.decide(view, state)
     decision = Decision(settings.key, now, step.target, step.reason, summary, step.signal_backed)
-    return Outcome(decision, step.state, step.recheck_at)
+    return Outcome(decision, step.state, step.recheck_at, step.want_foep)
 
 
 def filter_competitors(

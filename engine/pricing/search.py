@@ -286,7 +286,7 @@ class EngineSearch:
             cap = _scale(price, -cfg.gallop_step * 2 ** (state.challenge_fails - 1))
             target = min(target, cap)
         target = max(target, bounds.min_price)
-        return Step(target, reason, state, signal_backed=True)
+        return Step(target, reason, state, signal_backed=True, want_foep=view.foep is None)
 
     def _bracket(self, view: MarketView, state: SearchState, anchor: _Anchor) -> tuple[float, float]:
         """The interval of ln T (landed) that the verdicts and the bounds leave open."""

@@ -56,7 +56,8 @@ class Step(NamedTuple, Generic[S]):
     """A strategy's answer: the price it wants (None = leave the price as it is), why, and its next state.
 
     ``signal_backed`` marks a move justified by a fresh direct signal (the winner's price, FOEP), which the guard
-    does not step-cap. ``recheck_at`` asks for a fresh observation at that time even if nothing changes.
+    does not step-cap. ``recheck_at`` asks for a fresh observation at that time even if nothing changes;
+    ``want_foep`` asks for a FOEP reading soon (they are scarce: 40 offers a call, a call every 30 s).
     """
 
     target: int | None
@@ -64,6 +65,7 @@ class Step(NamedTuple, Generic[S]):
     state: S
     signal_backed: bool = False
     recheck_at: float | None = None
+    want_foep: bool = False
 
 
 class Strategy(Protocol[S]):
