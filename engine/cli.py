@@ -6,6 +6,8 @@ them inside each subcommand so that `repricer --help` stays fast and the daemon 
     repricer run --sim [--skus N] [--marketplaces DE,FR,GB] [--speed X] [--scenario S1b] [--seed S]
     repricer run --config FILE
     repricer demo --skus N --hours H --seed S [--scenario NAME] [--json FILE]
+    repricer bench convergence [--scenario S1a,S2|all] [--delay 2m,5m] [--tau 0,0.005] [--seeds N] [--rows R] ...
+    repricer bench throughput [--actors 10k,100k] [--seconds S] [--json FILE]
 """
 
 from __future__ import annotations
@@ -60,6 +62,37 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--marketplace", default="DE")
     demo.add_argument("--json", type=Path, help="also write the summary as JSON to FILE")
     demo.set_defaults(handler=_cmd_demo)
+
+    bench = sub.add_parser("bench", help="benchmarks: convergence against simulated competitors, throughput")
+    bench_sub = bench.add_subparsers(required=True, metavar="benchmark")
+    conv = bench_sub.add_parser(
+        "convergence",
+        help="the engine and the baselines against simulated competitors, side by side (bench/README.md)",
+    )
+    conv.add_argument("--scenario", type=_scenarios, default=None, help="S1a..S8, comma-separated, or all")
+    conv.add_argument("--delay", type=_durations, default=None, help="submit→live median D: 2m,5m,15m")
+    conv.add_argument("--tau", type=_floats, default=None, help="Buy Box softmax temperature: 0,0.005")
+    conv.add_argument("--seeds", type=_positive_int, default=None, help="independent markets per cell")
+    conv.add_argument("--rows", type=_positive_int, default=None, help="rows (SKUs) per market")
+    conv.add_argument("--hours", type=_positive_float, default=None, help="simulated hours per run (24)")
+    conv.add_argument("--strategies", type=_strategies, default=None, help="engine,undercut,match,...")
+    conv.add_argument("--sellers", choices=["one", "per-sku"], default="one", help="quota: one account or per SKU")
+    conv.add_argument("--workers", type=_positive_int, default=2, help="worker processes (1 = in this process)")
+    conv.add_argument("--json", type=Path, help="write the cells as JSON to FILE")
+    conv.add_argument("--plots", type=Path, help="write PNG plots into DIR")
+    conv.add_argument("--quick", action="store_true", help="a small plan that runs in a few minutes")
+    conv.add_argument("--quiet", action="store_true", help="no progress line")
+    conv.set_defaults(handler=_cmd_bench_convergence)
+
+    thr = bench_sub.add_parser("throughput", help="offer actors per process: memory, observations/s, latency")
+    thr.add_argument("--actors", type=_counts, default=(10_000, 100_000), help="actor counts: 10k,100k")
+    thr.add_argument("--seconds", type=_positive_float, default=10.0, help="seconds per rate measurement")
+    thr.add_argument("--latency-seconds", type=_positive_float, default=120.0, help="seconds of the latency run")
+    thr.add_argument("--latency-rate", type=_positive_float, default=10_000.0, help="observations/s offered")
+    thr.add_argument("--warmup", type=_positive_float, default=1.0, help="seconds before each rate is measured")
+    thr.add_argument("--in-process", action="store_true", help="measure in this process, not a fresh one per count")
+    thr.add_argument("--json", type=Path, help="write the runs as JSON to FILE")
+    thr.set_defaults(handler=_cmd_bench_throughput)
     return parser
 
 
@@ -90,6 +123,82 @@ def _codes(text: str) -> tuple[str, ...]:
             f"unknown marketplace {', '.join(unknown) or text!r}; known: {', '.join(MARKETPLACES)}"
         )
     return codes
+
+
+def _split(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _scenarios(text: str) -> tuple[str, ...]:
+    from sim.scenarios import SCENARIOS
+
+    if text.strip().lower() == "all":
+        return tuple(SCENARIOS)
+    names = tuple(_split(text))
+    unknown = [name for name in names if name not in SCENARIOS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown scenario {', '.join(unknown) or text!r}; known: {', '.join(SCENARIOS)}"
+        )
+    return names
+
+
+def _durations(text: str) -> tuple[float, ...]:
+    """Durations like 2m,90s,1h as seconds."""
+    units = {"s": 1.0, "m": 60.0, "h": 3600.0}
+    values = []
+    for part in _split(text):
+        scale = units.get(part[-1].lower())
+        try:
+            value = float(part[:-1]) * scale if scale is not None else float(part)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a duration: {part!r} (say 2m, 90s or 1h)") from None
+        if not math.isfinite(value) or value <= 0:
+            raise argparse.ArgumentTypeError(f"a duration must be positive, not {part!r}")
+        values.append(value)
+    if not values:
+        raise argparse.ArgumentTypeError("no duration given")
+    return tuple(values)
+
+
+def _floats(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(part) for part in _split(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of numbers: {text!r}") from None
+    if not values or any(not math.isfinite(v) or v < 0 for v in values):
+        raise argparse.ArgumentTypeError(f"need non-negative numbers, not {text!r}")
+    return values
+
+
+def _counts(text: str) -> tuple[int, ...]:
+    """Counts like 10k,100k,1500."""
+    values = []
+    for part in _split(text):
+        scale = {"k": 1_000, "m": 1_000_000}.get(part[-1].lower(), 1)
+        digits = part[:-1] if scale > 1 else part
+        try:
+            value = int(float(digits) * scale)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a count: {part!r} (say 10k or 1500)") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"a count must be positive, not {part!r}")
+        values.append(value)
+    if not values:
+        raise argparse.ArgumentTypeError("no count given")
+    return tuple(values)
+
+
+def _strategies(text: str) -> tuple[str, ...]:
+    from bench.convergence import STRATEGIES
+
+    names = tuple(_split(text))
+    unknown = [name for name in names if name not in STRATEGIES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown strategy {', '.join(unknown) or text!r}; known: {', '.join(STRATEGIES)}"
+        )
+    return names
 
 
 def _check_scenario(name: str) -> str | None:
@@ -283,6 +392,77 @@ def _demo_table(s: DemoSummary) -> str:
             f"unwinnable offers {s.unwinnable}",
         ]
     )
+
+
+# --- bench ---------------------------------------------------------------------------------------------------------
+
+# `--quick`: every strategy on one static and one reacting scenario, a few seeds of a few rows, six hours.
+_QUICK = {"scenarios": ("S1b", "S2"), "delays_s": (120.0,), "taus": (0.005,), "seeds": 2, "rows": 10, "hours": 6.0}
+# Without --quick: the ten headline cells' grid of buybox.md at a size that runs in tens of minutes.
+_DEFAULT = {
+    "scenarios": ("S1a", "S1b", "S2", "S4", "S5"),
+    "delays_s": (120.0, 300.0),
+    "taus": (0.005,),
+    "seeds": 5,
+    "rows": 20,
+    "hours": 24.0,
+}
+
+
+def _cmd_bench_convergence(args: argparse.Namespace) -> int:
+    import time
+
+    from bench.convergence import STRATEGIES, Plan, cells_json, run_plan, table
+
+    base: dict[str, Any] = dict(_QUICK if args.quick else _DEFAULT)
+    plan = Plan(
+        scenarios=args.scenario or base["scenarios"],
+        delays_s=args.delay or base["delays_s"],
+        taus=args.tau or base["taus"],
+        strategies=args.strategies or STRATEGIES,
+        seeds=args.seeds or base["seeds"],
+        rows=args.rows or base["rows"],
+        hours=args.hours or base["hours"],
+        sellers=args.sellers,
+        workers=args.workers,
+    )
+    runs_total = len(plan.groups()) * plan.seeds * (len(plan.strategies) + 1)
+    print(
+        f"bench convergence: {len(plan.groups()) * len(plan.strategies)} cells, {plan.seeds} seeds × {plan.rows} "
+        f"rows, {plan.hours:g} h each: {runs_total} runs and oracles on {plan.workers} worker(s)",
+        file=sys.stderr,
+    )
+    started = time.perf_counter()
+    cells, runs = run_plan(plan, progress=not args.quiet)
+    wall = time.perf_counter() - started
+    print(table(cells))
+    print(f"wall time {wall:.0f} s")
+    if args.json is not None:
+        args.json.write_bytes(msgspec.json.format(msgspec.json.encode(cells_json(cells, plan, wall))) + b"\n")
+    if args.plots is not None:
+        from bench.plots import write_plots
+
+        written = write_plots(cells, runs, args.plots)
+        print(f"{len(written)} plots in {args.plots}", file=sys.stderr)
+    return 0
+
+
+def _cmd_bench_throughput(args: argparse.Namespace) -> int:
+    from bench.throughput import ThroughputPlan, run_throughput, throughput_json, throughput_table
+
+    plan = ThroughputPlan(
+        actors=args.actors,
+        seconds=args.seconds,
+        latency_seconds=args.latency_seconds,
+        latency_rate=args.latency_rate,
+        warmup_s=args.warmup,
+        isolate=not args.in_process,
+    )
+    runs = run_throughput(plan)
+    print(throughput_table(runs))
+    if args.json is not None:
+        args.json.write_bytes(msgspec.json.format(msgspec.json.encode(throughput_json(runs, plan))) + b"\n")
+    return 0
 
 
 if __name__ == "__main__":

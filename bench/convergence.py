@@ -1,0 +1,538 @@
+"""`repricer bench convergence`: the engine and the baselines against the simulated competitors, side by side.
+
+Protocol: reference/buybox.md ("Definitions", "Scenarios", "Baselines"). A *cell* is (scenario, D, τ, strategy).
+Every run is the real daemon (`bench.harness.build_run`): simulated marketplace adapter, intake, router, offer
+actors, policy, guard, batcher, with the strategy under test plugged into the offer actors, under
+`MockClock(autojump_threshold=0)`. The metrics are `sim.metrics`'s, never recomputed here.
+
+What a seed is. One seed is one independent simulated market: its own Buy Box coefficients (each γ drawn within
+±50% of its default), its own R rows (SKUs, each with its own competitors, bounds and costs) and its own random
+streams; all R rows belong to one seller account sharing one SP-API quota (``--sellers one``, as a real seller)
+unless ``--sellers per-sku``. Every strategy of a (scenario, D, τ) runs on the same seeds, so the strategies see
+the same markets and the same random numbers (common random numbers). Statistics are over rows (seeds × R);
+the bootstrap CIs of `sim.metrics.summarize` resample rows, and beside them a cluster bootstrap resamples whole
+seeds (`*_ci_seed`), which is the honest interval when rows of one seed share coefficients. Both counts are
+reported.
+
+The oracle, per (scenario, D, τ, seed), shared by the strategies:
+- reacting scenarios (S2–S8): `sim.oracle.best_constant_price`, the best constant price per row, re-simulated
+  with the same random numbers;
+- static scenarios (S1a, S1b): "p* itself": each row held at the p* of the market's first moment (the highest
+  price that wins against the initial incumbent; competitors never move, so it wins all day), re-simulated the
+  same way (`sim.oracle.expected_profit` of a constant-price replica). The best constant price is reported beside
+  it for every scenario (``profit_ratio_best_constant``): under τ > 0 it sits below p*, where our share is well
+  above one half, so it earns more than p* does.
+
+Runs are independent `trio.run`s, so (cell, seed) runs and oracles go to a pool of worker processes.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import zlib
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from typing import Any, Final, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from bench.progress import Progress
+
+__all__ = [
+    "STRATEGIES",
+    "CellResult",
+    "OracleOutcome",
+    "OracleTask",
+    "Plan",
+    "RunOutcome",
+    "RunTask",
+    "cells_json",
+    "minutes_label",
+    "run_plan",
+    "table",
+]
+
+STRATEGIES: Final = ("engine", "undercut", "match", "step", "bisect", "pbisect", "foep")
+F64 = npt.NDArray[np.float64]
+Sellers = Literal["one", "per-sku"]
+
+
+# --- the plan ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Everything a convergence benchmark runs: the grid, the seeds, the rows per seed and the horizon."""
+
+    scenarios: tuple[str, ...]
+    delays_s: tuple[float, ...]
+    taus: tuple[float, ...]
+    strategies: tuple[str, ...]
+    seeds: int
+    rows: int
+    hours: float
+    sellers: Sellers = "one"
+    workers: int = 2
+    first_seed: int = 1
+    n_boot: int = 1000
+
+    @property
+    def seed_values(self) -> range:
+        return range(self.first_seed, self.first_seed + self.seeds)
+
+    def groups(self) -> list[tuple[str, float, float]]:
+        """Every (scenario, D, τ): the unit that shares seeds and an oracle."""
+        return [(s, d, t) for s in self.scenarios for d in self.delays_s for t in self.taus]
+
+
+@dataclass(frozen=True, slots=True)
+class RunTask:
+    scenario: str
+    delay_s: float
+    tau: float
+    seed: int
+    strategy: str
+    rows: int
+    hours: float
+    sellers: Sellers
+    sample_rows: int = 1  # rows whose series come back for the trajectory plot
+
+
+@dataclass(frozen=True, slots=True)
+class OracleTask:
+    scenario: str
+    delay_s: float
+    tau: float
+    seed: int
+    rows: int
+    hours: float
+    sellers: Sellers
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """One row's recorded price and p* (for the trajectory plot); value k holds on [t[k], t[k+1])."""
+
+    t: F64
+    our_price: npt.NDArray[np.int64]
+    p_star: npt.NDArray[np.int64]
+    min_price: int
+    max_price: int
+    end: float
+
+
+@dataclass(frozen=True, slots=True)
+class RunOutcome:
+    task: RunTask
+    rows: list[Any]  # sim.metrics.RowMetrics, one per row
+    updates_sent: int
+    bound_ratio: F64  # max/min per row
+    samples: list[Series]
+    wall_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class OracleOutcome:
+    task: OracleTask
+    best_constant: F64  # profit per row
+    p_star_held: F64  # profit per row of holding the initial p* (static scenarios' oracle)
+    wall_s: float
+
+
+def _params(scenario: str, delay_s: float, tau: float, sellers: Sellers) -> Any:
+    from sim.scenarios import RunParams
+
+    return RunParams.cell(delay_s=delay_s, tau=tau, start="max", sellers=sellers)
+
+
+def _strategy(name: str) -> Any:
+    if name == "engine":
+        from engine.pricing.search import EngineSearch
+
+        return EngineSearch()
+    from engine.pricing.baselines import make_baseline
+
+    return make_baseline(name)
+
+
+# --- one run, one oracle (in a worker process) ---------------------------------------------------------------
+
+
+def execute(task: RunTask | OracleTask) -> RunOutcome | OracleOutcome:
+    """Run one task; a module-level function so a process pool can pickle it."""
+    if isinstance(task, RunTask):
+        return run_one(task)
+    return oracle_one(task)
+
+
+def run_one(task: RunTask) -> RunOutcome:
+    """One strategy on one seed's market for ``hours`` of virtual time, through the real daemon."""
+    import trio
+    import trio.testing
+
+    from bench.harness import build_run
+    from sim import metrics
+
+    started = time.perf_counter()
+    params = _params(task.scenario, task.delay_s, task.tau, task.sellers)
+
+    async def main() -> Any:
+        run = build_run(
+            scenario=task.scenario, seed=task.seed, skus=task.rows, strategy=_strategy(task.strategy), params=params
+        )
+        await run.run_for(task.hours * 3600.0)
+        return run.results[0]
+
+    result = trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+    traj = result.trajectory
+    rows = metrics.run_metrics(traj, reacting=result.reacting)
+    samples = []
+    for row in range(min(task.sample_rows, traj.n_rows)):
+        series = traj.row_series(row)
+        samples.append(
+            Series(
+                series.t.copy(),
+                series.our_price.copy(),
+                series.p_star.copy(),
+                int(traj.min_price[row]),
+                int(traj.max_price[row]),
+                traj.end,
+            )
+        )
+    ratio = traj.max_price / traj.min_price
+    return RunOutcome(task, rows, result.updates_sent, ratio, samples, time.perf_counter() - started)
+
+
+def oracle_one(task: OracleTask) -> OracleOutcome:
+    """The oracle's profit per row for one seed: best constant price, and the initial p* held (see module doc)."""
+    from sim.market import Market
+    from sim.oracle import best_constant_price, expected_profit
+    from sim.scenarios import build_market, build_spec
+
+    started = time.perf_counter()
+    params = _params(task.scenario, task.delay_s, task.tau, task.sellers)
+    horizon = task.hours * 3600.0
+    spec = build_spec(task.scenario, task.seed, task.rows, params)
+    best = best_constant_price(
+        spec, seed=task.seed, horizon_s=horizon, latency=params.latency, buybox=params.buybox, orders=params.orders
+    )
+    initial = build_market(task.scenario, task.seed, task.rows, params, notifications=False)
+    p_star = np.asarray(initial.p_star, np.int64)
+    # An unwinnable row has no p*: the oracle then waits at max, as the engine does.
+    held_price = np.where(p_star > 0, p_star, spec.max_price)
+    replica = spec.replicate(1, held_price)
+    market = Market(
+        replica, seed=task.seed, latency=params.latency, buybox=params.buybox, orders=params.orders, notifications=False
+    )
+    held = expected_profit(market.finish(horizon), replica.start_price)
+    return OracleOutcome(task, best.profit, held, time.perf_counter() - started)
+
+
+# --- running the plan -----------------------------------------------------------------------------------------
+
+
+def tasks(plan: Plan) -> list[RunTask | OracleTask]:
+    """Every run and oracle of the plan, the slowest scenarios first so the pool's last minutes are not idle."""
+    from sim.scenarios import SCENARIOS
+
+    out: list[RunTask | OracleTask] = []
+    for scenario, delay, tau in plan.groups():
+        for seed in plan.seed_values:
+            out.append(OracleTask(scenario, delay, tau, seed, plan.rows, plan.hours, plan.sellers))
+            for strategy in plan.strategies:
+                sample = 3 if seed == plan.first_seed else 0
+                out.append(RunTask(scenario, delay, tau, seed, strategy, plan.rows, plan.hours, plan.sellers, sample))
+    weight = {name: len(sc.roles) + (3 if sc.reacting else 0) for name, sc in SCENARIOS.items()}
+    out.sort(key=lambda t: -weight[t.scenario])
+    return out
+
+
+def run_plan(
+    plan: Plan, *, progress: bool = True, on_done: Callable[[RunOutcome | OracleOutcome], None] | None = None
+) -> tuple[list[CellResult], list[RunOutcome]]:
+    """Run every task (in ``plan.workers`` processes; in this process when 1) and aggregate the cells."""
+    todo = tasks(plan)
+    bar = Progress(len(todo), "bench convergence") if progress else None
+    outcomes: list[RunOutcome | OracleOutcome] = []
+
+    def finished(outcome: RunOutcome | OracleOutcome) -> None:
+        outcomes.append(outcome)
+        if on_done is not None:
+            on_done(outcome)
+        if bar is not None:
+            bar.step(_describe(outcome))
+
+    if plan.workers <= 1:
+        for task in todo:
+            finished(execute(task))
+    else:
+        with ProcessPoolExecutor(max_workers=plan.workers, mp_context=get_context("spawn")) as pool:
+            pending: set[Future[RunOutcome | OracleOutcome]] = {pool.submit(execute, task) for task in todo}
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    finished(future.result())
+    runs = [o for o in outcomes if isinstance(o, RunOutcome)]
+    oracles = [o for o in outcomes if isinstance(o, OracleOutcome)]
+    return aggregate(plan, runs, oracles), runs
+
+
+def _describe(outcome: RunOutcome | OracleOutcome) -> str:
+    task = outcome.task
+    what = task.strategy if isinstance(task, RunTask) else "oracle"
+    return (
+        f"last: {task.scenario} D={minutes_label(task.delay_s)} τ={task.tau:g} {what} seed {task.seed} "
+        f"({outcome.wall_s:.1f} s)"
+    )
+
+
+# --- aggregation -------------------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class CellResult:
+    """One cell: the JSON contract's fields, then everything else the table and the README show."""
+
+    scenario: str
+    delay_s: float
+    tau: float
+    strategy: str
+    seeds: int
+    rows: int
+    summary: Any  # sim.metrics.CellSummary
+    profit_ratio: float | None
+    profit_ratio_best_constant: float | None
+    oracle: str
+    seed_cis: dict[str, tuple[float | None, float | None]]
+    floors: dict[str, float]
+    wall_s: float
+    t_99: list[float | None] = field(default_factory=list)  # per winnable row, for the CDF plot
+
+    def as_json(self) -> dict[str, Any]:
+        s = self.summary
+        out: dict[str, Any] = {
+            "scenario": self.scenario,
+            "delay_s": self.delay_s,
+            "tau": self.tau,
+            "strategy": self.strategy,
+            "seeds": self.seeds,
+            "p_buybox_30min": s.p_buybox_30min,
+            "median_t_buybox_s": s.median_t_buybox_s,
+            "median_t_99_s": s.median_t_99_s,
+            "median_t_998_s": s.median_t_998_s,
+            "p_t99_60min": s.p_t99_60min,
+            "p_t998_120min": s.p_t998_120min,
+            "profit_ratio": self.profit_ratio,
+            "prices_outside_bounds": s.prices_outside_bounds,
+            "unwinnable": s.unwinnable,
+            # Beyond the contract:
+            "rows": self.rows,
+            "rows_per_seed": self.rows // max(1, self.seeds),
+            "oracle": self.oracle,
+            "profit_ratio_best_constant": self.profit_ratio_best_constant,
+            "wall_s": round(self.wall_s, 2),
+        }
+        for name, value in s.as_dict().items():
+            if name not in out and name not in ("profit_ratio", "n"):
+                out[name] = list(value) if isinstance(value, tuple) else value
+        for name, ci in self.seed_cis.items():
+            out[f"{name}_ci_seed"] = list(ci)
+        out["information_floor_s"] = self.floors
+        return out
+
+
+def aggregate(plan: Plan, runs: Sequence[RunOutcome], oracles: Sequence[OracleOutcome]) -> list[CellResult]:
+    from sim import metrics
+    from sim.scenarios import SCENARIOS
+
+    oracle_by = {(o.task.scenario, o.task.delay_s, o.task.tau, o.task.seed): o for o in oracles}
+    by_cell: dict[tuple[str, float, float, str], list[RunOutcome]] = {}
+    for run in runs:
+        t = run.task
+        by_cell.setdefault((t.scenario, t.delay_s, t.tau, t.strategy), []).append(run)
+    cells = []
+    for scenario, delay, tau in plan.groups():
+        reacting = SCENARIOS[scenario].reacting
+        for strategy in plan.strategies:
+            group = sorted(by_cell.get((scenario, delay, tau, strategy), []), key=lambda r: r.task.seed)
+            if not group:
+                continue
+            rows = [row for run in group for row in run.rows]
+            found = [oracle_by.get((scenario, delay, tau, run.task.seed)) for run in group]
+            have_oracle = all(o is not None for o in found)
+            best = np.concatenate([o.best_constant for o in found if o is not None]) if have_oracle else None
+            held = np.concatenate([o.p_star_held for o in found if o is not None]) if have_oracle else None
+            oracle_profit = best if reacting else held
+            seed = _stable_seed(scenario, delay, tau, strategy)
+            summary = metrics.summarize(
+                rows,
+                oracle_profit=oracle_profit,
+                updates_sent=sum(run.updates_sent for run in group),
+                seed=seed,
+                n_boot=plan.n_boot,
+            )
+            best_ratio = summary.profit_ratio
+            if not reacting and best is not None:
+                best_ratio = _ratio([r.profit for r in rows], best)
+            ratios = np.concatenate([run.bound_ratio for run in group])
+            cells.append(
+                CellResult(
+                    scenario=scenario,
+                    delay_s=delay,
+                    tau=tau,
+                    strategy=strategy,
+                    seeds=len(group),
+                    rows=len(rows),
+                    summary=summary,
+                    profit_ratio=summary.profit_ratio,
+                    profit_ratio_best_constant=best_ratio,
+                    oracle="best_constant_price" if reacting else "p_star_held",
+                    seed_cis=_seed_cis(group, seed, plan.n_boot),
+                    floors=_floors(float(np.median(ratios)), delay),
+                    wall_s=sum(run.wall_s for run in group),
+                    t_99=[r.t_99 for r in rows if not r.unwinnable],
+                )
+            )
+    return cells
+
+
+def _ratio(ours: Iterable[float], oracle: F64) -> float | None:
+    total = float(oracle.sum())
+    return float(sum(ours)) / total if total > 0 else None
+
+
+def _stable_seed(*parts: object) -> int:
+    """A bootstrap seed that depends on the cell only (Python's str hash is salted per process)."""
+    return zlib.crc32("/".join(str(p) for p in parts).encode())
+
+
+def _seed_cis(group: Sequence[RunOutcome], seed: int, n_boot: int) -> dict[str, tuple[float | None, float | None]]:
+    """Cluster-bootstrap 95% CIs of the medians: resample whole seeds (markets), take `sim.metrics.median`.
+
+    With fewer than 5 seeds a cluster bootstrap says nothing, so the intervals are left out.
+    """
+    from sim import metrics
+
+    if len(group) < 5:
+        return {}
+    rng = np.random.default_rng(seed)
+    out: dict[str, tuple[float | None, float | None]] = {}
+    for name in ("t_buybox", "t_99", "t_998"):
+        per_seed = [[getattr(r, name) for r in run.rows if not r.unwinnable] for run in group]
+        stats = []
+        for _ in range(n_boot):
+            picked = rng.integers(0, len(per_seed), len(per_seed))
+            value = metrics.median([v for i in picked for v in per_seed[i]])
+            stats.append(math.inf if value is None else value)
+        low, high = np.quantile(np.array(stats), [0.025, 0.975])
+        out[f"median_{name}_s"] = (
+            float(low) if math.isfinite(low) else None,
+            float(high) if math.isfinite(high) else None,
+        )
+    return out
+
+
+def _floors(bound_ratio: float, delay_s: float) -> dict[str, float]:
+    """buybox.md's information floor: one round trip with a direct signal; N0 round trips searching blind."""
+    from sim import metrics
+
+    signal = metrics.information_floor_s(r=bound_ratio, alpha=0.99, submit_to_live_median_s=delay_s, direct_signal=True)
+    return {
+        "bound_ratio": round(bound_ratio, 3),
+        "signal_s": signal,
+        "search_99_s": metrics.information_floor_s(
+            r=bound_ratio, alpha=0.99, submit_to_live_median_s=delay_s, direct_signal=False
+        ),
+        "search_998_s": metrics.information_floor_s(
+            r=bound_ratio, alpha=0.998, submit_to_live_median_s=delay_s, direct_signal=False
+        ),
+    }
+
+
+# --- output ------------------------------------------------------------------------------------------------------
+
+
+def cells_json(cells: Sequence[CellResult], plan: Plan, wall_s: float) -> dict[str, Any]:
+    return {
+        "cells": [c.as_json() for c in cells],
+        "plan": {
+            "scenarios": list(plan.scenarios),
+            "delays_s": list(plan.delays_s),
+            "taus": list(plan.taus),
+            "strategies": list(plan.strategies),
+            "seeds": plan.seeds,
+            "rows_per_seed": plan.rows,
+            "hours": plan.hours,
+            "sellers": plan.sellers,
+            "start": "max",
+            "workers": plan.workers,
+            "wall_s": round(wall_s, 1),
+        },
+    }
+
+
+def minutes_label(seconds: float) -> str:
+    return f"{seconds / 60:g}m" if seconds % 60 == 0 else f"{seconds:g}s"
+
+
+def _t(seconds: float | None) -> str:
+    """A time in minutes for the table; '>H' where the statistic is censored."""
+    if seconds is None:
+        return "cens."
+    return f"{seconds / 60:.1f}"
+
+
+def _p(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}"
+
+
+def _ci(ci: tuple[float | None, float | None] | None) -> str:
+    if not ci:
+        return ""
+    low, high = ci
+    return f"[{_t(low)},{_t(high)}]"
+
+
+HEADER: Final = (
+    f"{'scen':<4} {'D':>4} {'τ':>5} {'strategy':<8} {'seeds×rows':>10} │ {'P(BB≤30)':>8} {'T_BB med [CI]':>19} "
+    f"{'p90':>6} │ {'T99 med [CI]':>20} {'p90':>6} {'≤60':>5} │ {'T99.8 med':>9} {'p90':>6} {'≤120':>5} │ "
+    f"{'reconv99':>8} │ {'profit':>6} {'(best)':>6} {'noBB':>6} {'@min':>5} {'upd/row':>7} {'unw':>4} {'out':>3} │ "
+    f"floor sig/99/99.8"
+)
+
+
+def table(cells: Sequence[CellResult]) -> str:
+    """The terminal table: times in minutes (medians with row-bootstrap 95% CIs), probabilities, profit."""
+    lines = [HEADER, "─" * len(HEADER)]
+    previous: tuple[str, float, float] | None = None
+    for c in cells:
+        s = c.summary
+        group = (c.scenario, c.delay_s, c.tau)
+        if previous is not None and group != previous:
+            lines.append("")
+        previous = group
+        floors = c.floors
+        lines.append(
+            f"{c.scenario:<4} {minutes_label(c.delay_s):>4} {c.tau:>5g} {c.strategy:<8} "
+            f"{f'{c.seeds}×{c.rows // max(1, c.seeds)}':>10} │ {_p(s.p_buybox_30min):>8} "
+            f"{_t(s.median_t_buybox_s) + ' ' + _ci(s.median_t_buybox_s_ci):>19} {_t(s.p90_t_buybox_s):>6} │ "
+            f"{_t(s.median_t_99_s) + ' ' + _ci(s.median_t_99_s_ci):>20} {_t(s.p90_t_99_s):>6} "
+            f"{_p(s.p_t99_60min):>5} │ {_t(s.median_t_998_s):>9} {_t(s.p90_t_998_s):>6} {_p(s.p_t998_120min):>5} │ "
+            f"{_t(s.median_reconvergence_99_s) if s.n_moves else '—':>8} │ "
+            f"{_p(c.profit_ratio):>6} {_p(c.profit_ratio_best_constant):>6} "
+            f"{_p(s.minutes_without_buybox):>6} {_p(s.share_at_min):>5} "
+            f"{(s.updates_sent or 0) / max(1, c.rows):>7.1f} {s.unwinnable:>4} {s.prices_outside_bounds:>3} │ "
+            f"{floors['signal_s'] / 60:.1f}/{floors['search_99_s'] / 60:.0f}/{floors['search_998_s'] / 60:.0f}"
+        )
+    lines.append(
+        "times in minutes from the start (at max); [95% CI] resamples rows; 'cens.' = beyond the horizon for that "
+        "share of rows; reconv99 = median re-convergence to the 99% band after a competitor move; profit = ratio "
+        "to the oracle (static: p* held; reacting: best constant price), (best) = to the best constant price; "
+        "noBB = mean minutes without the Buy Box per row; @min = share of time at the min price; floor = "
+        "information floor (minutes): one round trip with a direct signal / N0 round trips at 99% / at 99.8%."
+    )
+    return "\n".join(lines)

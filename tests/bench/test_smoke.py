@@ -1,0 +1,69 @@
+"""Both benchmarks, run small from the command line so they never rot: the JSON contracts and sane numbers, no
+timing assertions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from engine.cli import main
+
+CELL_FIELDS = {
+    "scenario",
+    "delay_s",
+    "tau",
+    "strategy",
+    "seeds",
+    "p_buybox_30min",
+    "median_t_buybox_s",
+    "median_t_99_s",
+    "median_t_998_s",
+    "p_t99_60min",
+    "p_t998_120min",
+    "profit_ratio",
+    "prices_outside_bounds",
+    "unwinnable",
+}
+RUN_FIELDS = {
+    "actors",
+    "bytes_per_actor",
+    "spawn_s",
+    "obs_per_s",
+    "noop_topology_per_s",
+    "bare_channel_per_s",
+    "p99_latency_ms",
+    "max_gc_pause_ms",
+}
+
+
+def test_bench_convergence_writes_the_cells_contract_and_plots(tmp_path: Path) -> None:
+    out, plots = tmp_path / "convergence.json", tmp_path / "plots"
+    argv = ["bench", "convergence", "--scenario", "S1a", "--delay", "2m", "--tau", "0.005"]
+    argv += ["--strategies", "engine,undercut", "--seeds", "1", "--rows", "4", "--hours", "1", "--workers", "1"]
+    assert main([*argv, "--quiet", "--json", str(out), "--plots", str(plots)]) == 0
+    cells = json.loads(out.read_text())["cells"]
+    assert [c["strategy"] for c in cells] == ["engine", "undercut"]
+    for cell in cells:
+        assert cell.keys() >= CELL_FIELDS
+        assert (cell["scenario"], cell["delay_s"], cell["tau"], cell["seeds"]) == ("S1a", 120.0, 0.005, 1)
+        assert cell["prices_outside_bounds"] == 0
+        assert 0 <= cell["unwinnable"] <= 4
+        for p in ("p_buybox_30min", "p_t99_60min", "p_t998_120min"):
+            assert cell[p] is None or 0.0 <= cell[p] <= 1.0
+        for t in ("median_t_buybox_s", "median_t_99_s", "median_t_998_s"):
+            assert cell[t] is None or 0.0 <= cell[t] <= 3600.0
+        assert cell["profit_ratio"] is None or cell["profit_ratio"] >= 0.0
+    assert sorted(p.name for p in plots.iterdir()) == ["t99_cdf_S1a_D2m_tau0.005.png", "trajectory_S1a.png"]
+
+
+def test_bench_throughput_writes_the_runs_contract(tmp_path: Path) -> None:
+    out = tmp_path / "throughput.json"
+    argv = ["bench", "throughput", "--actors", "1000", "--seconds", "0.3", "--latency-seconds", "1", "--warmup", "0.2"]
+    assert main([*argv, "--latency-rate", "1000", "--in-process", "--json", str(out)]) == 0
+    (run,) = json.loads(out.read_text())["runs"]
+    assert run.keys() >= RUN_FIELDS
+    assert run["actors"] == 1000
+    assert run["bytes_per_actor"] > 0 and run["spawn_s"] > 0
+    assert run["obs_per_s"] > 0 and run["noop_topology_per_s"] > 0 and run["bare_channel_per_s"] > 0
+    assert run["p99_latency_ms"] is not None and run["p99_latency_ms"] >= 0
+    assert run["latency_samples"] > 0
