@@ -34,6 +34,8 @@ from engine.actors.router import RouterCounters, route
 from engine.actors.supervisor import SupervisorConfig, supervise
 from engine.model import ChannelSettings, Decision, Observation, OfferKey, OfferSettings, PriceIntent, Reason
 from engine.ports import Marketplace, Store
+from engine.pricing.learning import WeightLearner, WeightSample
+from engine.pricing.scoring import ScorePrior
 from engine.pricing.view import Strategy
 
 __all__ = ["Daemon", "MarketRuntime", "MarketStatus", "RuntimeConfig"]
@@ -48,6 +50,9 @@ class RuntimeConfig(msgspec.Struct, frozen=True):
     supervisor: SupervisorConfig = SupervisorConfig()
     # How often every search state is saved while running (it is always saved at shutdown).
     save_interval_s: float = 300.0
+    # Learn the marketplace's Buy Box weights from converged offers; refresh the shared prior every N samples.
+    learn_weights: bool = True
+    relearn_every: int = 5
     shutdown_grace_s: float = 10.0
 
 
@@ -107,6 +112,11 @@ class MarketRuntime:
             config=self.config.batcher,
         )
         self.intake = Intake(marketplace, list(self.catalog), self._send, self.config.intake)
+        # Amazon's weights are the same for every offer here: learn them from the offers that converge, if the
+        # strategy has a prior to refine (the engine's search does; the benchmark's baselines do not).
+        base: ScorePrior | None = getattr(strategy, "score_prior", None)
+        self.learner = WeightLearner(base) if base is not None and self.config.learn_weights else None
+        self._prior: ScorePrior | None = None
         state_type = type(strategy.initial_state())
         states = states or {}
         self.actors: dict[OfferKey, OfferActor] = {}
@@ -128,6 +138,16 @@ class MarketRuntime:
 
     def want_foep(self, key: OfferKey) -> None:
         self.intake.want_foep(key)
+
+    def prior(self) -> ScorePrior | None:
+        return self._prior
+
+    def learn(self, sample: WeightSample) -> None:
+        if self.learner is None:
+            return
+        self.learner.add(sample)
+        if self.learner.samples % self.config.relearn_every == 0:
+            self._prior = self.learner.prior()
 
     def overflow(self, key: OfferKey) -> None:
         self.command_overflow += 1

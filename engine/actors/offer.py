@@ -33,7 +33,9 @@ from engine.model import (
     Reason,
     SubmissionResult,
 )
+from engine.pricing.learning import WeightSample
 from engine.pricing.policy import PolicyInputs, decide
+from engine.pricing.scoring import ScorePrior
 from engine.pricing.view import Strategy
 
 __all__ = ["OfferActor", "Sinks"]
@@ -52,6 +54,10 @@ class Sinks(Protocol):
     def recheck(self, key: OfferKey, at: float) -> None: ...
 
     def want_foep(self, key: OfferKey) -> None: ...
+
+    def prior(self) -> ScorePrior | None: ...
+
+    def learn(self, sample: WeightSample) -> None: ...
 
     def overflow(self, key: OfferKey) -> None: ...
 
@@ -169,6 +175,7 @@ class OfferActor:
             foep=self.foep,
             health=self.health,
             paused=self.paused,
+            prior=self.sinks.prior(),
         )
         outcome = decide(inputs, self.strategy, self.state, now)
         self.state = outcome.state
@@ -183,6 +190,8 @@ class OfferActor:
             self.sinks.recheck(self.key, outcome.recheck_at)
         if outcome.want_foep:
             self.sinks.want_foep(self.key)
+        if outcome.learned is not None:
+            self.sinks.learn(outcome.learned)
         return decision
 
     def _apply_commands(self) -> bool:

@@ -35,6 +35,8 @@ from engine.model import (
     OurListing,
     Reason,
 )
+from engine.pricing.learning import WeightSample
+from engine.pricing.scoring import ScorePrior
 from engine.pricing.view import MarketView, Strategy
 
 __all__ = ["Outcome", "PolicyInputs", "decide", "filter_competitors", "segment_winner"]
@@ -55,6 +57,7 @@ class PolicyInputs(msgspec.Struct, frozen=True, gc=False):
     foep: FoepReading | None = None
     health: HealthEvent | None = None
     paused: bool = False
+    prior: ScorePrior | None = None
 
 
 class Outcome(NamedTuple, Generic[S]):
@@ -62,6 +65,7 @@ class Outcome(NamedTuple, Generic[S]):
     state: S
     recheck_at: float | None = None
     want_foep: bool = False
+    learned: WeightSample | None = None
 
 
 def decide(inputs: PolicyInputs, strategy: Strategy[S], state: S, now: float) -> Outcome[S]:
@@ -106,10 +110,11 @@ def decide(inputs: PolicyInputs, strategy: Strategy[S], state: S, now: float) ->
         winner=winner,
         foep=_fresh_foep(inputs.foep, now),
         sale_price=settings.sale_price,
+        prior=inputs.prior,
     )
     step = strategy.decide(view, state)
     decision = Decision(settings.key, now, step.target, step.reason, summary, step.signal_backed)
-    return Outcome(decision, step.state, step.recheck_at, step.want_foep)
+    return Outcome(decision, step.state, step.recheck_at, step.want_foep, step.learned)
 
 
 def filter_competitors(

@@ -12,14 +12,19 @@ offer from what it observes. With no prior at all (`ScorePrior.flat`) the search
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import msgspec
 
 from engine.model import CompetitorOffer, Fulfilment, OurListing
 
-__all__ = ["Offset", "ScorePrior"]
+__all__ = ["FEATURES", "Offset", "ScorePrior"]
 
 _NEUTRAL_FEEDBACK = 0.95
+# The factors of a hold offset, in the order of `ScorePrior.features` and `ScorePrior.weights`.
+FEATURES = ("fba", "amazon", "feedback", "handling_day", "incumbent")
+# A learned prior's bracket is this many standard deviations either side of its centre.
+_SPREAD = 2.0
 
 
 class Offset(msgspec.Struct, frozen=True, gc=False):
@@ -39,22 +44,53 @@ class ScorePrior(msgspec.Struct, frozen=True, gc=False):
     incumbent: float = 0.005
     amazon_incumbent: float = 0.02
     uncertainty: float = 0.5
+    # Set once the weights have been learned (`engine.pricing.learning`): their covariance, row-major over
+    # FEATURES. Offsets then carry the posterior's spread instead of ±``uncertainty`` of every term.
+    covariance: tuple[float, ...] | None = None
+    # ... and how far single offers stray from the learned weights (what the linear model does not capture).
+    model_sd: float = 0.0
 
     @classmethod
     def flat(cls) -> ScorePrior:
         """No knowledge of the factors: every competitor's offset is zero and the search must bisect."""
         return cls(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
 
+    def weights(self) -> tuple[float, ...]:
+        return (self.fba, self.amazon, self.feedback, self.handling_day, self.incumbent)
+
+    def learned(self, weights: Sequence[float], covariance: Sequence[float], model_sd: float) -> ScorePrior:
+        """This prior with learned weights and their covariance (see `engine.pricing.learning`)."""
+        fba, amazon, feedback, handling_day, incumbent = weights
+        return msgspec.structs.replace(
+            self,
+            fba=fba,
+            amazon=amazon,
+            feedback=feedback,
+            handling_day=handling_day,
+            incumbent=incumbent,
+            covariance=tuple(covariance),
+            model_sd=model_sd,
+        )
+
+    @staticmethod
+    def features(ours: OurListing, rival: CompetitorOffer) -> tuple[float, ...]:
+        """Our offer against ``rival`` on each factor (in FEATURES order): positive favours us."""
+        return (
+            _fba(ours.fulfilment) - _fba(rival.fulfilment),
+            -float(rival.is_amazon),
+            (_feedback(ours.feedback_pct) - _feedback(rival.feedback_pct)) / 0.05,
+            -(ours.handling_max_hours - rival.handling_max_hours) / 24.0,
+            1.0,
+        )
+
     def hold_offset(self, ours: OurListing, rival: CompetitorOffer) -> Offset:
         """How far our landed price may exceed ``rival``'s (in log terms) while we hold the Buy Box against it."""
-        terms = (
-            self.fba * (_fba(ours.fulfilment) - _fba(rival.fulfilment)),
-            -self.amazon * rival.is_amazon,
-            self.feedback * (_feedback(ours.feedback_pct) - _feedback(rival.feedback_pct)) / 0.05,
-            -self.handling_day * (ours.handling_max_hours - rival.handling_max_hours) / 24.0,
-            self.incumbent,
-        )
-        return Offset(math.fsum(terms), self.uncertainty * math.fsum(abs(t) for t in terms))
+        x = self.features(ours, rival)
+        terms = [w * v for w, v in zip(self.weights(), x, strict=True)]
+        if self.covariance is None:
+            return Offset(math.fsum(terms), self.uncertainty * math.fsum(abs(t) for t in terms))
+        variance = max(0.0, _quadratic(self.covariance, x)) + self.model_sd**2
+        return Offset(math.fsum(terms), _SPREAD * math.sqrt(variance))
 
     def challenge_gap(self, rival_is_incumbent: bool, rival_is_amazon: bool) -> Offset:
         """How much lower than the hold threshold a challenger must price to take the Buy Box.
@@ -62,9 +98,18 @@ class ScorePrior(msgspec.Struct, frozen=True, gc=False):
         A challenger lacks its own incumbency bonus, and faces the rival's if the rival holds the Buy Box.
         """
         gap = self.incumbent
+        spread = self.uncertainty * self.incumbent
+        if self.covariance is not None:
+            spread = _SPREAD * math.sqrt(max(0.0, self.covariance[-1]))
         if rival_is_incumbent:
-            gap += self.amazon_incumbent if rival_is_amazon else self.incumbent
-        return Offset(gap, self.uncertainty * gap)
+            if rival_is_amazon:
+                gap += self.amazon_incumbent
+                spread += self.uncertainty * self.amazon_incumbent
+            else:
+                # Sellers' incumbency is one weight: ours and theirs move together.
+                gap += self.incumbent
+                spread *= 2.0
+        return Offset(gap, spread)
 
 
 def _fba(fulfilment: Fulfilment) -> float:
@@ -73,3 +118,8 @@ def _fba(fulfilment: Fulfilment) -> float:
 
 def _feedback(pct: int | None) -> float:
     return _NEUTRAL_FEEDBACK if pct is None else pct / 100.0
+
+
+def _quadratic(matrix: Sequence[float], x: Sequence[float]) -> float:
+    n = len(x)
+    return math.fsum(matrix[i * n + j] * x[i] * x[j] for i in range(n) for j in range(n))

@@ -1,21 +1,25 @@
 """The engine's convergence search: win the Buy Box with the first probe, then climb to the highest winning price.
 
 What is unknown is not the competitors' prices (Amazon shows them) but how Amazon weighs our offer against them.
-So the search learns one number per offer: θ = ln(T / M), where T is the landed price up to which we hold the
-Buy Box and M is where the prior (`engine.pricing.scoring`) puts it given the competitors' current landed prices.
-Every observation is a verdict on θ: holding at landed price X says θ ≥ ln(X/M); losing at X while we held says
-θ < ln(X/M). Because θ is relative to M, a competitor's move does not erase what was learned: the next target
-follows from the new M at once (re-convergence in one round trip).
+So the search learns one number per offer: θ = ln(T / L), where T is the landed price up to which we hold the
+Buy Box and L the landed price of the competitor that binds (the one the prior, `engine.pricing.scoring`, puts
+lowest once each is weighted). Every observation is a verdict on θ: holding at landed price X says θ ≥ ln(X/L);
+losing at X while we held says θ < ln(X/L). Because θ is relative to L, a competitor's move does not erase what
+was learned: the next target follows from the new L at once (re-convergence in one round trip); and because it
+does not include the prior, a better prior (the marketplace's learned weights, `engine.pricing.learning`) does
+not move it either.
 
-Probes are chosen as quantiles of the posterior over T, a mixture of the prior's bracket and a flat spread over
-[min, max], cut to what the verdicts allow. The prior makes the usual case take two or three probes; the flat
-part bounds the worst case near the information limit of plain bisection (buybox.md's N0) when the prior is
-wrong. Each probe costs a round trip (submit → live → Buy Box recomputed → observed), so the search waits for a
-verdict before it moves again: a loss counts only once our price has been live long enough for Amazon to have
-recomputed the Buy Box (``settle_s``), and so does a hold at a higher price.
+Probes bisect the prior's bracket on θ cut to what the verdicts allow; once holds reach the bracket's top, the
+next probe tests just past it, and once an upward probe has failed the verdicts alone are bisected. The prior
+makes the usual case take a few probes, and a wrong prior costs one or two more than plain bisection (the
+information limit N0 of buybox.md). Each probe costs a round trip (submit → live → Buy Box recomputed →
+observed), so the search waits for a verdict before it moves again: a hold at a new price counts only once Amazon
+has had time to recompute the Buy Box (``settle_s``); a change of status counts at once. A challenger's loss says
+little (the incumbent's edge is uncertain), so after holding once the search retreats safely below what held and
+learns only as the incumbent.
 
-Price wars are damped: against an undercutter the search reaches its own min at most ``war_touches`` times in
-``war_window_s``; after that it resets to max and holds there until the window has passed.
+Price wars are damped: a touch of our min counts when we follow the market down to it; after ``war_touches``
+in ``war_window_s`` the search resets to max and holds there until the window has passed.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from typing import NamedTuple
 import msgspec
 
 from engine.model import Reason
+from engine.pricing.learning import WeightSample
 from engine.pricing.scoring import ScorePrior
 from engine.pricing.view import MarketView, Step
 
@@ -69,23 +74,26 @@ class SearchState(msgspec.Struct, frozen=True, gc=False):
     held: bool = False  # our Buy Box status at the last verdict
     target: int | None = None  # the last price we asked for
     target_at: float = 0.0
-    target_log_m: float = 0.0  # ln M when the target was chosen
+    target_log_ref: float = 0.0  # the binding competitor's landed price (ln) when the target was chosen
     challenge_fails: int = 0
     failed_price: int | None = None
     climb_lost: bool = False  # an upward probe has failed since the evidence was last reset
-    unwinnable_log_m: float | None = None
+    sampled: float | None = None  # theta_lo when this offer last taught the marketplace's weights
+    unwinnable_log_ref: float | None = None
     min_touches: tuple[float, ...] = ()
     war_until: float = -math.inf
     probes: int = 0
 
 
 class _Anchor(NamedTuple):
-    """The prior's reading of the current market: ln M (landed) and the prior bracket on θ."""
+    """The current market as the search reads it: the binding competitor's landed price (ln) and the prior's
+    bracket on θ, our hold threshold's offset from that price."""
 
-    log_m: float
+    log_ref: float
     binding: str
     soft_lo: float
     soft_hi: float
+    clear: bool  # the next competitor binds at least 1% higher: the threshold is this one's alone
 
 
 class EngineSearch:
@@ -96,8 +104,16 @@ class EngineSearch:
     def __init__(self, config: SearchConfig | None = None) -> None:
         self.config = config or SearchConfig()
 
+    @property
+    def score_prior(self) -> ScorePrior:
+        """The prior this search starts from; a marketplace runtime that learns the weights refines it."""
+        return self.config.prior
+
     def initial_state(self) -> SearchState:
         return SearchState()
+
+    def _prior(self, view: MarketView) -> ScorePrior:
+        return view.prior if view.prior is not None else self.config.prior
 
     def decide(self, view: MarketView, state: SearchState) -> Step[SearchState]:
         if view.as_of < state.seen_as_of:
@@ -116,21 +132,27 @@ class EngineSearch:
     # --- reading the market ---------------------------------------------------------------------------------
 
     def _anchor(self, view: MarketView) -> _Anchor | None:
-        prior = self.config.prior
-        best: tuple[float, str] | None = None
+        prior = self._prior(view)
+        best: tuple[float, str, float] | None = None
+        runner_up = math.inf
         soft_lo = soft_hi = math.inf
         for rival in view.competitors:
             if rival.landed_price <= 0:
                 continue
             offset = prior.hold_offset(view.our, rival)
-            log_mj = math.log(rival.landed_price) + offset.center
+            log_landed = math.log(rival.landed_price)
+            log_mj = log_landed + offset.center
             if best is None or log_mj < best[0]:
-                best = (log_mj, rival.seller_id)
+                runner_up = best[0] if best is not None else math.inf
+                best = (log_mj, rival.seller_id, log_landed)
+            else:
+                runner_up = min(runner_up, log_mj)
             soft_lo = min(soft_lo, log_mj - offset.half_width)
             soft_hi = min(soft_hi, log_mj + offset.half_width)
         if best is None:
             return None
-        return _Anchor(best[0], best[1], soft_lo - best[0], soft_hi - best[0])
+        log_m, binding, log_ref = best
+        return _Anchor(log_ref, binding, soft_lo - log_ref, soft_hi - log_ref, runner_up - log_m > 0.01)
 
     def _rebase(self, state: SearchState, anchor: _Anchor) -> SearchState:
         """Evidence is relative to the binding competitor; when another one binds, it no longer applies."""
@@ -161,7 +183,7 @@ class EngineSearch:
         changed = view.we_hold != state.held
         if not (settled or changed):
             return state, False
-        rel = math.log(view.our.landed_price) - anchor.log_m
+        rel = math.log(view.our.landed_price) - anchor.log_ref
         if view.we_hold:
             lo = rel if state.theta_lo is None else max(state.theta_lo, rel)
             hi = state.theta_hi if state.theta_hi is not None and state.theta_hi > lo else None
@@ -184,7 +206,7 @@ class EngineSearch:
             climb_lost = True
         else:
             rival = view.winning_rival()
-            gap = self.config.prior.challenge_gap(rival is not None, rival is not None and rival.is_amazon)
+            gap = self._prior(view).challenge_gap(rival is not None, rival is not None and rival.is_amazon)
             bound = rel + gap.center + gap.half_width
             new_failure = state.failed_price != price and state.target == price
             fails = state.challenge_fails + 1 if new_failure else state.challenge_fails
@@ -210,7 +232,7 @@ class EngineSearch:
         """True while our last probe has not yet produced a verdict and the market has not moved since."""
         if state.target is None:
             return False
-        moved = abs(anchor.log_m - state.target_log_m) > self.config.converged_ratio
+        moved = abs(anchor.log_ref - state.target_log_ref) > self.config.converged_ratio
         if moved:
             return False
         return state.live_price != state.target or view.as_of - state.live_since < self.config.settle_s
@@ -224,11 +246,12 @@ class EngineSearch:
             return Step(None, Reason.CONVERGED, state)
         lo, hi = self._bracket(view, state, anchor)
         lo = max(lo, math.log(view.our.landed_price))
-        moved = state.target is not None and abs(anchor.log_m - state.target_log_m) > cfg.converged_ratio
+        moved = state.target is not None and abs(anchor.log_ref - state.target_log_ref) > cfg.converged_ratio
         if self._converged(lo, hi, ship, view.tick):
             target = _listing(lo, ship, view.tick, down=True)
             reason = Reason.RECONVERGE if moved else Reason.CONVERGED
-            return Step(target if target > price else None, reason, state, signal_backed=True)
+            state, sample = self._sample(view, state, anchor)
+            return Step(target if target > price else None, reason, state, signal_backed=True, learned=sample)
         # The prior leads only until an upward probe fails; from then on bisect what the verdicts allow, rather
         # than creep down toward the prior's edge one lost probe (and retreat) at a time.
         use_prior = not state.climb_lost
@@ -237,20 +260,34 @@ class EngineSearch:
         # Every probe is computed from the competitors' prices in this observation: a fresh signal, not a nudge.
         return Step(probe, Reason.RECONVERGE if moved else Reason.SEARCH_UP, state, signal_backed=True)
 
+    def _sample(self, view: MarketView, state: SearchState, anchor: _Anchor) -> tuple[SearchState, WeightSample | None]:
+        """What a converged search teaches about Amazon's weights: once per bracket, when one rival binds."""
+        if state.theta_lo is None or state.theta_hi is None or not anchor.clear or state.sampled == state.theta_lo:
+            return state, None
+        rival = next((r for r in view.competitors if r.seller_id == anchor.binding), None)
+        if rival is None:
+            return state, None
+        sample = WeightSample(
+            features=ScorePrior.features(view.our, rival),
+            offset=0.5 * (state.theta_lo + state.theta_hi),
+            sd=0.5 * (state.theta_hi - state.theta_lo),
+        )
+        return msgspec.structs.replace(state, sampled=state.theta_lo), sample
+
     def _challenge(self, view: MarketView, state: SearchState, anchor: _Anchor, verdict: bool) -> Step[SearchState]:
         cfg = self.config
         price, ship = view.our.listing_price, view.our.shipping
         bounds = view.bounds
         if not verdict and self._waiting(view, state, anchor):
             return Step(None, Reason.AWAIT_LIVE, state, recheck_at=state.live_since + cfg.settle_s)
-        if state.unwinnable_log_m is not None and anchor.log_m <= state.unwinnable_log_m:
+        if state.unwinnable_log_ref is not None and anchor.log_ref <= state.unwinnable_log_ref:
             return Step(bounds.max_price, Reason.UNWINNABLE, state)
         if verdict and price <= bounds.min_price and state.challenge_fails > 0:
             # We lost at our min: nothing within bounds wins until the market moves up.
-            state = msgspec.structs.replace(state, unwinnable_log_m=anchor.log_m + cfg.converged_ratio)
+            state = msgspec.structs.replace(state, unwinnable_log_ref=anchor.log_ref + cfg.converged_ratio)
             return Step(bounds.max_price, Reason.UNWINNABLE, state)
         rival = view.winning_rival()
-        gap = cfg.prior.challenge_gap(rival is not None, rival is not None and rival.is_amazon)
+        gap = self._prior(view).challenge_gap(rival is not None, rival is not None and rival.is_amazon)
         shift = gap.center + 0.5 * gap.half_width
         lo, hi = self._bracket(view, state, anchor)
         # Two failed challenges in a row mean the prior's bracket is wrong here: bisect instead.
@@ -269,7 +306,7 @@ class EngineSearch:
         elif state.theta_lo is None and trust_prior and anchor.soft_hi > anchor.soft_lo:
             # Nothing learned yet: take the Buy Box with a price the prior says very likely wins; if that fails,
             # with the lowest price the prior allows at all.
-            soft_lo, soft_hi = max(lo, anchor.log_m + anchor.soft_lo), min(hi, anchor.log_m + anchor.soft_hi)
+            soft_lo, soft_hi = max(lo, anchor.log_ref + anchor.soft_lo), min(hi, anchor.log_ref + anchor.soft_hi)
             if state.challenge_fails == 0:
                 log_t = soft_lo + cfg.challenge_quantile * max(0.0, soft_hi - soft_lo) - shift
             else:
@@ -294,9 +331,9 @@ class EngineSearch:
         lo = math.log(view.bounds.min_price + ship)
         hi = math.log(view.bounds.max_price + ship)
         if state.theta_lo is not None:
-            lo = max(lo, anchor.log_m + state.theta_lo)
+            lo = max(lo, anchor.log_ref + state.theta_lo)
         if state.theta_hi is not None:
-            hi = min(hi, anchor.log_m + state.theta_hi)
+            hi = min(hi, anchor.log_ref + state.theta_hi)
         return lo, max(lo, hi)
 
     def _converged(self, lo: float, hi: float, shipping: int, tick: int) -> bool:
@@ -318,7 +355,7 @@ class EngineSearch:
         """
         eps = math.log1p(self.config.converged_ratio)
         if use_prior and anchor.soft_hi > anchor.soft_lo:
-            soft_lo, soft_hi = anchor.log_m + anchor.soft_lo, anchor.log_m + anchor.soft_hi
+            soft_lo, soft_hi = anchor.log_ref + anchor.soft_lo, anchor.log_ref + anchor.soft_hi
             inner_lo, inner_hi = max(lo, soft_lo), min(hi, soft_hi)
             if inner_hi - inner_lo > eps:
                 return inner_lo + self.config.climb_split * (inner_hi - inner_lo)
@@ -336,7 +373,7 @@ class EngineSearch:
         bounds, now = view.bounds, view.now
         # A touch of our min counts toward a price war only when we follow the market down to it, not when a
         # search in a still market retreats there.
-        following_down = state.target is not None and anchor.log_m < state.target_log_m - cfg.converged_ratio
+        following_down = state.target is not None and anchor.log_ref < state.target_log_ref - cfg.converged_ratio
         if target is not None and target <= bounds.min_price and (following_down or now < state.war_until):
             if now < state.war_until:
                 target, reason = bounds.max_price, Reason.WAR_DAMPED
@@ -354,15 +391,15 @@ class EngineSearch:
                 and now - state.target_at >= cfg.resend_after_s
             )
             if not resend:
-                return Step(None, reason, state, recheck_at=step.recheck_at)
+                return step._replace(target=None, reason=reason, state=state)
             target = state.target
         assert target is not None
         if target == view.our.listing_price and state.target in (None, target):
-            return Step(None, reason, state, recheck_at=step.recheck_at)
+            return step._replace(target=None, reason=reason, state=state)
         state = msgspec.structs.replace(
-            state, target=target, target_at=now, target_log_m=anchor.log_m, probes=state.probes + 1
+            state, target=target, target_at=now, target_log_ref=anchor.log_ref, probes=state.probes + 1
         )
-        return Step(target, reason, state, signal_backed=step.signal_backed, recheck_at=step.recheck_at)
+        return step._replace(target=target, reason=reason, state=state)
 
 
 def _listing(log_landed: float, shipping: int, tick: int, *, down: bool) -> int:

@@ -7,6 +7,8 @@ from typing import Generic, NamedTuple, Protocol, TypeVar
 import msgspec
 
 from engine.model import BuyBoxPrice, CompetitorOffer, OfferBounds, OfferKey, OurListing, Reason
+from engine.pricing.learning import WeightSample
+from engine.pricing.scoring import ScorePrior
 
 __all__ = ["MarketView", "Step", "Strategy"]
 
@@ -28,6 +30,8 @@ class MarketView(msgspec.Struct, frozen=True, gc=False):
     winner: BuyBoxPrice | None = None
     foep: int | None = None
     sale_price: int | None = None
+    # The marketplace's learned Buy Box weights, when its runtime has learned any (see engine.pricing.learning).
+    prior: ScorePrior | None = None
 
     @property
     def we_hold(self) -> bool:
@@ -57,7 +61,8 @@ class Step(NamedTuple, Generic[S]):
 
     ``signal_backed`` marks a move justified by a fresh direct signal (the winner's price, FOEP), which the guard
     does not step-cap. ``recheck_at`` asks for a fresh observation at that time even if nothing changes;
-    ``want_foep`` asks for a FOEP reading soon (they are scarce: 40 offers a call, a call every 30 s).
+    ``want_foep`` asks for a FOEP reading soon (they are scarce: 40 offers a call, a call every 30 s);
+    ``learned`` is what a converged search measured of Amazon's weights, for the marketplace to learn from.
     """
 
     target: int | None
@@ -66,6 +71,7 @@ class Step(NamedTuple, Generic[S]):
     signal_backed: bool = False
     recheck_at: float | None = None
     want_foep: bool = False
+    learned: WeightSample | None = None
 
 
 class Strategy(Protocol[S]):

@@ -121,15 +121,15 @@ def test_reconverges_in_one_step_when_the_competitor_moves() -> None:
     search = EngineSearch()
     state = msgspec.structs.replace(search.initial_state(), binding="R1")
     # Converged against a rival at 2000: holds at 2009, lost at 2012.
-    log_m = math.log(2000) + 0.005
+    log_ref = math.log(2000)
     state = msgspec.structs.replace(
         state,
-        theta_lo=math.log(2009) - log_m,
-        theta_hi=math.log(2012) - log_m,
+        theta_lo=math.log(2009) - log_ref,
+        theta_hi=math.log(2012) - log_ref,
         held=True,
         target=2009,
         target_at=0.0,
-        target_log_m=log_m,
+        target_log_ref=log_ref,
         live_price=2009,
         live_since=0.0,
         probes=5,
@@ -156,7 +156,7 @@ def test_a_hold_at_a_new_price_counts_only_after_the_buybox_had_time_to_be_recom
     assert waiting.recheck_at == 100.0 + SearchConfig().settle_s
     settled = search.decide(_view(probe, 2000, hold=True, now=400.0), waiting.state)
     assert settled.state.theta_lo is not None
-    assert settled.state.theta_lo >= math.log(probe) - math.log(2000) - 0.006
+    assert settled.state.theta_lo >= math.log(probe) - math.log(2000) - 0.001
 
 
 def test_late_observations_older_than_one_already_used_are_ignored() -> None:

@@ -1,0 +1,102 @@
+"""Learning Amazon's Buy Box weights from the offers that have converged on one marketplace.
+
+Amazon weighs fulfilment, Amazon as the seller, feedback, handling time and incumbency the same way for every
+offer on a marketplace. So once an offer's search has pinned down its hold threshold, that threshold is a
+measurement of the weights, for everyone: the observed offset y = ln(T / L_rival) is the weights dotted with the
+offer's features against its rival, plus noise as wide as the search's final bracket. A Bayesian linear regression
+over these measurements, starting from the prior's weights and their ±50% uncertainty, gives better weights and
+their covariance; the prior built from it narrows every other offer's bracket, so the offers still searching need
+fewer probes, and a new competitor or a re-convergence starts from what the marketplace has taught.
+
+Pure: no I/O, no clock. The marketplace runtime owns one learner and hands its current prior to the offers.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import deque
+from collections.abc import Sequence
+
+import msgspec
+
+from engine.pricing.scoring import FEATURES, ScorePrior
+
+__all__ = ["WeightLearner", "WeightSample"]
+
+N = len(FEATURES)
+
+
+class WeightSample(msgspec.Struct, frozen=True, gc=False):
+    """One converged offer: its features against the binding rival, the offset it held at, and how sure."""
+
+    features: tuple[float, ...]
+    offset: float
+    sd: float
+
+
+class WeightLearner:
+    """Accumulates the regression's normal equations; `prior` solves them (5 × 5, cheap)."""
+
+    def __init__(self, base: ScorePrior, *, model_noise: float = 0.001, keep: int = 1000) -> None:
+        self.base = base
+        self.model_noise = model_noise
+        self._recent: deque[WeightSample] = deque(maxlen=keep)
+        mean = base.weights()
+        # Uniform within ±uncertainty of each weight: standard deviation uncertainty · |w| / √3.
+        self._precision = [[0.0] * N for _ in range(N)]
+        self._rhs = [0.0] * N
+        for k in range(N):
+            sd = max(base.uncertainty * abs(mean[k]) / math.sqrt(3.0), 1e-6)
+            self._precision[k][k] = 1.0 / sd**2
+            self._rhs[k] = mean[k] / sd**2
+        self.samples = 0
+
+    def add(self, sample: WeightSample) -> None:
+        x = sample.features
+        if len(x) != N or not all(math.isfinite(v) for v in (*x, sample.offset, sample.sd)):
+            return
+        weight = 1.0 / (sample.sd**2 + self.model_noise**2)
+        for i in range(N):
+            self._rhs[i] += weight * x[i] * sample.offset
+            for j in range(N):
+                self._precision[i][j] += weight * x[i] * x[j]
+        self._recent.append(sample)
+        self.samples += 1
+
+    def prior(self) -> ScorePrior:
+        """The base prior with the posterior's weights and covariance."""
+        if self.samples == 0:
+            return self.base
+        covariance = _inverse(self._precision)
+        mean = [sum(covariance[i][j] * self._rhs[j] for j in range(N)) for i in range(N)]
+        return self.base.learned(mean, [v for row in covariance for v in row], self._stray(mean))
+
+    def _stray(self, mean: Sequence[float]) -> float:
+        """A robust spread of recent offsets around the fitted weights (1.4826 × median absolute deviation).
+
+        Offers whose threshold the linear model misses (several competitors close together, Amazon's own rules)
+        must keep a bracket wide enough to find it; at least ``model_noise``.
+        """
+        residuals = [s.offset - math.fsum(w * v for w, v in zip(mean, s.features, strict=True)) for s in self._recent]
+        if len(residuals) < 2:
+            return self.base.uncertainty * abs(self.base.incumbent)
+        centre = statistics.median(residuals)
+        spread = 1.4826 * statistics.median(abs(r - centre) for r in residuals)
+        return max(spread, self.model_noise)
+
+
+def _inverse(matrix: Sequence[Sequence[float]]) -> list[list[float]]:
+    """Gauss-Jordan inverse of a small symmetric positive definite matrix."""
+    n = len(matrix)
+    work = [[*row, *(1.0 if i == j else 0.0 for j in range(n))] for i, row in enumerate(matrix)]
+    for col in range(n):
+        pivot = max(range(col, n), key=lambda r: abs(work[r][col]))
+        work[col], work[pivot] = work[pivot], work[col]
+        head = work[col][col]
+        work[col] = [v / head for v in work[col]]
+        for r in range(n):
+            if r != col and work[r][col] != 0.0:
+                factor = work[r][col]
+                work[r] = [a - factor * b for a, b in zip(work[r], work[col], strict=True)]
+    return [row[n:] for row in work]
