@@ -300,6 +300,7 @@ class Reason(enum.StrEnum):
     CHALLENGE = "challenge"
     SEARCH_UP = "search_up"
     CONVERGED = "converged"
+    SECURED = "secured"
     RECONVERGE = "reconverge"
     AWAIT_LIVE = "await_live"
     UNWINNABLE = "unwinnable"

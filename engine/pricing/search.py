@@ -47,6 +47,19 @@ class SearchConfig(msgspec.Struct, frozen=True, gc=False):
     # Where between what held and what lost the next upward probe goes (0.5 = bisect). A lost probe costs a
     # retreat and a climb back, a held one nothing, so probing below the middle can be faster.
     climb_split: float = 0.5
+    # Staged like the product's promise (99% of the best price within the hour, 99.8% later): until the price
+    # that holds is within ``secure_ratio`` of the best the bracket allows, probes go lower (``secure_split``),
+    # since a lost probe costs the Buy Box for minutes while 1% below costs 1% of the margin; once there, hold
+    # still for ``secure_s`` before refining to ``converged_ratio``.
+    secure_ratio: float = 0.01
+    secure_split: float = 0.3
+    secure_s: float = 1800.0
+    # FOEP: its error (one standard deviation, relative), how long Amazon may take to recompute it (so a reading
+    # this long into a spell of holding is our hold threshold, not the challenger's), and how many standard
+    # deviations above a reading the threshold may still be.
+    foep_sigma: float = 0.003
+    foep_stale_s: float = 600.0
+    foep_top_sigmas: float = 2.0
     # A loss (or a hold at a new price) counts only after our price has been live this long: Amazon recomputes
     # the Buy Box some time after a price goes live.
     settle_s: float = 180.0
@@ -79,6 +92,11 @@ class SearchState(msgspec.Struct, frozen=True, gc=False):
     failed_price: int | None = None
     climb_lost: bool = False  # an upward probe has failed since the evidence was last reset
     sampled: float | None = None  # theta_lo when this offer last taught the marketplace's weights
+    secured_at: float | None = None  # when the price that holds first came within secure_ratio of the best
+    # After taking the Buy Box from an incumbent, where the prior puts our hold threshold at least (θ units).
+    prior_floor: float | None = None
+    incumbent_amazon: bool = False  # whether the offer that held the Buy Box while we challenged was Amazon's
+    held_since: float | None = None  # when the current spell of holding the Buy Box began
     unwinnable_log_ref: float | None = None
     min_touches: tuple[float, ...] = ()
     war_until: float = -math.inf
@@ -166,6 +184,8 @@ class EngineSearch:
             challenge_fails=0,
             failed_price=None,
             climb_lost=False,
+            secured_at=None,
+            prior_floor=None,
         )
 
     def _observe(self, view: MarketView, state: SearchState, anchor: _Anchor) -> tuple[SearchState, bool]:
@@ -187,6 +207,12 @@ class EngineSearch:
         if view.we_hold:
             lo = rel if state.theta_lo is None else max(state.theta_lo, rel)
             hi = state.theta_hi if state.theta_hi is not None and state.theta_hi > lo else None
+            floor = state.prior_floor
+            if not state.held:
+                # Taken from an incumbent: as the incumbent now we hold at least the smallest edge the prior
+                # allows higher. A belief for where to probe, not a verdict: a lost probe overrules it.
+                gap = self._prior(view).challenge_gap(True, state.incumbent_amazon)
+                floor = rel + gap.center - gap.half_width
             return (
                 msgspec.structs.replace(
                     state,
@@ -195,6 +221,8 @@ class EngineSearch:
                     held=True,
                     challenge_fails=0,
                     failed_price=None,
+                    prior_floor=floor,
+                    held_since=state.held_since if state.held else view.as_of,
                 ),
                 True,
             )
@@ -208,6 +236,7 @@ class EngineSearch:
             rival = view.winning_rival()
             gap = self._prior(view).challenge_gap(rival is not None, rival is not None and rival.is_amazon)
             bound = rel + gap.center + gap.half_width
+            state = msgspec.structs.replace(state, incumbent_amazon=rival is not None and rival.is_amazon)
             new_failure = state.failed_price != price and state.target == price
             fails = state.challenge_fails + 1 if new_failure else state.challenge_fails
             failed = price
@@ -222,6 +251,7 @@ class EngineSearch:
                 challenge_fails=fails,
                 failed_price=failed,
                 climb_lost=climb_lost,
+                held_since=None,
             ),
             True,
         )
@@ -254,11 +284,31 @@ class EngineSearch:
             return Step(target if target > price else None, reason, state, signal_backed=True, learned=sample)
         # The prior leads only until an upward probe fails; from then on bisect what the verdicts allow, rather
         # than creep down toward the prior's edge one lost probe (and retreat) at a time.
+        # The prior's top counts as an upper bound for securing (a 1% step), not for the final refinement; so does
+        # FOEP once Amazon has recomputed it for us as the incumbent (it then estimates our hold threshold).
+        has_prior = anchor.soft_hi > anchor.soft_lo and not state.climb_lost
+        soft_top = anchor.log_ref + anchor.soft_hi if has_prior else hi
+        foep_top = self._foep_top(view, state)
+        if foep_top is not None:
+            soft_top = min(soft_top, foep_top)
+        secured = self._converged(lo, min(hi, soft_top), ship, view.tick, cfg.secure_ratio)
+        if secured and state.secured_at is None:
+            state = msgspec.structs.replace(state, secured_at=view.now)
+        if state.secured_at is not None and view.now - state.secured_at < cfg.secure_s:
+            # Hold still, but at the best price already known to hold (we may be back from a retreat below it).
+            known = _listing(lo, ship, view.tick, down=True)
+            hold_at: int | None = known if known > price else None
+            recheck = state.secured_at + cfg.secure_s
+            return Step(hold_at, Reason.SECURED, state, signal_backed=True, recheck_at=recheck)
+        split = cfg.climb_split if state.secured_at is not None else cfg.secure_split
         use_prior = not state.climb_lost
-        probe = _listing(self._candidate(anchor, lo, hi, use_prior=use_prior), ship, view.tick, down=True)
+        capped = hi if foep_top is None else max(lo, min(hi, foep_top))
+        candidate = self._candidate(anchor, lo, capped, use_prior=use_prior, split=split, floor=state.prior_floor)
+        probe = _listing(candidate, ship, view.tick, down=True)
         probe = max(probe, price + view.tick)
         # Every probe is computed from the competitors' prices in this observation: a fresh signal, not a nudge.
-        return Step(probe, Reason.RECONVERGE if moved else Reason.SEARCH_UP, state, signal_backed=True)
+        reason = Reason.RECONVERGE if moved else Reason.SEARCH_UP
+        return Step(probe, reason, state, signal_backed=True, want_foep=state.secured_at is None)
 
     def _sample(self, view: MarketView, state: SearchState, anchor: _Anchor) -> tuple[SearchState, WeightSample | None]:
         """What a converged search teaches about Amazon's weights: once per bracket, when one rival binds."""
@@ -273,6 +323,15 @@ class EngineSearch:
             sd=0.5 * (state.theta_hi - state.theta_lo),
         )
         return msgspec.structs.replace(state, sampled=state.theta_lo), sample
+
+    def _foep_top(self, view: MarketView, state: SearchState) -> float | None:
+        """ln of the landed price FOEP puts our hold threshold under, if it was read late enough into this spell
+        of holding that Amazon has recomputed it for us as the incumbent."""
+        if view.foep is None or view.foep_at is None or state.held_since is None:
+            return None
+        if view.foep_at < state.held_since + self.config.foep_stale_s:
+            return None
+        return math.log(view.foep + view.our.shipping) + self.config.foep_top_sigmas * self.config.foep_sigma
 
     def _challenge(self, view: MarketView, state: SearchState, anchor: _Anchor, verdict: bool) -> Step[SearchState]:
         cfg = self.config
@@ -336,16 +395,27 @@ class EngineSearch:
             hi = min(hi, anchor.log_ref + state.theta_hi)
         return lo, max(lo, hi)
 
-    def _converged(self, lo: float, hi: float, shipping: int, tick: int) -> bool:
-        """True when the best price the bracket still allows is within ``converged_ratio`` of its lower end.
+    def _converged(self, lo: float, hi: float, shipping: int, tick: int, ratio: float | None = None) -> bool:
+        """True when the best price the bracket still allows is within ``ratio`` (default: ``converged_ratio``)
+        of its lower end.
 
         ``hi`` is a price that lost (or the max bound), so the best possible winning price is a tick below it.
         """
+        ratio = self.config.converged_ratio if ratio is None else ratio
         lo_price = _listing(lo, shipping, tick, down=True)
         best = _listing(hi, shipping, tick, down=True) - tick
-        return lo_price >= best * (1.0 - self.config.converged_ratio)
+        return lo_price >= best * (1.0 - ratio)
 
-    def _candidate(self, anchor: _Anchor, lo: float, hi: float, *, use_prior: bool = True, split: float = 0.5) -> float:
+    def _candidate(
+        self,
+        anchor: _Anchor,
+        lo: float,
+        hi: float,
+        *,
+        use_prior: bool = True,
+        split: float = 0.5,
+        floor: float | None = None,
+    ) -> float:
         """The next threshold to test within [lo, hi] (ln of a landed price).
 
         Bisect inside the prior's bracket while it is open; once it has narrowed to nothing, test just past its
@@ -356,14 +426,16 @@ class EngineSearch:
         eps = math.log1p(self.config.converged_ratio)
         if use_prior and anchor.soft_hi > anchor.soft_lo:
             soft_lo, soft_hi = anchor.log_ref + anchor.soft_lo, anchor.log_ref + anchor.soft_hi
+            if floor is not None:
+                soft_lo = min(max(soft_lo, anchor.log_ref + floor), soft_hi)
             inner_lo, inner_hi = max(lo, soft_lo), min(hi, soft_hi)
             if inner_hi - inner_lo > eps:
-                return inner_lo + self.config.climb_split * (inner_hi - inner_lo)
+                return inner_lo + split * (inner_hi - inner_lo)
             # Holds have reached the prior's upper edge: take the smallest step whose loss settles the search.
             edge = lo + eps
             if soft_hi - eps <= lo < soft_hi and edge < hi:
                 return edge
-        return lo + self.config.climb_split * (hi - lo)
+        return lo + split * (hi - lo)
 
     # --- bookkeeping -----------------------------------------------------------------------------------------
 
