@@ -97,6 +97,7 @@ class SearchState(msgspec.Struct, frozen=True, gc=False):
     prior_floor: float | None = None
     incumbent_amazon: bool = False  # whether the offer that held the Buy Box while we challenged was Amazon's
     held_since: float | None = None  # when the current spell of holding the Buy Box began
+    spell_foep: int | None = None  # the first FOEP value read during this spell of holding
     unwinnable_log_ref: float | None = None
     min_touches: tuple[float, ...] = ()
     war_until: float = -math.inf
@@ -141,6 +142,14 @@ class EngineSearch:
             return Step(None, Reason.NO_COMPETITION, state)
         state = self._rebase(state, anchor)
         state, verdict = self._observe(view, state, anchor)
+        if (
+            state.held_since is not None
+            and state.spell_foep is None
+            and view.foep is not None
+            and view.foep_at is not None
+            and view.foep_at >= state.held_since
+        ):
+            state = msgspec.structs.replace(state, spell_foep=view.foep)
         if view.we_hold:
             step = self._climb(view, state, anchor, verdict)
         else:
@@ -223,6 +232,7 @@ class EngineSearch:
                     failed_price=None,
                     prior_floor=floor,
                     held_since=state.held_since if state.held else view.as_of,
+                    spell_foep=state.spell_foep if state.held else None,
                 ),
                 True,
             )
@@ -252,6 +262,7 @@ class EngineSearch:
                 failed_price=failed,
                 climb_lost=climb_lost,
                 held_since=None,
+                spell_foep=None,
             ),
             True,
         )
@@ -304,6 +315,11 @@ class EngineSearch:
         use_prior = not state.climb_lost
         capped = hi if foep_top is None else max(lo, min(hi, foep_top))
         candidate = self._candidate(anchor, lo, capped, use_prior=use_prior, split=split, floor=state.prior_floor)
+        if foep_top is not None and state.secured_at is None:
+            # FOEP has placed our hold threshold: go straight to the lowest price that secures the 99% band, which
+            # holds unless FOEP is off by well over its usual error.
+            best = _listing(min(hi, foep_top), ship, view.tick, down=True) - view.tick
+            candidate = math.log(math.ceil(best * (1.0 - cfg.secure_ratio)) + ship)
         probe = _listing(candidate, ship, view.tick, down=True)
         probe = max(probe, price + view.tick)
         # Every probe is computed from the competitors' prices in this observation: a fresh signal, not a nudge.
@@ -325,11 +341,14 @@ class EngineSearch:
         return msgspec.structs.replace(state, sampled=state.theta_lo), sample
 
     def _foep_top(self, view: MarketView, state: SearchState) -> float | None:
-        """ln of the landed price FOEP puts our hold threshold under, if it was read late enough into this spell
-        of holding that Amazon has recomputed it for us as the incumbent."""
+        """ln of the landed price FOEP puts our hold threshold under, once Amazon has recomputed it for us as the
+        incumbent: when it was read ``foep_stale_s`` into this spell of holding, or when its value changed since
+        a reading taken during the spell (Amazon recomputed it while we held)."""
         if view.foep is None or view.foep_at is None or state.held_since is None:
             return None
-        if view.foep_at < state.held_since + self.config.foep_stale_s:
+        late = view.foep_at >= state.held_since + self.config.foep_stale_s
+        recomputed = state.spell_foep is not None and view.foep != state.spell_foep
+        if not (late or recomputed):
             return None
         return math.log(view.foep + view.our.shipping) + self.config.foep_top_sigmas * self.config.foep_sigma
 
