@@ -39,8 +39,10 @@ log = logging.getLogger(__name__)
 class BatcherConfig(msgspec.Struct, frozen=True):
     # Wait this long after the first new intent before sending, so a burst of decisions goes out together.
     flush_interval_s: float = 0.5
-    # Read an accepted update back after these delays; resend after the last if the price is still not live.
-    verify_after_s: tuple[float, ...] = (600.0, 1800.0, 3600.0)
+    # Read an accepted update back this long after Amazon accepted it; if the price is not live, send it again
+    # (some accepted updates never apply; resending the same price is harmless) and read back after the next
+    # delay. After the last, give up and count it.
+    verify_after_s: tuple[float, ...] = (600.0, 900.0, 1800.0)
     # Submit calls in flight at once (each for different SKUs).
     concurrency: int = 4
 
@@ -57,6 +59,7 @@ class BatcherCounters(msgspec.Struct):
     dry_run: int = 0
     resent: int = 0
     verified: int = 0
+    unapplied: int = 0
     result_overflow: int = 0
 
 
@@ -91,6 +94,7 @@ class OfferBatcher:
         self._pending: dict[OfferKey, _Pending] = {}
         self._in_flight: set[OfferKey] = set()
         self._sent: dict[OfferKey, OfferUpdate] = {}  # the latest update sent per SKU, for verification
+        self._resends: dict[OfferKey, int] = {}  # times the current price was sent again, not yet seen live
         self._verify: list[tuple[float, int, OfferKey, int]] = []  # (due, attempt, key, update_id)
         self._ids = itertools.count(first_update_id)
         self._wake = trio.Event()
@@ -207,8 +211,11 @@ class OfferBatcher:
                 case "accepted":
                     self.counters.accepted += 1
                     update = by_key[result.key]
+                    previous = self._sent.get(result.key)
+                    if previous is None or previous.price != update.price:
+                        self._resends.pop(result.key, None)
                     self._sent[result.key] = update
-                    self._schedule_verify(result.key, update.update_id, 0)
+                    self._schedule_verify(result.key, update.update_id, self._resends.get(result.key, 0))
                 case "invalid":
                     self.counters.rejected += 1
                 case _:
@@ -254,16 +261,20 @@ class OfferBatcher:
                 heapq.heappush(self._verify, (trio.current_time() + 60.0, attempt, key, update_id))
             return
         live = {listing.key: listing.price for listing in listings}
-        for attempt, key, update_id in batch:
+        for attempt, key, _ in batch:
             sent = self._sent[key]
             if live.get(key) == sent.price:
                 self.counters.verified += 1
                 del self._sent[key]
-            elif attempt + 1 < len(self.config.verify_after_s):
-                self._schedule_verify(key, update_id, attempt + 1)
+                self._resends.pop(key, None)
+            elif attempt + 1 >= len(self.config.verify_after_s):
+                self.counters.unapplied += 1
+                self._resends.pop(key, None)
+                log.warning("%s: accepted price %d never went live after %d sends", key, sent.price, attempt + 1)
             elif key not in self._pending:
-                # Accepted but never applied: send it again (the latest price per SKU still wins).
+                # Accepted but not applied yet: send it again (the latest price per SKU still wins).
                 self.counters.resent += 1
+                self._resends[key] = attempt + 1
                 intent = PriceIntent(key, sent.price, Reason.AWAIT_LIVE, trio.current_time(), signal_backed=True)
                 self.offer(intent, live.get(key))
 
