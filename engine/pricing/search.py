@@ -54,6 +54,8 @@ class SearchConfig(msgspec.Struct, frozen=True, gc=False):
     secure_ratio: float = 0.01
     secure_split: float = 0.3
     secure_s: float = 1800.0
+    # ... and no such probe goes more than this far above the price that holds (0 = no limit).
+    secure_step: float = 0.02
     # FOEP: its error (one standard deviation, relative), how long Amazon may take to recompute it (so a reading
     # this long into a spell of holding is our hold threshold, not the challenger's), and how many standard
     # deviations above a reading the threshold may still be.
@@ -315,6 +317,8 @@ class EngineSearch:
         use_prior = not state.climb_lost
         capped = hi if foep_top is None else max(lo, min(hi, foep_top))
         candidate = self._candidate(anchor, lo, capped, use_prior=use_prior, split=split, floor=state.prior_floor)
+        if state.secured_at is None and cfg.secure_step > 0.0:
+            candidate = min(candidate, lo + cfg.secure_step)
         if foep_top is not None and state.secured_at is None:
             # FOEP has placed our hold threshold: go straight to the lowest price that secures the 99% band, which
             # holds unless FOEP is off by well over its usual error.

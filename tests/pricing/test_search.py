@@ -15,7 +15,7 @@ from tests.pricing.loop import n0, run_against_undercutter, run_static
 ALPHA = 0.998
 # The search counted in probes: bisecting the prior's bracket throughout. (By default it probes lower until it
 # holds within 1%, spending a probe or two more to keep the Buy Box; the simulator measures that in time.)
-BISECTING = EngineSearch(SearchConfig(secure_split=0.5, secure_s=0.0))
+BISECTING = EngineSearch(SearchConfig(secure_split=0.5, secure_s=0.0, secure_step=0.0))
 
 
 def _p_star(t_hold: float, bounds: OfferBounds) -> int:
@@ -64,7 +64,7 @@ def test_without_a_prior_the_search_is_a_bisection_within_n0_plus_2_probes(rival
         t_hold=t_hold,
         t_challenge=t_hold,
         start=bounds.max_price,
-        search=EngineSearch(SearchConfig(prior=ScorePrior.flat(), secure_split=0.5, secure_s=0.0)),
+        search=EngineSearch(SearchConfig(prior=ScorePrior.flat(), secure_split=0.5, secure_s=0.0, secure_step=0.0)),
     )
     p_star = _p_star(t_hold, bounds)
     assert result.holding
