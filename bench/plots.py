@@ -60,12 +60,13 @@ def _t99_cdf(scenario: str, delay: float, tau: float, group: Sequence[CellResult
     ax.axvline(floor, color="grey", linestyle=":", linewidth=1, label="floor (N0 round trips)")
     ax.axvline(group[0].floors["signal_s"] / 60.0, color="grey", linestyle="--", linewidth=1, label="floor (signal)")
     ax.set_xscale("symlog", linthresh=10.0)
+    ax.set_xlim(left=0.0)
     ax.set_xlabel("T_99 (minutes from start, at max)")
     ax.set_ylabel("share of winnable rows")
     ax.set_ylim(0, 1.02)
     rows = group[0].rows
     ax.set_title(f"{scenario}, D = {minutes_label(delay)}, τ = {tau:g}: time to 99% of p* ({rows} rows)")
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="upper left", fontsize=8)
     ax.grid(alpha=0.3)
     path = directory / f"t99_cdf_{scenario}_D{minutes_label(delay)}_tau{tau:g}.png"
     fig.tight_layout()
