@@ -116,11 +116,13 @@ def _runtime(marketplace: NoopMarketplace, settings: Sequence[OfferSettings], *,
     store = NullStore()
     recorder = Recorder(store)
     config = RuntimeConfig()
-    cls = _TimedRuntime if timed else MarketRuntime
-    runtime = cls(marketplace, settings, ChannelSettings(), store, recorder, EngineSearch(), tick=1, config=config)
+    args = (marketplace, settings, ChannelSettings(), store, recorder, EngineSearch())
     if timed:
-        runtime.latencies = []
-        runtime._counted = {}
+        timed_runtime = _TimedRuntime(*args, tick=1, config=config)
+        timed_runtime.latencies = []
+        timed_runtime._counted = {}
+        return Daemon([timed_runtime], store, recorder, config)
+    runtime = MarketRuntime(*args, tick=1, config=config)
     return Daemon([runtime], store, recorder, config)
 
 

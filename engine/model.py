@@ -76,7 +76,11 @@ class Condition(enum.StrEnum):
     @property
     def group(self) -> str:
         """The pricing API's ``ItemCondition`` class: New, Used, Collectible, Refurbished or Club."""
-        return self.value.split("_", 1)[0].capitalize()
+        return _CONDITION_GROUPS[self]
+
+
+# Looked up for every competitor of every decision: computed once.
+_CONDITION_GROUPS: dict[Condition, str] = {c: c.value.split("_", 1)[0].capitalize() for c in Condition}
 
 
 Segment = Literal["prime", "non_prime"]

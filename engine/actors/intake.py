@@ -168,7 +168,8 @@ class Intake:
                 wanted = list(itertools.islice(self._foep_wanted, quota.batch))
                 for key in wanted:
                     del self._foep_wanted[key]
-                keys = wanted + [k for k in self._foep_sweep.due(now, quota.batch - len(wanted)) if k not in wanted]
+                asked = set(wanted)
+                keys = wanted + [k for k in self._foep_sweep.due(now, quota.batch - len(wanted)) if k not in asked]
                 if not keys:
                     with trio.move_on_at(self._foep_sweep.next_due()):
                         await self._foep_wake.wait()

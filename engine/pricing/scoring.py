@@ -85,12 +85,17 @@ class ScorePrior(msgspec.Struct, frozen=True, gc=False):
 
     def hold_offset(self, ours: OurListing, rival: CompetitorOffer) -> Offset:
         """How far our landed price may exceed ``rival``'s (in log terms) while we hold the Buy Box against it."""
-        x = self.features(ours, rival)
-        terms = [w * v for w, v in zip(self.weights(), x, strict=True)]
+        # Written out rather than zipped over `features`: this runs for every competitor of every decision.
+        fba = self.fba * (_fba(ours.fulfilment) - _fba(rival.fulfilment))
+        amazon = -self.amazon if rival.is_amazon else 0.0
+        feedback = self.feedback * (_feedback(ours.feedback_pct) - _feedback(rival.feedback_pct)) / 0.05
+        handling = -self.handling_day * (ours.handling_max_hours - rival.handling_max_hours) / 24.0
+        centre = fba + amazon + feedback + handling + self.incumbent
         if self.covariance is None:
-            return Offset(math.fsum(terms), self.uncertainty * math.fsum(abs(t) for t in terms))
-        variance = max(0.0, _quadratic(self.covariance, x)) + self.model_sd**2
-        return Offset(math.fsum(terms), _SPREAD * math.sqrt(variance))
+            spread = abs(fba) + abs(amazon) + abs(feedback) + abs(handling) + abs(self.incumbent)
+            return Offset(centre, self.uncertainty * spread)
+        variance = max(0.0, _quadratic(self.covariance, self.features(ours, rival))) + self.model_sd**2
+        return Offset(centre, _SPREAD * math.sqrt(variance))
 
     def challenge_gap(self, rival_is_incumbent: bool, rival_is_amazon: bool) -> Offset:
         """How much lower than the hold threshold a challenger must price to take the Buy Box.
