@@ -44,8 +44,7 @@ class SearchConfig(msgspec.Struct, frozen=True, gc=False):
     # Stop probing upward once the price that held is within this share of the best price the verdicts still
     # allow (a tick below the lowest that lost): 0.2% keeps the settled price within 99.8% of the optimum.
     converged_ratio: float = 0.002
-    # Where between what held and what lost the next upward probe goes (0.5 = bisect). A lost probe costs a
-    # retreat and a climb back, a held one nothing, so probing below the middle can be faster.
+    # Where between what held and what lost the next upward probe goes once secured (0.5 = bisect).
     climb_split: float = 0.5
     # Staged like the product's promise (99% of the best price within the hour, 99.8% later): until the price
     # that holds is within ``secure_ratio`` of the best the bracket allows, probes go lower (``secure_split``),
@@ -71,7 +70,7 @@ class SearchConfig(msgspec.Struct, frozen=True, gc=False):
     challenge_quantile: float = 0.2
     # After a failed challenge that the bracket cannot explain, the next goes this much lower, doubling each time.
     gallop_step: float = 0.005
-    # A target not live after this long is asked for again (some accepted updates never apply).
+    # A target not live after this long is asked for again (the batcher's read-back usually has resent it).
     resend_after_s: float = 900.0
     war_touches: int = 2
     war_window_s: float = 86_400.0
@@ -80,9 +79,9 @@ class SearchConfig(msgspec.Struct, frozen=True, gc=False):
 class SearchState(msgspec.Struct, frozen=True, gc=False):
     """Everything the search remembers about one offer; plain data, stored across restarts."""
 
-    theta_lo: float | None = None  # ln(T/M) ≥ theta_lo, from holds
-    theta_hi: float | None = None  # ln(T/M) < theta_hi, from losses
-    binding: str | None = None  # the competitor M was measured against
+    theta_lo: float | None = None  # ln(T/L) ≥ theta_lo, from holds
+    theta_hi: float | None = None  # ln(T/L) < theta_hi, from losses
+    binding: str | None = None  # the competitor L is the landed price of
     seen_as_of: float = -math.inf  # newest observation used; older ones arriving late are ignored
     live_price: int | None = None
     live_since: float = 0.0
@@ -210,7 +209,7 @@ class EngineSearch:
         state = msgspec.structs.replace(state, seen_as_of=view.as_of)
         settled = state.target is None or view.as_of - state.live_since >= self.config.settle_s
         # A change of our Buy Box status comes from a recompute at our price as shown (a competitor's move would
-        # show in M); only "still the same" needs time for Amazon to have recomputed since our price went live.
+        # show in L); only "still the same" needs time for Amazon to have recomputed since our price went live.
         changed = view.we_hold != state.held
         if not (settled or changed):
             return state, False
