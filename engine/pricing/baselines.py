@@ -27,6 +27,7 @@ Every state is a frozen msgspec Struct (it is stored across restarts like the en
 
 from __future__ import annotations
 
+import abc
 import math
 from collections.abc import Callable
 from typing import Any, Final, TypeVar
@@ -132,7 +133,7 @@ def _competitor_key(view: MarketView) -> tuple[tuple[str, int], ...]:
 # --- signal followers: undercut, match, FOEP ------------------------------------------------------------------
 
 
-class _Follower:
+class _Follower(abc.ABC):
     """A strategy that prices at a level read off each observation, and sends it when it differs.
 
     It never needs a verdict; it only avoids asking again for a price that is on its way (and asks again after
@@ -148,9 +149,9 @@ class _Follower:
     def initial_state(self) -> TrackState:
         return TrackState()
 
+    @abc.abstractmethod
     def level(self, view: MarketView) -> int | None:
         """The price this strategy wants now, or None to hold."""
-        raise NotImplementedError
 
     def decide(self, view: MarketView, state: TrackState) -> Step[TrackState]:
         seen = _see(view, state, self.config)
