@@ -189,8 +189,9 @@ class MarketRuntime:
             if snapshot is not None and snapshot.our is not None and snapshot.our.live:
                 live += 1
                 holding += snapshot.our.is_buybox_winner
-            if actor.last is not None and actor.last.reason in _SETTLED:
-                converged += 1
+            # The latest decision that was not just waiting for a price to go live or a verdict to settle.
+            standing = next((d.reason for d in actor.trace if d.reason is not Reason.AWAIT_LIVE), None)
+            converged += standing in _SETTLED
             quarantined += actor.quarantined
         counters = self.batcher.counters
         return MarketStatus(
@@ -212,7 +213,9 @@ class MarketRuntime:
         )
 
 
-_SETTLED = frozenset({Reason.CONVERGED, Reason.NO_COMPETITION, Reason.NO_COMPETITION_SALE_PRICE})
+# Offers the engine has settled: converged, secured within 1% of the best price (holding there before refining),
+# or alone at their max.
+_SETTLED = frozenset({Reason.CONVERGED, Reason.SECURED, Reason.NO_COMPETITION, Reason.NO_COMPETITION_SALE_PRICE})
 
 
 class Daemon:
