@@ -8,7 +8,7 @@ at that many times real time.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -54,22 +54,13 @@ class SimRun:
     def status(self) -> list[MarketStatus]:
         return self.daemon.status()
 
-    async def run_for(
-        self, seconds: float, *, every: float | None = None, tick: Callable[[], None] | None = None
-    ) -> None:
-        """Run the daemon for ``seconds`` of trio time, calling ``tick`` every ``every`` seconds; then stop it."""
+    async def run_for(self, seconds: float) -> None:
+        """Run the daemon for ``seconds`` of trio time, then stop it and close the markets' records."""
         async with trio.open_nursery() as nursery:
             await nursery.start(self.daemon.run)
-            await self.wait(seconds, every=every, tick=tick)
+            await trio.sleep(seconds)
             self.daemon.stop.set()
         self.finish()
-
-    async def wait(self, seconds: float, *, every: float | None = None, tick: Callable[[], None] | None = None) -> None:
-        deadline = trio.current_time() + seconds
-        while (left := deadline - trio.current_time()) > 0:
-            await trio.sleep(min(left, every) if every else left)
-            if tick is not None:
-                tick()
 
     def finish(self) -> list[MarketResult]:
         """Close every market's record at the current time (once)."""

@@ -32,7 +32,16 @@ from engine.actors.offer import OfferActor
 from engine.actors.recorder import Recorder
 from engine.actors.router import RouterCounters, route
 from engine.actors.supervisor import SupervisorConfig, supervise
-from engine.model import ChannelSettings, Decision, Observation, OfferKey, OfferSettings, PriceIntent, Reason
+from engine.model import (
+    ChannelSettings,
+    Decision,
+    Observation,
+    OfferKey,
+    OfferSettings,
+    PriceIntent,
+    Reason,
+    SubmissionResult,
+)
 from engine.ports import Marketplace, Store
 from engine.pricing.learning import WeightLearner, WeightSample
 from engine.pricing.scoring import ScorePrior
@@ -153,7 +162,7 @@ class MarketRuntime:
         self.command_overflow += 1
         log.warning("command inbox of %s is full: command dropped", key)
 
-    def _deliver(self, result: Any) -> bool:
+    def _deliver(self, result: SubmissionResult) -> bool:
         actor = self.actors.get(result.key)
         return actor is not None and actor.command(result)
 

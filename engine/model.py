@@ -181,7 +181,8 @@ class OfferSettings(msgspec.Struct, frozen=True, gc=False):
 # --- what Amazon tells us -------------------------------------------------------------------------------------
 
 
-ObservationSource = Literal["notification", "poll", "read_back", "foep", "health"]
+# FOEP readings and pricing-health events are observations of their own types, and a read-back is a `ListingState`.
+ObservationSource = Literal["notification", "poll"]
 
 
 class CompetitorOffer(msgspec.Struct, frozen=True, gc=False):

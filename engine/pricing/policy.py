@@ -110,7 +110,6 @@ def decide(inputs: PolicyInputs, strategy: Strategy[S], state: S, now: float) ->
         winner=winner,
         foep=_fresh_foep(inputs.foep, now),
         foep_at=None if inputs.foep is None else inputs.foep.as_of,
-        sale_price=settings.sale_price,
         prior=inputs.prior,
     )
     step = strategy.decide(view, state)

@@ -70,8 +70,10 @@ class SearchConfig(msgspec.Struct, frozen=True, gc=False):
     challenge_quantile: float = 0.2
     # After a failed challenge that the bracket cannot explain, the next goes this much lower, doubling each time.
     gallop_step: float = 0.005
-    # A target not live after this long is asked for again (the batcher's read-back usually has resent it).
-    resend_after_s: float = 900.0
+    # A target not live after this long is asked for again. The batcher's read-backs resend what Amazon accepted
+    # but did not apply (at 10, 25 and 55 min); this is the backstop for an update that failed outright, so it
+    # waits past them instead of sending the same price a second time.
+    resend_after_s: float = 3600.0
     war_touches: int = 2
     war_window_s: float = 86_400.0
 

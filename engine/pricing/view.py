@@ -30,7 +30,6 @@ class MarketView(msgspec.Struct, frozen=True, gc=False):
     winner: BuyBoxPrice | None = None
     foep: int | None = None
     foep_at: float | None = None
-    sale_price: int | None = None
     # The marketplace's learned Buy Box weights, when its runtime has learned any (see engine.pricing.learning).
     prior: ScorePrior | None = None
 

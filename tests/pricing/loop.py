@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+import msgspec
+
 from engine.model import (
     ChannelSettings,
     CompetitorOffer,
@@ -68,7 +70,7 @@ def run_static(
             as_of=now,
             received_at=now,
             our=our_listing(price, holding),
-            competitors=(msgspec_replace(rival, is_buybox_winner=not holding),),
+            competitors=(msgspec.structs.replace(rival, is_buybox_winner=not holding),),
         )
         reading = None if foep is None else FoepReading(KEY, now, foep(t_hold if holding else t_challenge))
         inputs = PolicyInputs(settings=settings, channel=channel, tick=1, snapshot=snapshot, foep=reading)
@@ -89,12 +91,6 @@ def run_static(
     result.final_price = price
     result.holding = price <= (t_hold if holding else t_challenge)
     return result
-
-
-def msgspec_replace(offer: CompetitorOffer, **changes: object) -> CompetitorOffer:
-    import msgspec
-
-    return msgspec.structs.replace(offer, **changes)
 
 
 def n0(r: float, alpha: float) -> int:
