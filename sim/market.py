@@ -18,6 +18,7 @@ per event, and the few rows left with a second due event after a round may wait 
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -96,6 +97,13 @@ class Channel(enum.IntEnum):
     COMPETITOR = 5
 
 
+# The channels as plain ints for the event loop: an enum member lookup costs a Python call, and rounds are hot.
+_RECOMPUTE, _OUR_LIVE, _OUR_LISTING, _FOEP, _VIEW, _COMPETITOR = (int(ch) for ch in Channel)
+_N_CHANNELS: Final = len(Channel)
+_FIRST: Final = np.zeros(1, np.intp)  # the positions of a one-row round (read-only: shared by every round)
+_FIRST.flags.writeable = False
+
+
 @dataclass(slots=True)
 class _Flags:
     """What changed on each row of a round (indexed like the round's rows)."""
@@ -107,7 +115,7 @@ class _Flags:
 
     @classmethod
     def empty(cls, n: int) -> _Flags:
-        return cls(*(np.zeros(n, np.bool_) for _ in range(4)))
+        return cls(*np.zeros((4, n), np.bool_))
 
 
 class Market:
@@ -160,7 +168,7 @@ class Market:
             views_per_s=spec.views_per_s,
         )
         self._row_of_sku = {sku: i for i, sku in enumerate(spec.sku)}
-        self._handlers = {
+        self._handlers: dict[int, Callable[[Idx, F64, Idx, _Flags], None]] = {
             Channel.RECOMPUTE: self._recompute,
             Channel.OUR_LIVE: self._our_live,
             Channel.OUR_LISTING: self._our_listing,
@@ -264,6 +272,7 @@ class Market:
         foep_rows = np.flatnonzero(spec.foep_available)
         self._foep_refresh(foep_rows, at[foep_rows])
         self._row_next = self._next_at.min(axis=1)
+        self._first_next = float(self._row_next.min()) if self.n_rows else np.inf
         self._record(rows, at, np.zeros(self.n_rows, np.bool_))
 
     # --- the live state, for reading (each read first settles events deferred by `advance_to`) -------------------
@@ -343,7 +352,7 @@ class Market:
     def next_event_time(self) -> float:
         """The earliest pending market event (notifications not included; see `next_notification_time`)."""
         self._settle()
-        return float(self._row_next.min()) if self.n_rows else np.inf
+        return self._first_next
 
     def next_notification_time(self) -> float:
         """When the earliest notification already in flight is delivered."""
@@ -366,9 +375,14 @@ class Market:
             pass
 
     def _read_at(self, t: float | None) -> None:
-        """Advance to ``t`` (when given) and settle, before anything is read or changed at once."""
+        """Advance to ``t`` (when given) and settle, before anything is read or changed at once.
+
+        The same rounds as `advance_to` then `_settle`, minus the deferral check that the settle would undo.
+        """
         if t is not None:
-            self.advance_to(t)
+            if t < self.now:
+                raise ValueError(f"time goes forward only: now {self.now}, asked for {t}")
+            self.now = t
         self._settle()
 
     def _settle(self) -> None:
@@ -377,23 +391,43 @@ class Market:
             pass
 
     def _round(self, t: float, defer_at_most: int) -> bool:
+        # Most calls (every read settles first) find nothing due: answer those without touching the arrays.
+        if self._first_next > t:
+            return False
         due = np.flatnonzero(self._row_next <= t)
         if due.size <= defer_at_most:
             return False
         times = self._next_at[due]
         channel = times.argmin(axis=1)
-        at = times[np.arange(len(due)), channel]
         flags = _Flags.empty(len(due))
-        present = np.flatnonzero(np.bincount(channel, minlength=len(Channel)))
         k = self.k
-        for ch in present[present < Channel.COMPETITOR].tolist():
+        if due.size == 1:
+            # The usual round when the caller steps from event to event: one row, one channel, no grouping.
+            at = times[0, channel]
+            ch = int(channel[0])
+            if ch == _FOEP:
+                self._foep_refresh(due, at)
+            elif ch < _COMPETITOR:
+                self._handlers[ch](due, at, _FIRST, flags)
+            elif ch < _COMPETITOR + k:
+                self._competitor_check(due, channel - (_COMPETITOR - 1), at)
+            else:
+                self._competitor_live(due, channel - (_COMPETITOR - 1 + k), at, _FIRST, flags)
+            self._finish(due, at, flags)
+            self._row_next[due] = self._next_at[due].min(axis=1)
+            self._first_next = float(self._row_next.min())
+            self._events += 1
+            return True
+        at = times[np.arange(len(due)), channel]
+        present = np.flatnonzero(np.bincount(channel, minlength=_N_CHANNELS))
+        for ch in present[present < _COMPETITOR].tolist():
             pos = np.flatnonzero(channel == ch)
-            if ch == Channel.FOEP:
+            if ch == _FOEP:
                 self._foep_refresh(due[pos], at[pos])
             else:
                 self._handlers[ch](due[pos], at[pos], pos, flags)
-        if present[-1] >= Channel.COMPETITOR:
-            slot = channel - (Channel.COMPETITOR - 1)
+        if present[-1] >= _COMPETITOR:
+            slot = channel - (_COMPETITOR - 1)
             pos = np.flatnonzero((slot >= 1) & (slot <= k))
             if pos.size:
                 self._competitor_check(due[pos], slot[pos], at[pos])
@@ -402,6 +436,7 @@ class Market:
                 self._competitor_live(due[pos], slot[pos] - k, at[pos], pos, flags)
         self._finish(due, at, flags)
         self._row_next[due] = self._next_at[due].min(axis=1)
+        self._first_next = float(self._row_next.min())
         self._events += len(due)
         return True
 
@@ -428,7 +463,7 @@ class Market:
         flags.holder[pos] |= new != old
         self._recomputes[rows] = count + 1
         wait = self.latency.recompute_interval(uniform_from(self._row_streams[Purpose.RECOMPUTE][rows], count))
-        self._next_at[rows, Channel.RECOMPUTE] = at + wait
+        self._next_at[rows, _RECOMPUTE] = at + wait
 
     def _our_live(self, rows: Idx, at: F64, pos: Idx, flags: _Flags) -> None:
         """One of our submits reaches Amazon's live listing; an older one than the live one is ignored."""
@@ -442,7 +477,7 @@ class Market:
         self._price[apply, 0] = new_price[newer]
         self._live_seq[apply] = seq[newer]
         self._pend_at[rows, col] = np.inf
-        self._next_at[rows, Channel.OUR_LIVE] = self._pend_at[rows].min(axis=1)
+        self._next_at[rows, _OUR_LIVE] = self._pend_at[rows].min(axis=1)
         flags.our[pos] |= changed & self._available[rows, 0]
         with_qty = newer & (qty >= 0)
         if with_qty.any():
@@ -475,7 +510,7 @@ class Market:
             )
             self._set_stock(buyers, self._our_stock[buyers] - qty, pos[buys], flags)
         wait = exponential(self._view_mean[rows], uniform_from(self._row_streams[Purpose.PAGE_VIEWS][rows], count + 1))
-        self._next_at[rows, Channel.VIEW] = at + wait
+        self._next_at[rows, _VIEW] = at + wait
 
     def _foep_refresh(self, rows: Idx, at: F64) -> None:
         """Amazon re-estimates the featured offer expected price from the threshold now, with its own error."""
@@ -490,7 +525,7 @@ class Market:
         self._foep_status[rows] = status
         self._foep_as_of[rows] = at
         wait = self.latency.foep_refresh_interval(uniform_from(self._row_streams[Purpose.FOEP_REFRESH][rows], count))
-        self._next_at[rows, Channel.FOEP] = at + wait
+        self._next_at[rows, _FOEP] = at + wait
 
     def _competitor_check(self, rows: Idx, slot: Idx, at: F64) -> None:
         """A competitor looks at the live offers and, if its rule says so, submits a new price."""
@@ -508,10 +543,10 @@ class Market:
         cancel = (target == live) & (pending >= 0)
         self._competitor_submit(rows[send], j[send], target[send], at[send], pairs.latency_s[send])
         self._comp_pending[rows[cancel], j[cancel]] = -1
-        self._next_at[rows[cancel], Channel.COMPETITOR + self.k + j[cancel]] = np.inf
+        self._next_at[rows[cancel], _COMPETITOR + self.k + j[cancel]] = np.inf
         u_next = uniform_from(self._slot_streams[Purpose.COMPETITOR_CADENCE][rows, j], count + 1)
         wait = check_interval(pairs.kind, pairs.cadence_s, u_next)
-        self._next_at[rows, Channel.COMPETITOR + j] = at + wait
+        self._next_at[rows, _COMPETITOR + j] = at + wait
 
     def _competitor_submit(self, rows: Idx, j: Idx, target: I64, at: F64, latency_s: F64) -> None:
         count = self._comp_submits[rows, j]
@@ -519,7 +554,7 @@ class Market:
         z = normal_from(self._slot_streams[Purpose.COMPETITOR_LATENCY][rows, j], count)
         delay = self.latency.competitor_delay(latency_s, z)
         self._comp_pending[rows, j] = target
-        self._next_at[rows, Channel.COMPETITOR + self.k + j] = at + delay
+        self._next_at[rows, _COMPETITOR + self.k + j] = at + delay
 
     def _competitor_live(self, rows: Idx, slot: Idx, at: F64, pos: Idx, flags: _Flags) -> None:
         """A competitor's submitted price goes live."""
@@ -528,7 +563,7 @@ class Market:
         flags.comp[pos] |= new != self._price[rows, slot]
         self._price[rows, slot] = new
         self._comp_pending[rows, j] = -1
-        self._next_at[rows, Channel.COMPETITOR + self.k + j] = np.inf
+        self._next_at[rows, _COMPETITOR + self.k + j] = np.inf
 
     # --- state changes shared by handlers and by the seller's calls ----------------------------------------------
 
@@ -677,8 +712,10 @@ class Market:
         self._pend_price[rows, col] = price
         self._pend_seq[rows, col] = seq
         self._pend_qty[rows, col] = qty
-        self._next_at[rows, Channel.OUR_LIVE] = np.minimum(self._next_at[rows, Channel.OUR_LIVE], live_at)
+        self._next_at[rows, _OUR_LIVE] = np.minimum(self._next_at[rows, _OUR_LIVE], live_at)
         self._row_next[rows] = np.minimum(self._row_next[rows], live_at)
+        if rows.size:
+            self._first_next = min(self._first_next, float(live_at.min()))
 
     def _grow_queue(self) -> None:
         def wider(a: npt.NDArray[Any], fill: float) -> npt.NDArray[Any]:
