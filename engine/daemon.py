@@ -18,9 +18,10 @@ store is closed. Unsent updates are sent by the next start, not during shutdown.
 
 from __future__ import annotations
 
+import functools
 import gc
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import msgspec
@@ -63,6 +64,12 @@ class RuntimeConfig(msgspec.Struct, frozen=True):
     learn_weights: bool = True
     relearn_every: int = 5
     shutdown_grace_s: float = 10.0
+    # The collector's thresholds while the daemon runs (CPython's default is (700, 10, 10)). A sleeping offer
+    # actor holds a few objects of trio's that are replaced at each wake-up and so outlive the young generations;
+    # with 100,000 actors a full collection walks half a million of them (a quarter of a second), and by default
+    # one comes every few seconds under load. The engine's data are untracked structs and make no cycles, so
+    # full collections can wait for a thousand middle-generation ones (minutes under load).
+    gc_thresholds: tuple[int, int, int] = (700, 10, 1000)
 
 
 class MarketStatus(msgspec.Struct, frozen=True):
@@ -168,14 +175,26 @@ class MarketRuntime:
 
     # --- running -------------------------------------------------------------------------------------------
 
-    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+    async def run(
+        self,
+        *,
+        spawned: Callable[[], None] | None = None,
+        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Start the actors, then intake. ``spawned`` is called once every offer actor is waiting for its first
+        observation and before intake starts: the daemon freezes them out of the collector's walks there, so no
+        observation waits on that (at 100,000 actors, most of a second's) collection."""
         async with trio.open_nursery() as nursery:
             await nursery.start(route, self._receive, self.actors, self.router_counters)
             await nursery.start(self.batcher.run)
             for actor in self.actors.values():
-                nursery.start_soon(supervise, actor, self.config.supervisor)
-            await nursery.start(self.intake.run)
+                # A shared name: by default trio formats one per task, a string per actor kept for its lifetime.
+                nursery.start_soon(supervise, actor, self.config.supervisor, name=_ACTOR_TASK)
             nursery.start_soon(self._save_periodically)
+            await trio.lowlevel.checkpoint()  # the actors spawned above run up to their first wait
+            if spawned is not None:
+                spawned()
+            await nursery.start(self.intake.run)
             task_status.started()
 
     async def _save_periodically(self) -> None:
@@ -222,6 +241,15 @@ class MarketRuntime:
         )
 
 
+_ACTOR_TASK = "offer actor"
+
+
+def _freeze() -> None:
+    """Everything alive now lives as long as the daemon: keep it out of the collector's walks."""
+    gc.collect()
+    gc.freeze()
+
+
 # Offers the engine has settled: converged, secured within 1% of the best price (holding there before refining),
 # or alone at their max.
 _SETTLED = frozenset({Reason.CONVERGED, Reason.SECURED, Reason.NO_COMPETITION, Reason.NO_COMPETITION_SALE_PRICE})
@@ -241,25 +269,28 @@ class Daemon:
         self.stopped_cleanly = False
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        async with trio.open_nursery() as outer:
-            await outer.start(self.recorder.run)
-            async with trio.open_nursery() as markets:
-                for market in self.markets:
-                    await markets.start(market.run)
-                # Everything started so far lives as long as the daemon: keep it out of the collector's walks.
-                gc.collect()
-                gc.freeze()
-                task_status.started()
-                await self.stop.wait()
-                markets.cancel_scope.cancel()
-            with trio.move_on_after(self.config.shutdown_grace_s, shield=True) as grace:
-                for market in self.markets:
-                    await market.persist()
-                await self.recorder.flush()
-                await self.store.aclose()
-            self.stopped_cleanly = not grace.cancelled_caught
-            outer.cancel_scope.cancel()
-        gc.unfreeze()
+        thresholds = gc.get_threshold()
+        try:
+            async with trio.open_nursery() as outer:
+                await outer.start(self.recorder.run)
+                async with trio.open_nursery() as markets:
+                    for market in self.markets:
+                        await markets.start(functools.partial(market.run, spawned=_freeze))
+                    _freeze()  # and what intake and the recorder started with
+                    gc.set_threshold(*self.config.gc_thresholds)
+                    task_status.started()
+                    await self.stop.wait()
+                    markets.cancel_scope.cancel()
+                with trio.move_on_after(self.config.shutdown_grace_s, shield=True) as grace:
+                    for market in self.markets:
+                        await market.persist()
+                    await self.recorder.flush()
+                    await self.store.aclose()
+                self.stopped_cleanly = not grace.cancelled_caught
+                outer.cancel_scope.cancel()
+        finally:
+            gc.set_threshold(*thresholds)
+            gc.unfreeze()
 
     def status(self) -> list[MarketStatus]:
         return [market.status() for market in self.markets]

@@ -63,9 +63,16 @@ class BatcherCounters(msgspec.Struct):
     result_overflow: int = 0
 
 
-class _Pending(msgspec.Struct):
+class _Pending(msgspec.Struct, gc=False):
     intent: PriceIntent
     current: int | None
+
+
+class _Sent(msgspec.Struct, frozen=True, gc=False):
+    """What verification needs of the latest update sent for a SKU (kept per SKU: a third of the full update)."""
+
+    update_id: int
+    price: int
 
 
 class OfferBatcher:
@@ -93,7 +100,7 @@ class OfferBatcher:
         self.counters = BatcherCounters()
         self._pending: dict[OfferKey, _Pending] = {}
         self._in_flight: set[OfferKey] = set()
-        self._sent: dict[OfferKey, OfferUpdate] = {}  # the latest update sent per SKU, for verification
+        self._sent: dict[OfferKey, _Sent] = {}  # the latest update sent per SKU, for verification
         self._resends: dict[OfferKey, int] = {}  # times the current price was sent again, not yet seen live
         self._verify: list[tuple[float, int, OfferKey, int]] = []  # (due, attempt, key, update_id)
         self._ids = itertools.count(first_update_id)
@@ -132,16 +139,17 @@ class OfferBatcher:
     def _take_batch(self) -> list[OfferUpdate]:
         batch: list[OfferUpdate] = []
         size = self.marketplace.quota("submit").batch
-        for key in list(self._pending):
-            if key in self._in_flight:
-                continue
-            pending = self._pending.pop(key)
-            update = self._build(pending)
-            if update is not None:
-                batch.append(update)
-                self._in_flight.add(key)
-            if len(batch) >= size:
+        while len(batch) < size:
+            # The oldest intents not in flight, a batch at a time: copying every pending key for each batch of a
+            # flush was quadratic in the backlog.
+            keys = list(itertools.islice((k for k in self._pending if k not in self._in_flight), size - len(batch)))
+            if not keys:
                 break
+            for key in keys:
+                update = self._build(self._pending.pop(key))
+                if update is not None:
+                    batch.append(update)
+                    self._in_flight.add(key)
         return batch
 
     def _build(self, pending: _Pending) -> OfferUpdate | None:
@@ -214,7 +222,7 @@ class OfferBatcher:
                     previous = self._sent.get(result.key)
                     if previous is None or previous.price != update.price:
                         self._resends.pop(result.key, None)
-                    self._sent[result.key] = update
+                    self._sent[result.key] = _Sent(update.update_id, update.price)
                     self._schedule_verify(result.key, update.update_id, self._resends.get(result.key, 0))
                 case "invalid":
                     self.counters.rejected += 1

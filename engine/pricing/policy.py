@@ -70,37 +70,35 @@ class Outcome(NamedTuple, Generic[S]):
 
 def decide(inputs: PolicyInputs, strategy: Strategy[S], state: S, now: float) -> Outcome[S]:
     """Apply the rules to ``inputs`` at time ``now``; the strategy is consulted only in the competitive case."""
+    # This runs for every observation of every offer: no closures, and one pass each over the competitors.
     settings, channel, snapshot = inputs.settings, inputs.channel, inputs.snapshot
-    bounds = settings.bounds
-
-    def hold(reason: Reason, summary: DecisionInputs | None = None) -> Outcome[S]:
-        return Outcome(Decision(settings.key, now, None, reason, summary or DecisionInputs()), state)
-
-    def target(price: int | None, reason: Reason, summary: DecisionInputs) -> Outcome[S]:
-        return Outcome(Decision(settings.key, now, price, reason, summary, signal_backed=price is not None), state)
-
+    key, bounds = settings.key, settings.bounds
     if not settings.repricing or inputs.paused:
-        return hold(Reason.PAUSED)
+        return Outcome(Decision(key, now, None, Reason.PAUSED, _NOTHING_SEEN), state)
     if snapshot is None or now - snapshot.as_of > channel.max_observation_age_s:
-        return hold(Reason.NO_DATA)
+        return Outcome(Decision(key, now, None, Reason.NO_DATA, _NOTHING_SEEN), state)
     our = snapshot.our
     competitors = filter_competitors(snapshot.competitors, settings, channel)
     winner = segment_winner(snapshot.buybox, our)
     summary = _summary(snapshot, our, competitors, winner, inputs.foep, now)
     if our is None or not our.live:
-        return hold(Reason.NOT_LIVE, summary)
+        return Outcome(Decision(key, now, None, Reason.NOT_LIVE, summary), state)
+    price: int | None
     if inputs.health is not None and inputs.health.disqualified:
-        return target(_unavailable_price(inputs, competitors, our), Reason.DISQUALIFIED, summary)
+        price = _unavailable_price(inputs, competitors, our)
+        return Outcome(Decision(key, now, price, Reason.DISQUALIFIED, summary, price is not None), state)
     if snapshot.buybox_state == "suppressed":
-        return target(_unavailable_price(inputs, competitors, our), Reason.SUPPRESSED, summary)
+        price = _unavailable_price(inputs, competitors, our)
+        return Outcome(Decision(key, now, price, Reason.SUPPRESSED, summary, price is not None), state)
     if not competitors:
         if channel.no_competition_use_sale_price and settings.sale_price is not None:
             sale = min(settings.sale_price, bounds.max_price)
-            return target(sale, Reason.NO_COMPETITION_SALE_PRICE, summary)
-        return target(bounds.max_price, Reason.NO_COMPETITION, summary)
+            return Outcome(Decision(key, now, sale, Reason.NO_COMPETITION_SALE_PRICE, summary, True), state)
+        return Outcome(Decision(key, now, bounds.max_price, Reason.NO_COMPETITION, summary, True), state)
 
+    foep = inputs.foep
     view = MarketView(
-        key=settings.key,
+        key=key,
         now=now,
         as_of=snapshot.as_of,
         bounds=bounds,
@@ -108,13 +106,17 @@ def decide(inputs: PolicyInputs, strategy: Strategy[S], state: S, now: float) ->
         our=our,
         competitors=competitors,
         winner=winner,
-        foep=_fresh_foep(inputs.foep, now),
-        foep_at=None if inputs.foep is None else inputs.foep.as_of,
+        foep=_fresh_foep(foep, now),
+        foep_at=None if foep is None else foep.as_of,
         prior=inputs.prior,
     )
     step = strategy.decide(view, state)
-    decision = Decision(settings.key, now, step.target, step.reason, summary, step.signal_backed)
+    decision = Decision(key, now, step.target, step.reason, summary, step.signal_backed)
     return Outcome(decision, step.state, step.recheck_at, step.want_foep, step.learned)
+
+
+# A hold decided before anything was looked at.
+_NOTHING_SEEN = DecisionInputs()
 
 
 def filter_competitors(
@@ -122,27 +124,33 @@ def filter_competitors(
 ) -> tuple[CompetitorOffer, ...]:
     """The offers we price against: same condition class unless the channel lists conditions, and the filters."""
     rules = channel.competitors
+    conditions, fulfilment = rules.conditions, rules.fulfilment
+    own_condition = settings.condition
+    own_group = own_condition.group
+    min_pct, min_count, max_hours = rules.min_feedback_pct, rules.min_feedback_count, rules.max_handling_hours
     keep: list[CompetitorOffer] = []
     for offer in offers:
         if offer.listing_price <= 0:
             continue
-        if rules.conditions:
-            if offer.condition not in rules.conditions:
+        condition = offer.condition
+        if conditions:
+            if condition not in conditions:
                 continue
-        elif offer.condition.group != settings.condition.group:
+        elif condition is not own_condition and condition.group != own_group:
             continue
-        if offer.fulfilment not in rules.fulfilment:
+        if offer.fulfilment not in fulfilment:
             continue
         if offer.is_amazon and not rules.include_amazon:
             continue
-        if rules.min_feedback_pct and (offer.feedback_pct is None or offer.feedback_pct < rules.min_feedback_pct):
+        if min_pct and (offer.feedback_pct is None or offer.feedback_pct < min_pct):
             continue
-        if offer.feedback_count < rules.min_feedback_count and not offer.is_amazon:
+        if offer.feedback_count < min_count and not offer.is_amazon:
             continue
-        if rules.max_handling_hours is not None and offer.handling_max_hours > rules.max_handling_hours:
+        if max_hours is not None and offer.handling_max_hours > max_hours:
             continue
         keep.append(offer)
-    return tuple(keep)
+    # Usually every offer passes: then the observation's own tuple is the answer.
+    return offers if len(keep) == len(offers) else tuple(keep)
 
 
 def segment_winner(winners: tuple[BuyBoxPrice, ...], our: OurListing | None) -> BuyBoxPrice | None:
@@ -190,12 +198,17 @@ def _summary(
     foep: FoepReading | None,
     now: float,
 ) -> DecisionInputs:
+    lowest: int | None = None
+    for competitor in competitors:
+        landed = competitor.listing_price + competitor.shipping
+        if lowest is None or landed < lowest:
+            lowest = landed
     return DecisionInputs(
         our_price=None if our is None else our.listing_price,
         our_live=our is not None and our.live,
         we_win=our is not None and our.is_buybox_winner,
         winner_landed=None if winner is None else winner.landed_price,
-        lowest_landed=min((c.landed_price for c in competitors), default=None),
+        lowest_landed=lowest,
         foep=None if foep is None else foep.price,
         competitors=len(competitors),
         age_s=now - snapshot.as_of,
