@@ -161,8 +161,12 @@ class SimulatedMarketplace:
         rows = [self.row(k) for k in keys]
         at = await self._call("featured_offer_prices", rows)
         readings = self.market.foep(rows, at)
-        # Amazon does not say how old its estimate is: the reading carries the time we got it.
-        return [FoepReading(key, at, r.price, r.status.value) for key, r in zip(keys, readings, strict=True)]
+        # Amazon does not say how old its estimate is: the reading carries the time we got it, and whether our
+        # offer was the featured one when Amazon made it (currentFeaturedOffer).
+        return [
+            FoepReading(key, at, r.price, r.status.value, r.ours_featured)
+            for key, r in zip(keys, readings, strict=True)
+        ]
 
     async def submit(self, updates: Sequence[OfferUpdate]) -> list[SubmissionResult]:
         rows = [self.row(u.key) for u in updates]

@@ -44,7 +44,7 @@ from engine.model import (
     SubmissionResult,
 )
 from engine.ports import Marketplace, Store
-from engine.pricing.learning import WeightLearner, WeightSample
+from engine.pricing.learning import Lesson, WeightLearner
 from engine.pricing.scoring import ScorePrior
 from engine.pricing.view import Strategy
 
@@ -158,7 +158,7 @@ class MarketRuntime:
     def prior(self) -> ScorePrior | None:
         return self._prior
 
-    def learn(self, sample: WeightSample) -> None:
+    def learn(self, sample: Lesson) -> None:
         if self.learner is None:
             return
         self.learner.add(sample)

@@ -260,6 +260,9 @@ class FoepReading(msgspec.Struct, frozen=True, gc=False, tag=True):
     as_of: float
     price: int | None
     status: str = "VALID_FOEP"
+    # Whether our offer was the featured offer when Amazon made the estimate (its currentFeaturedOffer is ours, so
+    # differs from competingFeaturedOffer): the estimate is then our threshold as the incumbent. None: not said.
+    ours_featured: bool | None = None
 
 
 class HealthEvent(msgspec.Struct, frozen=True, gc=False, tag=True):

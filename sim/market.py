@@ -252,6 +252,7 @@ class Market:
         self._foep_price: I64 = np.full(n, -1, np.int64)
         self._foep_status = np.full(n, _FOEP_CODES.index(FoepStatus.ASIN_NOT_ELIGIBLE), np.int8)
         self._foep_as_of: F64 = np.full(n, self.start_at)
+        self._foep_ours: B = np.zeros(n, np.bool_)
 
     def _start(self) -> None:
         """The initial state: one recompute without an incumbent, first draws of every schedule, first records."""
@@ -524,6 +525,7 @@ class Market:
         self._foep_price[rows] = np.where(status == 0, value, -1)
         self._foep_status[rows] = status
         self._foep_as_of[rows] = at
+        self._foep_ours[rows] = self._holder[rows] == 0
         wait = self.latency.foep_refresh_interval(uniform_from(self._row_streams[Purpose.FOEP_REFRESH][rows], count))
         self._next_at[rows, _FOEP] = at + wait
 
@@ -778,7 +780,8 @@ class Market:
         for row in np.atleast_1d(np.asarray(rows, np.intp)).tolist():
             status = _FOEP_CODES[int(self._foep_status[row])]
             price = int(self._foep_price[row]) if status is FoepStatus.VALID else None
-            out.append(FoepResult(row=row, price=price, status=status, as_of=float(self._foep_as_of[row])))
+            as_of, ours = float(self._foep_as_of[row]), bool(self._foep_ours[row])
+            out.append(FoepResult(row=row, price=price, status=status, as_of=as_of, ours_featured=ours))
         return out
 
     def pop_notifications(self, t: float) -> list[Notification]:

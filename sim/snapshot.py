@@ -76,3 +76,6 @@ class FoepResult(msgspec.Struct, frozen=True, gc=False):
     price: int | None
     status: FoepStatus
     as_of: float
+    # Whether our offer was the featured offer when Amazon made the estimate (the reply's currentFeaturedOffer is
+    # ours): the estimate is then our threshold as the incumbent, not a challenger's.
+    ours_featured: bool = False

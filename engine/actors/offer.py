@@ -33,7 +33,7 @@ from engine.model import (
     Reason,
     SubmissionResult,
 )
-from engine.pricing.learning import WeightSample
+from engine.pricing.learning import Lesson
 from engine.pricing.policy import PolicyInputs, decide
 from engine.pricing.scoring import ScorePrior
 from engine.pricing.view import Strategy
@@ -57,7 +57,7 @@ class Sinks(Protocol):
 
     def prior(self) -> ScorePrior | None: ...
 
-    def learn(self, sample: WeightSample) -> None: ...
+    def learn(self, sample: Lesson) -> None: ...
 
     def overflow(self, key: OfferKey) -> None: ...
 

@@ -20,9 +20,9 @@ from collections.abc import Sequence
 
 import msgspec
 
-from engine.pricing.scoring import FEATURES, ScorePrior
+from engine.pricing.scoring import FEATURES, SPREAD, Offset, ScorePrior
 
-__all__ = ["WeightLearner", "WeightSample"]
+__all__ = ["Lesson", "SwingSample", "WeightLearner", "WeightSample"]
 
 N = len(FEATURES)
 
@@ -35,13 +35,28 @@ class WeightSample(msgspec.Struct, frozen=True, gc=False):
     sd: float
 
 
+class SwingSample(msgspec.Struct, frozen=True, gc=False):
+    """One offer that took the Buy Box from an incumbent: how far (ln) its threshold rose once it held, from FOEP
+    read while it challenged to FOEP Amazon made with it featured. The rise is the incumbency it gained plus the
+    incumbent's it took away, which a converged offer's offset cannot show (Amazon's own is not a weight)."""
+
+    amazon: bool  # the incumbent was Amazon retail
+    swing: float
+
+
+Lesson = WeightSample | SwingSample
+
+
 class WeightLearner:
     """Accumulates the regression's normal equations; `prior` solves them (5 × 5, cheap)."""
 
-    def __init__(self, base: ScorePrior, *, model_noise: float = 0.001, keep: int = 1000) -> None:
+    def __init__(self, base: ScorePrior, *, model_noise: float = 0.001, keep: int = 1000, min_swings: int = 3) -> None:
         self.base = base
         self.model_noise = model_noise
+        self.min_swings = min_swings
         self._recent: deque[WeightSample] = deque(maxlen=keep)
+        self._swings: dict[bool, deque[float]] = {False: deque(maxlen=keep), True: deque(maxlen=keep)}
+        self._weight_samples = 0
         mean = base.weights()
         # Uniform within ±uncertainty of each weight: standard deviation uncertainty · |w| / √3.
         self._precision = [[0.0] * N for _ in range(N)]
@@ -52,7 +67,12 @@ class WeightLearner:
             self._rhs[k] = mean[k] / sd**2
         self.samples = 0
 
-    def add(self, sample: WeightSample) -> None:
+    def add(self, sample: Lesson) -> None:
+        if isinstance(sample, SwingSample):
+            if math.isfinite(sample.swing):
+                self._swings[sample.amazon].append(sample.swing)
+                self.samples += 1
+            return
         x = sample.features
         if len(x) != N or not all(math.isfinite(v) for v in (*x, sample.offset, sample.sd)):
             return
@@ -62,15 +82,28 @@ class WeightLearner:
             for j in range(N):
                 self._precision[i][j] += weight * x[i] * x[j]
         self._recent.append(sample)
+        self._weight_samples += 1
         self.samples += 1
 
     def prior(self) -> ScorePrior:
-        """The base prior with the posterior's weights and covariance."""
-        if self.samples == 0:
-            return self.base
-        covariance = _inverse(self._precision)
-        mean = [sum(covariance[i][j] * self._rhs[j] for j in range(N)) for i in range(N)]
-        return self.base.learned(mean, [v for row in covariance for v in row], self._stray(mean))
+        """The base prior with the posterior's weights and covariance, and the incumbency swings learned."""
+        prior = self.base
+        if self._weight_samples > 0:
+            covariance = _inverse(self._precision)
+            mean = [sum(covariance[i][j] * self._rhs[j] for j in range(N)) for i in range(N)]
+            prior = prior.learned(mean, [v for row in covariance for v in row], self._stray(mean))
+        swings = {amazon: self._swing(values) for amazon, values in self._swings.items()}
+        if swings[False] is None and swings[True] is None:
+            return prior
+        return msgspec.structs.replace(prior, seller_swing=swings[False], amazon_swing=swings[True])
+
+    def _swing(self, values: Sequence[float]) -> Offset | None:
+        """The swings' median, give or take two robust standard deviations (FOEP's error is in each)."""
+        if len(values) < self.min_swings:
+            return None
+        centre = statistics.median(values)
+        spread = 1.4826 * statistics.median(abs(v - centre) for v in values)
+        return Offset(centre, SPREAD * max(spread, self.model_noise))
 
     def _stray(self, mean: Sequence[float]) -> float:
         """A robust spread of recent offsets around the fitted weights (1.4826 × median absolute deviation).

@@ -35,7 +35,7 @@ from engine.model import (
     OurListing,
     Reason,
 )
-from engine.pricing.learning import WeightSample
+from engine.pricing.learning import Lesson
 from engine.pricing.scoring import ScorePrior
 from engine.pricing.view import MarketView, Strategy
 
@@ -65,7 +65,7 @@ class Outcome(NamedTuple, Generic[S]):
     state: S
     recheck_at: float | None = None
     want_foep: bool = False
-    learned: WeightSample | None = None
+    learned: Lesson | None = None
 
 
 def decide(inputs: PolicyInputs, strategy: Strategy[S], state: S, now: float) -> Outcome[S]:
@@ -108,6 +108,7 @@ def decide(inputs: PolicyInputs, strategy: Strategy[S], state: S, now: float) ->
         winner=winner,
         foep=_fresh_foep(foep, now),
         foep_at=None if foep is None else foep.as_of,
+        foep_ours=None if foep is None else foep.ours_featured,
         prior=inputs.prior,
     )
     step = strategy.decide(view, state)

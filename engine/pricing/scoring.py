@@ -18,13 +18,13 @@ import msgspec
 
 from engine.model import CompetitorOffer, Fulfilment, OurListing
 
-__all__ = ["FEATURES", "Offset", "ScorePrior"]
+__all__ = ["FEATURES", "SPREAD", "Offset", "ScorePrior"]
 
 _NEUTRAL_FEEDBACK = 0.95
 # The factors of a hold offset, in the order of `ScorePrior.features` and `ScorePrior.weights`.
 FEATURES = ("fba", "amazon", "feedback", "handling_day", "incumbent")
 # A learned prior's bracket is this many standard deviations either side of its centre.
-_SPREAD = 2.0
+SPREAD = 2.0
 
 
 class Offset(msgspec.Struct, frozen=True, gc=False):
@@ -49,6 +49,10 @@ class ScorePrior(msgspec.Struct, frozen=True, gc=False):
     covariance: tuple[float, ...] | None = None
     # ... and how far single offers stray from the learned weights (what the linear model does not capture).
     model_sd: float = 0.0
+    # Learned from offers that took the Buy Box (`engine.pricing.learning.SwingSample`): how far the threshold
+    # rises once a challenger holds, against a seller and against Amazon as the incumbent.
+    seller_swing: Offset | None = None
+    amazon_swing: Offset | None = None
 
     @classmethod
     def flat(cls) -> ScorePrior:
@@ -95,17 +99,21 @@ class ScorePrior(msgspec.Struct, frozen=True, gc=False):
             spread = abs(fba) + abs(amazon) + abs(feedback) + abs(handling) + abs(self.incumbent)
             return Offset(centre, self.uncertainty * spread)
         variance = max(0.0, _quadratic(self.covariance, self.features(ours, rival))) + self.model_sd**2
-        return Offset(centre, _SPREAD * math.sqrt(variance))
+        return Offset(centre, SPREAD * math.sqrt(variance))
 
     def challenge_gap(self, rival_is_incumbent: bool, rival_is_amazon: bool) -> Offset:
         """How much lower than the hold threshold a challenger must price to take the Buy Box.
 
         A challenger lacks its own incumbency bonus, and faces the rival's if the rival holds the Buy Box.
         """
+        if rival_is_incumbent:
+            learned = self.amazon_swing if rival_is_amazon else self.seller_swing
+            if learned is not None:
+                return learned
         gap = self.incumbent
         spread = self.uncertainty * self.incumbent
         if self.covariance is not None:
-            spread = _SPREAD * math.sqrt(max(0.0, self.covariance[-1]))
+            spread = SPREAD * math.sqrt(max(0.0, self.covariance[-1]))
         if rival_is_incumbent:
             if rival_is_amazon:
                 gap += self.amazon_incumbent

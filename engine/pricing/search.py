@@ -30,8 +30,8 @@ from typing import NamedTuple
 import msgspec
 
 from engine.model import Reason
-from engine.pricing.learning import WeightSample
-from engine.pricing.scoring import ScorePrior
+from engine.pricing.learning import Lesson, SwingSample, WeightSample
+from engine.pricing.scoring import SPREAD, Offset, ScorePrior
 from engine.pricing.view import MarketView, Step
 
 __all__ = ["EngineSearch", "SearchConfig", "SearchState"]
@@ -61,6 +61,9 @@ class SearchConfig(msgspec.Struct, frozen=True, gc=False):
     foep_sigma: float = 0.003
     foep_stale_s: float = 600.0
     foep_top_sigmas: float = 2.0
+    # Until FOEP made with us featured arrives, a new holder whose challenge FOEP and the marketplace's learned
+    # incumbency swing predict its threshold probes this many standard deviations below the prediction.
+    swing_sigmas: float = 1.3
     # A loss (or a hold at a new price) counts only after our price has been live this long: Amazon recomputes
     # the Buy Box some time after a price goes live.
     settle_s: float = 180.0
@@ -94,11 +97,16 @@ class SearchState(msgspec.Struct, frozen=True, gc=False):
     challenge_fails: int = 0
     failed_price: int | None = None
     climb_lost: bool = False  # an upward probe has failed since the evidence was last reset
+    hold_hi: float | None = None  # theta_hi from losses while we held alone (a challenger's are looser)
     sampled: float | None = None  # theta_lo when this offer last taught the marketplace's weights
     secured_at: float | None = None  # when the price that holds first came within secure_ratio of the best
     # After taking the Buy Box from an incumbent, where the prior puts our hold threshold at least (θ units).
     prior_floor: float | None = None
     incumbent_amazon: bool = False  # whether the offer that held the Buy Box while we challenged was Amazon's
+    # FOEP read while we challenged the binding competitor as the incumbent: ln of its landed price less L, and
+    # whether that incumbent was Amazon (with FOEP made once we hold, the swing the marketplace learns).
+    challenge_theta: float | None = None
+    challenge_amazon: bool = False
     held_since: float | None = None  # when the current spell of holding the Buy Box began
     spell_foep: int | None = None  # the first FOEP value read during this spell of holding
     unwinnable_log_ref: float | None = None
@@ -153,11 +161,40 @@ class EngineSearch:
             and view.foep_at >= state.held_since
         ):
             state = msgspec.structs.replace(state, spell_foep=view.foep)
+        state, swing = self._swing(view, state, anchor)
         if view.we_hold:
             step = self._climb(view, state, anchor, verdict)
         else:
             step = self._challenge(view, state, anchor, verdict)
+        if swing is not None and step.learned is None:
+            step = step._replace(learned=swing)
         return self._finish(view, step, anchor)
+
+    def _swing(self, view: MarketView, state: SearchState, anchor: _Anchor) -> tuple[SearchState, Lesson | None]:
+        """Keep FOEP read while challenging the incumbent; once Amazon makes FOEP with us featured, the rise
+        between the two is what the marketplace learns of incumbency (`engine.pricing.learning.SwingSample`)."""
+        if view.foep is None or view.foep_ours is None:
+            return state, None
+        theta = math.log(view.foep + view.our.shipping) - anchor.log_ref
+        if not view.we_hold:
+            rival = view.winning_rival()
+            if view.foep_ours or rival is None or rival.seller_id != anchor.binding:
+                return state, None
+            return msgspec.structs.replace(state, challenge_theta=theta, challenge_amazon=rival.is_amazon), None
+        if not view.foep_ours or state.challenge_theta is None:
+            return state, None
+        sample = SwingSample(state.challenge_amazon, theta - state.challenge_theta)
+        return msgspec.structs.replace(state, challenge_theta=None), sample
+
+    def _predicted(self, view: MarketView, state: SearchState, anchor: _Anchor) -> Offset | None:
+        """Our threshold as the new incumbent (ln landed), from the challenge FOEP and the learned swing."""
+        if state.challenge_theta is None:
+            return None
+        prior = self._prior(view)
+        learned = prior.amazon_swing if state.challenge_amazon else prior.seller_swing
+        if learned is None:
+            return None
+        return Offset(anchor.log_ref + state.challenge_theta + learned.center, learned.half_width / SPREAD)
 
     # --- reading the market ---------------------------------------------------------------------------------
 
@@ -196,8 +233,10 @@ class EngineSearch:
             challenge_fails=0,
             failed_price=None,
             climb_lost=False,
+            hold_hi=None,
             secured_at=None,
             prior_floor=None,
+            challenge_theta=None,
         )
 
     def _observe(self, view: MarketView, state: SearchState, anchor: _Anchor) -> tuple[SearchState, bool]:
@@ -225,6 +264,10 @@ class EngineSearch:
                 # allows higher. A belief for where to probe, not a verdict: a lost probe overrules it.
                 gap = self._prior(view).challenge_gap(True, state.incumbent_amazon)
                 floor = rel + gap.center - gap.half_width
+                if state.failed_price == price:
+                    # We hold at the very price whose loss we counted: that verdict came before Amazon had
+                    # recomputed, so the bound it left goes; only losses as the holder bound us now.
+                    hi = state.hold_hi if state.hold_hi is not None and state.hold_hi > lo else None
             return (
                 msgspec.structs.replace(
                     state,
@@ -245,6 +288,7 @@ class EngineSearch:
             fails: int = state.challenge_fails
             failed: int | None = state.failed_price
             climb_lost = True
+            state = msgspec.structs.replace(state, hold_hi=rel if state.hold_hi is None else min(state.hold_hi, rel))
         else:
             rival = view.winning_rival()
             gap = self._prior(view).challenge_gap(rival is not None, rival is not None and rival.is_amazon)
@@ -285,7 +329,12 @@ class EngineSearch:
         cfg = self.config
         price, ship = view.our.listing_price, view.our.shipping
         if not verdict and self._waiting(view, state, anchor):
-            return Step(None, Reason.AWAIT_LIVE, state, recheck_at=state.live_since + cfg.settle_s)
+            # Until secured, keep asking for FOEP: the first reading Amazon makes with us featured places our
+            # threshold as the incumbent (readings of an offer without FOEP are left to the sweep).
+            ask = state.secured_at is None and view.foep_ours is not True
+            ask = ask and (view.foep_at is None or view.foep is not None)
+            recheck = state.live_since + cfg.settle_s
+            return Step(None, Reason.AWAIT_LIVE, state, recheck_at=recheck, want_foep=ask)
         if price >= view.bounds.max_price:
             return Step(None, Reason.CONVERGED, state)
         lo, hi = self._bracket(view, state, anchor)
@@ -302,9 +351,19 @@ class EngineSearch:
         # FOEP once Amazon has recomputed it for us as the incumbent (it then estimates our hold threshold).
         has_prior = anchor.soft_hi > anchor.soft_lo and not state.climb_lost
         soft_top = anchor.log_ref + anchor.soft_hi if has_prior else hi
+        # A FOEP made with us featured, or else the challenge FOEP plus the learned swing, says more than the prior.
         foep_top = self._foep_top(view, state)
         if foep_top is not None:
-            soft_top = min(soft_top, foep_top)
+            soft_top = foep_top
+            if state.theta_hi is not None and not state.climb_lost and foep_top - 2.0 * self._foep_span > hi:
+                # FOEP made with us featured puts our threshold well above the bound a challenger's loss left:
+                # that verdict came before Amazon recomputed, so drop it.
+                state = msgspec.structs.replace(state, theta_hi=None)
+                lo, hi = self._bracket(view, state, anchor)
+                lo = max(lo, math.log(view.our.landed_price))
+        predicted = self._predicted(view, state, anchor) if foep_top is None else None
+        if predicted is not None:
+            soft_top = predicted.center + SPREAD * predicted.half_width
         secured = self._converged(lo, min(hi, soft_top), ship, view.tick, cfg.secure_ratio)
         if secured and state.secured_at is None:
             state = msgspec.structs.replace(state, secured_at=view.now)
@@ -325,6 +384,10 @@ class EngineSearch:
             # holds unless FOEP is off by well over its usual error.
             best = _listing(min(hi, foep_top), ship, view.tick, down=True) - view.tick
             candidate = math.log(math.ceil(best * (1.0 - cfg.secure_ratio)) + ship)
+        elif predicted is not None and state.secured_at is None:
+            guess = min(predicted.center - cfg.swing_sigmas * predicted.half_width, hi)
+            if guess > lo:
+                candidate = guess
         probe = _listing(candidate, ship, view.tick, down=True)
         probe = max(probe, price + view.tick)
         # Every probe is computed from the competitors' prices in this observation: a fresh signal, not a nudge.
@@ -345,17 +408,27 @@ class EngineSearch:
         )
         return msgspec.structs.replace(state, sampled=state.theta_lo), sample
 
+    @property
+    def _foep_span(self) -> float:
+        """How far above a FOEP reading `_foep_top` puts the threshold's top (ln)."""
+        return self.config.foep_top_sigmas * self.config.foep_sigma
+
     def _foep_top(self, view: MarketView, state: SearchState) -> float | None:
         """ln of the landed price FOEP puts our hold threshold under, once Amazon has recomputed it for us as the
-        incumbent: when it was read ``foep_stale_s`` into this spell of holding, or when its value changed since
-        a reading taken during the spell (Amazon recomputed it while we held)."""
+        incumbent: when the reading says our offer was featured as Amazon made it; where Amazon does not say,
+        when it was read ``foep_stale_s`` into this spell of holding, or when its value changed since a reading
+        taken during the spell (Amazon recomputed it while we held)."""
         if view.foep is None or view.foep_at is None or state.held_since is None:
             return None
-        late = view.foep_at >= state.held_since + self.config.foep_stale_s
-        recomputed = state.spell_foep is not None and view.foep != state.spell_foep
-        if not (late or recomputed):
-            return None
-        return math.log(view.foep + view.our.shipping) + self.config.foep_top_sigmas * self.config.foep_sigma
+        if view.foep_ours is not None:
+            if not view.foep_ours:
+                return None
+        else:
+            late = view.foep_at >= state.held_since + self.config.foep_stale_s
+            recomputed = state.spell_foep is not None and view.foep != state.spell_foep
+            if not (late or recomputed):
+                return None
+        return math.log(view.foep + view.our.shipping) + self._foep_span
 
     def _challenge(self, view: MarketView, state: SearchState, anchor: _Anchor, verdict: bool) -> Step[SearchState]:
         cfg = self.config
@@ -383,7 +456,7 @@ class EngineSearch:
         elif self._converged(lo, hi, ship, view.tick):
             target = _listing(lo - shift, ship, view.tick, down=True)
             reason = Reason.RECONVERGE
-        elif view.foep is not None and state.challenge_fails == 0:
+        elif view.foep is not None and state.challenge_fails == 0 and view.foep_ours is not True:
             target = _scale(view.foep, -cfg.foep_margin)
             reason = Reason.FIRST_PROBE_FOEP
         elif state.theta_lo is None and trust_prior and anchor.soft_hi > anchor.soft_lo:

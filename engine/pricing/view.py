@@ -7,7 +7,7 @@ from typing import Generic, NamedTuple, Protocol, TypeVar
 import msgspec
 
 from engine.model import BuyBoxPrice, CompetitorOffer, OfferBounds, OfferKey, OurListing, Reason
-from engine.pricing.learning import WeightSample
+from engine.pricing.learning import Lesson
 from engine.pricing.scoring import ScorePrior
 
 __all__ = ["MarketView", "Step", "Strategy"]
@@ -17,7 +17,8 @@ class MarketView(msgspec.Struct, frozen=True, gc=False):
     """The competitive situation of one live offer, as the policy hands it to a strategy.
 
     ``competitors`` are already filtered by the channel's rules; ``winner`` is the Buy Box winner in our segment
-    (None when Amazon named none). ``foep`` is Amazon's featured offer expected price when it is fresh enough to use.
+    (None when Amazon named none). ``foep`` is Amazon's featured offer expected price when it is fresh enough to use;
+    ``foep_ours`` says whether our offer was the featured one when Amazon made that estimate (None: not said).
     """
 
     key: OfferKey
@@ -30,6 +31,7 @@ class MarketView(msgspec.Struct, frozen=True, gc=False):
     winner: BuyBoxPrice | None = None
     foep: int | None = None
     foep_at: float | None = None
+    foep_ours: bool | None = None
     # The marketplace's learned Buy Box weights, when its runtime has learned any (see engine.pricing.learning).
     prior: ScorePrior | None = None
 
@@ -71,7 +73,7 @@ class Step(NamedTuple, Generic[S]):
     signal_backed: bool = False
     recheck_at: float | None = None
     want_foep: bool = False
-    learned: WeightSample | None = None
+    learned: Lesson | None = None
 
 
 class Strategy(Protocol[S]):

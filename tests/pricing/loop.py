@@ -72,7 +72,11 @@ def run_static(
             our=our_listing(price, holding),
             competitors=(msgspec.structs.replace(rival, is_buybox_winner=not holding),),
         )
-        reading = None if foep is None else FoepReading(KEY, now, foep(t_hold if holding else t_challenge))
+        reading = (
+            None
+            if foep is None
+            else FoepReading(KEY, now, foep(t_hold if holding else t_challenge), ours_featured=holding)
+        )
         inputs = PolicyInputs(settings=settings, channel=channel, tick=1, snapshot=snapshot, foep=reading)
         outcome = decide(inputs, search, state, now)
         state = outcome.state

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engine.model import CompetitorOffer, Fulfilment, OurListing
-from engine.pricing.learning import WeightLearner, WeightSample
+from engine.pricing.learning import SwingSample, WeightLearner, WeightSample
 from engine.pricing.scoring import ScorePrior
 
 TRUE = (0.041, 0.013, 0.0031, 0.0066, 0.0029)
@@ -51,4 +51,41 @@ def test_a_sample_that_is_not_a_number_teaches_nothing() -> None:
     learner = WeightLearner(ScorePrior())
     learner.add(WeightSample((1.0, 0.0, 0.0, 0.0, 1.0), float("nan"), 0.001))
     learner.add(WeightSample((1.0, 0.0), 0.01, 0.001))
+    assert learner.samples == 0
+
+
+@given(seed=st.integers(0, 1000), swing=st.floats(0.015, 0.045))
+def test_swings_teach_how_far_the_threshold_rises_once_we_hold(seed: int, swing: float) -> None:
+    # Each sample is two FOEP readings apart, each off by 0.3%.
+    rng = random.Random(seed)
+    learner = WeightLearner(ScorePrior())
+    base = ScorePrior().challenge_gap(True, True)
+    for _ in range(learner.min_swings - 1):
+        learner.add(SwingSample(True, swing + rng.gauss(0.0, 0.0042)))
+    assert learner.prior().challenge_gap(True, True) == base
+    for _ in range(40):
+        learner.add(SwingSample(True, swing + rng.gauss(0.0, 0.0042)))
+    learned = learner.prior()
+    gap = learned.challenge_gap(True, True)
+    assert abs(gap.center - swing) < 0.003
+    assert gap.center - gap.half_width < swing < gap.center + gap.half_width
+    assert gap.half_width < 2 * 2 * 0.0042  # two robust standard deviations of the readings' error, near enough
+    # Against a seller nothing was learned: the prior's incumbency weights still decide.
+    assert learned.challenge_gap(True, False) == ScorePrior().challenge_gap(True, False)
+    assert learned.weights() == ScorePrior().weights()
+
+
+@given(seed=st.integers(0, 1000))
+def test_a_few_stale_readings_do_not_move_the_learned_swing(seed: int) -> None:
+    rng = random.Random(seed)
+    learner = WeightLearner(ScorePrior())
+    for k in range(50):
+        stale = k % 10 == 0  # FOEP read before Amazon recomputed it for the challenger: no rise at all
+        learner.add(SwingSample(False, (0.0 if stale else 0.006) + rng.gauss(0.0, 0.0042)))
+    assert abs(learner.prior().challenge_gap(True, False).center - 0.006) < 0.003
+
+
+def test_a_swing_that_is_not_a_number_teaches_nothing() -> None:
+    learner = WeightLearner(ScorePrior())
+    learner.add(SwingSample(False, float("inf")))
     assert learner.samples == 0

@@ -7,7 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engine.model import CompetitorOffer, Fulfilment, OfferBounds, OfferKey, OurListing, Reason
-from engine.pricing.scoring import ScorePrior
+from engine.pricing.learning import SwingSample
+from engine.pricing.scoring import Offset, ScorePrior
 from engine.pricing.search import EngineSearch, SearchConfig
 from engine.pricing.view import MarketView
 from tests.pricing.loop import n0, run_against_undercutter, run_static
@@ -178,3 +179,60 @@ def test_unwinnable_at_min_goes_to_max_and_waits_for_the_market_to_move() -> Non
     )
     assert result.final_price == bounds.max_price
     assert Reason.UNWINNABLE in result.reasons
+
+
+def test_foep_made_with_us_featured_takes_a_new_holder_into_the_99_band_in_one_probe() -> None:
+    # Taking the Buy Box from Amazon needs a price 2.5% below what holds it once it is ours.
+    bounds = OfferBounds(1000, 4000)
+    result = run_static(
+        rival=CompetitorOffer("AMZ", 2000, is_amazon=True),
+        bounds=bounds,
+        t_hold=2050.0,
+        t_challenge=2000.0,
+        start=4000,
+        foep=lambda threshold: round(threshold),
+    )
+    assert result.reasons[0] == Reason.FIRST_PROBE_FOEP
+    assert 0.99 * 2050 <= result.prices[1] <= 2050
+
+
+def _amazon_view(our_price: int, *, hold: bool, now: float, foep: int | None, ours: bool | None) -> MarketView:
+    return msgspec.structs.replace(
+        _view(our_price, 2000, hold=hold, now=now),
+        competitors=(CompetitorOffer("AMZ", 2000, is_amazon=True, is_buybox_winner=not hold),),
+        foep=foep,
+        foep_at=None if foep is None else now,
+        foep_ours=ours,
+        prior=ScorePrior(amazon_swing=Offset(0.025, 0.004)),
+    )
+
+
+def test_a_new_holder_probes_where_the_challenge_foep_and_the_learned_swing_put_its_threshold() -> None:
+    search = EngineSearch()
+    # Challenging Amazon: FOEP 1990 is the price to beat; our probe wins.
+    step = search.decide(_amazon_view(4000, hold=False, now=0.0, foep=1990, ours=False), search.initial_state())
+    assert step.target == math.floor(1990 * (1 - SearchConfig().foep_margin))
+    assert step.state.challenge_theta is not None
+    # Holding, before Amazon has made FOEP with us featured: the swing learned on this marketplace (+2.5%) says
+    # where our threshold now is; the probe goes just under it, into the 99% band at once.
+    held = search.decide(_amazon_view(step.target, hold=True, now=400.0, foep=1990, ours=False), step.state)
+    threshold = 1990 * math.exp(0.025)
+    assert held.target is not None and 0.99 * threshold <= held.target <= threshold
+    # FOEP made with us featured, later, teaches the marketplace the swing it saw.
+    later = search.decide(_amazon_view(held.target, hold=True, now=900.0, foep=2040, ours=True), held.state)
+    assert later.learned == SwingSample(True, math.log(2040) - math.log(1990))
+
+
+def test_a_challengers_loss_taken_before_amazon_recomputed_does_not_cap_the_holder() -> None:
+    search = EngineSearch()
+    first = search.decide(_view(2100, 2000, hold=False, now=0.0), search.initial_state())
+    assert first.target is not None
+    live = search.decide(_view(first.target, 2000, hold=False, now=100.0), first.state)
+    # The probe is live long enough to count, but Amazon has not recomputed yet: read as a loss.
+    lost = search.decide(_view(first.target, 2000, hold=False, now=400.0), live.state)
+    assert lost.state.failed_price == first.target
+    assert lost.state.theta_hi is not None and lost.state.theta_hi < first.state.theta_hi
+    # Then it recomputes and we hold: the loose bound the challenger's loss left is gone.
+    won = search.decide(_view(first.target, 2000, hold=True, now=500.0), lost.state)
+    assert won.state.theta_hi is None
+    assert won.state.theta_lo is not None

@@ -73,3 +73,20 @@ def test_the_share_of_items_with_a_foep_is_a_parameter() -> None:
     assert market.spec.foep_available.mean() == pytest.approx(0.8, abs=0.02)
     statuses = {r.status for r in market.foep(np.flatnonzero(~market.spec.foep_available), 0.0)}
     assert statuses == {FoepStatus.ASIN_NOT_ELIGIBLE}
+
+
+def test_a_reading_says_whether_our_offer_was_featured_when_amazon_made_it() -> None:
+    """currentFeaturedOffer: a refresh made while we hold the Buy Box is our threshold as the incumbent."""
+    market = one_row_market(
+        OurSpec(2000, 500, 3000), [CompetitorSpec(price=1000)], latency=LatencyParams(foep_sigma=0.0), copies=50
+    )
+    rows = np.arange(50)
+    assert not any(r.ours_featured for r in market.foep(rows, 0.0))
+    market.submit(rows, np.full(50, 900), 0.0)
+    market.advance_to(3600.0)
+    held = market.holder == 0
+    assert held.sum() >= 40  # the rest: updates that never applied
+    readings = market.foep(rows, 3600.0)
+    assert [r.ours_featured for r in readings] == held.tolist()
+    # As the incumbent our threshold lies above the rival's landed price: its edge is gone and ours counts.
+    assert all(r.price is not None and r.price > 1000 for r, h in zip(readings, held, strict=True) if h)
