@@ -32,7 +32,7 @@ from engine.actors.intake import Intake, IntakeConfig
 from engine.actors.offer import OfferActor
 from engine.actors.recorder import Recorder
 from engine.actors.router import RouterCounters, route
-from engine.actors.supervisor import SupervisorConfig, supervise
+from engine.actors.supervisor import SupervisorConfig
 from engine.model import (
     ChannelSettings,
     Decision,
@@ -139,7 +139,7 @@ class MarketRuntime:
         for key, settings in self.catalog.items():
             stored = states.get(key)
             state = None if stored is None else msgspec.msgpack.decode(stored, type=state_type)
-            self.actors[key] = OfferActor(settings, channel, tick, strategy, self, state)
+            self.actors[key] = OfferActor(settings, channel, tick, strategy, self, state, self.config.supervisor)
 
     # --- Sinks: what offer actors call, never blocking --------------------------------------------------------
 
@@ -189,7 +189,7 @@ class MarketRuntime:
             await nursery.start(self.batcher.run)
             for actor in self.actors.values():
                 # A shared name: by default trio formats one per task, a string per actor kept for its lifetime.
-                nursery.start_soon(supervise, actor, self.config.supervisor, name=_ACTOR_TASK)
+                nursery.start_soon(actor.run, name=_ACTOR_TASK)
             nursery.start_soon(self._save_periodically)
             await trio.lowlevel.checkpoint()  # the actors spawned above run up to their first wait
             if spawned is not None:

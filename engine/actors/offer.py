@@ -20,6 +20,7 @@ import msgspec
 import trio
 
 from engine.actors.messages import Command, Pause, Resume, SetBounds
+from engine.actors.supervisor import SupervisorConfig, crashed
 from engine.model import (
     ChannelSettings,
     Decision,
@@ -42,6 +43,7 @@ __all__ = ["OfferActor", "Sinks"]
 
 COMMAND_INBOX = 16
 TRACE_LEN = 4  # the store keeps the full trace; the actor only the latest few, for `ctl`
+_SUPERVISION = SupervisorConfig()
 
 
 class Sinks(Protocol):
@@ -63,7 +65,7 @@ class Sinks(Protocol):
 
 
 class OfferActor:
-    """One offer's decision loop. ``run`` is restarted by the supervisor if it raises."""
+    """One offer's decision loop; ``run`` is its task."""
 
     __slots__ = (
         "_commands",
@@ -85,6 +87,7 @@ class OfferActor:
         "snapshot",
         "state",
         "strategy",
+        "supervisor",
         "tick",
         "trace",
     )
@@ -97,12 +100,14 @@ class OfferActor:
         strategy: Strategy[Any],
         sinks: Sinks,
         state: Any = None,
+        supervisor: SupervisorConfig | None = None,
     ) -> None:
         self.settings = settings
         self.channel = channel
         self.tick = tick
         self.strategy = strategy
         self.sinks = sinks
+        self.supervisor = supervisor or _SUPERVISION
         self.state = strategy.initial_state() if state is None else state
         # The newest observation of each kind not yet seen by the loop (the conflating slots) ...
         self._snapshot: OfferSnapshot | None = None
@@ -176,7 +181,9 @@ class OfferActor:
         return trio.lowlevel.Abort.SUCCEEDED
 
     async def run(self) -> None:
-        while True:
+        """The actor's task: wait, decide, repeat. A decision that raises is a crash: the actor carries on after a
+        backoff, or stops once quarantined (`engine.actors.supervisor`)."""
+        while not self.quarantined:
             # Sleep until something arrives (at once if it already has); a checkpoint either way. Inline rather
             # than a helper coroutine, and a method rather than a closure to abort: what a sleeping actor holds
             # is paid 100,000 times over, in memory and in the collector's walks.
@@ -186,7 +193,12 @@ class OfferActor:
                 self._waiter = trio.lowlevel.current_task()
                 await trio.lowlevel.wait_task_rescheduled(self._abort)
             self._pending = False
-            self.step(trio.current_time())
+            try:
+                self.step(trio.current_time())
+            except Exception:
+                backoff = crashed(self, self.supervisor)
+                if backoff is not None:
+                    await trio.sleep(backoff)
 
     def step(self, now: float) -> Decision | None:
         """Apply pending commands and observations, then decide once. Synchronous: a decision is never cut."""
