@@ -214,29 +214,33 @@ class OfferBatcher:
 
     def _record(self, batch: Sequence[OfferUpdate], results: Sequence[SubmissionResult]) -> None:
         by_key = {update.key: update for update in batch}
+        # Accepted updates are read back after the first delay, counted from now (one clock read a batch).
+        now = trio.current_time()
+        scheduled = False
         for result in results:
+            key = result.key
             match result.status:
                 case "accepted":
                     self.counters.accepted += 1
-                    update = by_key[result.key]
-                    previous = self._sent.get(result.key)
+                    update = by_key[key]
+                    previous = self._sent.get(key)
                     if previous is None or previous.price != update.price:
-                        self._resends.pop(result.key, None)
-                    self._sent[result.key] = _Sent(update.update_id, update.price)
-                    self._schedule_verify(result.key, update.update_id, self._resends.get(result.key, 0))
+                        self._resends.pop(key, None)
+                    self._sent[key] = _Sent(update.update_id, update.price)
+                    attempt = self._resends.get(key, 0)
+                    due = now + self.config.verify_after_s[attempt]
+                    heapq.heappush(self._verify, (due, attempt, key, update.update_id))
+                    scheduled = True
                 case "invalid":
                     self.counters.rejected += 1
                 case _:
                     self.counters.failed += 1
             if not self.deliver(result):
                 self.counters.result_overflow += 1
+        if scheduled:
+            self._verify_wake.set()
 
     # --- verification ------------------------------------------------------------------------------------------
-
-    def _schedule_verify(self, key: OfferKey, update_id: int, attempt: int) -> None:
-        due = trio.current_time() + self.config.verify_after_s[attempt]
-        heapq.heappush(self._verify, (due, attempt, key, update_id))
-        self._verify_wake.set()
 
     async def _verify_loop(self) -> None:
         while True:
