@@ -154,6 +154,9 @@ class Intake:
                     for key in rechecks:
                         self.recheck(key, now)
                     continue
+                # A marketplace may answer without waiting (a cache, a stand-in): a sweep of every offer at
+                # start-up must still let the rest of the engine run between its calls.
+                await trio.lowlevel.checkpoint()
                 self.counters.polls += 1
                 self.counters.rechecks += len(rechecks)
                 self.counters.polled_offers += len(snapshots)
@@ -187,6 +190,7 @@ class Intake:
                     self.counters.throttled += 1
                     pacer.penalise(throttled.retry_after)
                     continue
+                await trio.lowlevel.checkpoint()  # as in the poll loop
                 self.counters.foep_calls += 1
                 self._foep_sweep.touched(keys[len(wanted) :], trio.current_time())
                 for reading in readings:
