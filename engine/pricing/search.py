@@ -293,12 +293,18 @@ class EngineSearch:
             rival = view.winning_rival()
             gap = self._prior(view).challenge_gap(rival is not None, rival is not None and rival.is_amazon)
             bound = rel + gap.center + gap.half_width
+            if state.theta_lo is not None and gap.half_width > 0.0:
+                # We have held here: a challenger's loss mixes the threshold up with the incumbent's uncertain
+                # edge (and may be a verdict taken before Amazon recomputed); only our losses as holder bound it.
+                bound = math.inf
             state = msgspec.structs.replace(state, incumbent_amazon=rival is not None and rival.is_amazon)
             new_failure = state.failed_price != price and state.target == price
             fails = state.challenge_fails + 1 if new_failure else state.challenge_fails
             failed = price
-        upper = bound if state.theta_hi is None else min(state.theta_hi, bound)
-        lower = state.theta_lo if state.theta_lo is not None and state.theta_lo < upper else None
+        upper: float | None = bound if state.theta_hi is None else min(state.theta_hi, bound)
+        if upper == math.inf:
+            upper = None
+        lower = state.theta_lo if state.theta_lo is not None and (upper is None or state.theta_lo < upper) else None
         return (
             msgspec.structs.replace(
                 state,

@@ -236,3 +236,16 @@ def test_a_challengers_loss_taken_before_amazon_recomputed_does_not_cap_the_hold
     won = search.decide(_view(first.target, 2000, hold=True, now=500.0), lost.state)
     assert won.state.theta_hi is None
     assert won.state.theta_lo is not None
+
+
+def test_once_we_have_held_a_challengers_loss_does_not_bound_the_threshold() -> None:
+    search = EngineSearch()
+    # We held at 1900 against a rival at 2000 and lost the Buy Box since; retreating to 1850 did not win it back.
+    state = msgspec.structs.replace(
+        search.initial_state(), binding="R1", theta_lo=math.log(1900 / 2000), held=False, live_price=1850, target=1850
+    )
+    step = search.decide(_view(1850, 2000, hold=False, now=1000.0), state)
+    # The loss mixes our threshold up with the incumbent's uncertain edge: no upper bound from it; back lower.
+    assert step.state.theta_hi is None
+    assert step.state.theta_lo == state.theta_lo
+    assert step.target is not None and step.target < 1850
