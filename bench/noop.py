@@ -178,10 +178,11 @@ class NoopCounter:
 
 
 class NoopActor:
-    """An offer actor that takes observations the same way (a conflating slot and an event) and decides nothing:
-    the ceiling the real actor's rate is compared with."""
+    """An offer actor that takes observations the same way as the engine's (a conflating slot and the same
+    two-slot wake-up, `engine.actors.offer.OfferActor`) and decides nothing: the ceiling the real actor's rate is
+    compared with."""
 
-    __slots__ = ("_slot", "_wake", "counter", "crashes", "key", "quarantined", "state")
+    __slots__ = ("_abort", "_pending", "_slot", "_waiter", "counter", "crashes", "key", "quarantined", "state")
 
     def __init__(self, key: OfferKey, counter: NoopCounter) -> None:
         self.key = key
@@ -190,7 +191,9 @@ class NoopActor:
         self.quarantined = False
         self.state = None  # what the runtime saves at shutdown
         self._slot: Any = None
-        self._wake = trio.Event()
+        self._waiter: trio.lowlevel.Task | None = None
+        self._pending = False
+        self._abort = self._aborted
 
     @property
     def name(self) -> str:
@@ -198,14 +201,25 @@ class NoopActor:
 
     def observe(self, observation: Observation) -> None:
         self._slot = observation
-        self._wake.set()
+        self._pending = True
+        if self._waiter is not None:
+            task, self._waiter = self._waiter, None
+            trio.lowlevel.reschedule(task)
 
     def command(self, command: Any) -> bool:
         return True
 
+    def _aborted(self, _: trio.lowlevel.RaiseCancelT) -> trio.lowlevel.Abort:
+        self._waiter = None
+        return trio.lowlevel.Abort.SUCCEEDED
+
     async def run(self) -> None:
         while True:
-            await self._wake.wait()
-            self._wake = trio.Event()
+            if self._pending:
+                await trio.lowlevel.checkpoint()
+            else:
+                self._waiter = trio.lowlevel.current_task()
+                await trio.lowlevel.wait_task_rescheduled(self._abort)
+            self._pending = False
             self._slot = None
             self.counter.taken += 1
