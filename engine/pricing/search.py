@@ -18,6 +18,12 @@ has had time to recompute the Buy Box (``settle_s``); a change of status counts 
 little (the incumbent's edge is uncertain), so after holding once the search retreats safely below what held and
 learns only as the incumbent.
 
+FOEP short-cuts the search. A challenger's first probe goes just below it; once we hold, a FOEP that Amazon made
+with our offer featured is our own threshold as the incumbent, and the step from the one we challenged to it (the
+incumbency swing) is much the same across a marketplace's offers for each kind of incumbent, so the marketplace
+learns it (`SwingSample`) and a new
+holder can step into the 99% band before its own featured reading arrives.
+
 Price wars are damped: a touch of our min counts when we follow the market down to it; after ``war_touches``
 in ``war_window_s`` the search resets to max and holds there until the window has passed.
 """
@@ -97,9 +103,9 @@ class SearchState(msgspec.Struct, frozen=True, gc=False):
     challenge_fails: int = 0
     failed_price: int | None = None
     climb_lost: bool = False  # an upward probe has failed since the evidence was last reset
-    hold_hi: float | None = None  # theta_hi from losses while we held alone (a challenger's are looser)
+    hold_hi: float | None = None  # the upper bound our losses as the holder left (a challenger's are looser)
     sampled: float | None = None  # theta_lo when this offer last taught the marketplace's weights
-    secured_at: float | None = None  # when the price that holds first came within secure_ratio of the best
+    secured_at: float | None = None  # when the first price found to hold within secure_ratio of the best went live
     # After taking the Buy Box from an incumbent, where the prior puts our hold threshold at least (θ units).
     prior_floor: float | None = None
     incumbent_amazon: bool = False  # whether the offer that held the Buy Box while we challenged was Amazon's
@@ -372,7 +378,9 @@ class EngineSearch:
             soft_top = predicted.center + SPREAD * predicted.half_width
         secured = self._converged(lo, min(hi, soft_top), ship, view.tick, cfg.secure_ratio)
         if secured and state.secured_at is None:
-            state = msgspec.structs.replace(state, secured_at=view.now)
+            # Held still from when the securing price went live (it has been live ``settle_s`` by now): the 30-min
+            # window the product's 99% promise is measured over starts there, not at this verdict.
+            state = msgspec.structs.replace(state, secured_at=min(view.now, state.live_since))
         if state.secured_at is not None and view.now - state.secured_at < cfg.secure_s:
             # Hold still, but at the best price already known to hold (we may be back from a retreat below it).
             known = _listing(lo, ship, view.tick, down=True)

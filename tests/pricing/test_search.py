@@ -249,3 +249,23 @@ def test_once_we_have_held_a_challengers_loss_does_not_bound_the_threshold() -> 
     assert step.state.theta_hi is None
     assert step.state.theta_lo == state.theta_lo
     assert step.target is not None and step.target < 1850
+
+
+def test_the_secure_hold_counts_from_when_the_securing_price_went_live() -> None:
+    search = EngineSearch()
+    state = msgspec.structs.replace(
+        search.initial_state(),
+        binding="R1",
+        held=True,
+        held_since=0.0,
+        live_price=1995,
+        live_since=100.0,
+        target=1995,
+        target_log_ref=math.log(2000),
+    )
+    view = msgspec.structs.replace(_view(1995, 2000, hold=True, now=400.0), foep=2000, foep_at=350.0, foep_ours=True)
+    step = search.decide(view, state)
+    # FOEP made with us featured puts 1995 within 1% of the best price: secured, and still for 30 minutes from
+    # when 1995 went live (the window the 99% promise is measured over), not from this verdict.
+    assert step.reason is Reason.SECURED and step.target is None
+    assert step.recheck_at == 100.0 + SearchConfig().secure_s
