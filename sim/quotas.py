@@ -120,7 +120,9 @@ class QuotaBook:
         self.operation(operation)
         op = self._index[operation]
         tokens = float(self._refill(seller, op, t))
-        return max(0.0, (n - tokens) / float(self._rate[op]))
+        if tokens + 1e-9 >= n:  # the same tolerance as `try_acquire`: 0.8 s × 5/s is 3.9999999999 tokens
+            return 0.0
+        return (n - tokens) / float(self._rate[op])
 
     def acquire(self, seller: int, operation: str, t: float, n: int = 1) -> None:
         """`try_acquire` or raise `QuotaExceeded` with the wait: the form the market's served calls use."""

@@ -8,6 +8,8 @@ from engine.ports import Quota
 
 __all__ = ["Pacer"]
 
+_MARGIN_S = 0.001
+
 
 class Pacer:
     """A local mirror of one operation's token bucket (``rate`` per second, up to ``burst``).
@@ -29,25 +31,21 @@ class Pacer:
             self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
         self._stamp = now
 
-    def wait_time(self, cost: float = 1.0) -> float:
-        """Seconds until ``cost`` tokens are available (0 when they are now)."""
-        self._refill(trio.current_time())
-        missing = min(cost, self.burst) - self._tokens
-        return 0.0 if missing <= 0 else missing / self.rate
-
     async def acquire(self, cost: float = 1.0) -> None:
-        """Wait until ``cost`` tokens are available and take them.
+        """Take ``cost`` tokens, waiting until the bucket has refilled to cover them.
 
-        Tasks sharing a pacer may both take after one wait; the bucket then goes negative and the next caller
-        waits the longer, so the long-run rate still holds.
+        The tokens are taken before the wait (the bucket may go negative), so tasks sharing a pacer queue up one
+        behind another instead of all waking after the same wait and calling at once, which Amazon answers with
+        429s.
         """
-        delay = self.wait_time(cost)
-        if delay > 0:
-            await trio.sleep(delay)
-            self._refill(trio.current_time())
+        self._refill(trio.current_time())
         self._tokens -= min(cost, self.burst)
+        if self._tokens < 0:
+            # A hair late rather than early: at the very instant, Amazon's bucket may still be a rounding short.
+            await trio.sleep(-self._tokens / self.rate + _MARGIN_S)
 
     def penalise(self, retry_after: float | None = None) -> None:
-        """Amazon said no: assume the bucket is empty (or empty for ``retry_after`` seconds)."""
+        """Amazon said no: assume the bucket is empty (or empty for ``retry_after`` seconds), behind whatever
+        callers already waiting have taken."""
         self._refill(trio.current_time())
-        self._tokens = -(retry_after or 0.0) * self.rate
+        self._tokens = min(self._tokens, 0.0) - (retry_after or 0.0) * self.rate
