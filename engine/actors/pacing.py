@@ -8,7 +8,7 @@ from engine.ports import Quota
 
 __all__ = ["Pacer"]
 
-_MARGIN_S = 0.001
+_MARGIN_S = 0.05
 
 
 class Pacer:
@@ -38,11 +38,19 @@ class Pacer:
         behind another instead of all waking after the same wait and calling at once, which Amazon answers with
         429s.
         """
-        self._refill(trio.current_time())
+        now = trio.current_time()
+        self._refill(now)
         self._tokens -= min(cost, self.burst)
         if self._tokens < 0:
-            # A hair late rather than early: at the very instant, Amazon's bucket may still be a rounding short.
-            await trio.sleep(-self._tokens / self.rate + _MARGIN_S)
+            # A little late rather than early: our clock and Amazon's receipt of the call differ by the network.
+            planned = now - self._tokens / self.rate + _MARGIN_S
+            await trio.sleep_until(planned)
+            now = trio.current_time()
+            if now > planned:
+                # Woken late (a busy loop): Amazon's bucket, full meanwhile, stopped refilling, and so must ours,
+                # or the next call comes as early as the plan and finds it short.
+                self._refill(now)
+                self._tokens -= (now - planned) * self.rate
 
     def penalise(self, retry_after: float | None = None) -> None:
         """Amazon said no: assume the bucket is empty (or empty for ``retry_after`` seconds), behind whatever

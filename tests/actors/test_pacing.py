@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 import trio
 import trio.testing
 
@@ -26,7 +25,9 @@ def test_callers_sharing_a_pacer_queue_up_instead_of_calling_at_once() -> None:
 
     trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
     # One call's worth a second: the bucket's rate, and never two calls' worth in the same second.
-    assert sorted(called) == pytest.approx([float(k) for k in range(10)], abs=0.01)
+    # (A little late rather than early: a margin for the network between our clock and Amazon's.)
+    for got, due in zip(sorted(called), range(10), strict=True):
+        assert due <= got <= due + 0.1
 
 
 def test_a_throttle_empties_the_bucket_for_the_time_amazon_asks() -> None:
@@ -40,7 +41,7 @@ def test_a_throttle_empties_the_bucket_for_the_time_amazon_asks() -> None:
         called.append(trio.current_time())
 
     trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
-    assert called == pytest.approx([4.0], abs=0.01)  # 3 s of debt, then a second for the token
+    assert 4.0 <= called[0] <= 4.1  # 3 s of debt, then a second for the token
 
 
 def test_a_throttle_keeps_the_turns_already_taken() -> None:
@@ -60,5 +61,32 @@ def test_a_throttle_keeps_the_turns_already_taken() -> None:
             nursery.start_soon(caller, "late")
 
     trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
-    assert sorted([called["a"], called["b"]]) == pytest.approx([0.0, 1.0], abs=0.01)
-    assert called["late"] == pytest.approx(2.0, abs=0.01)
+    first, second = sorted([called["a"], called["b"]])
+    assert first == 0.0 and 1.0 <= second <= 1.1
+    assert 2.0 <= called["late"] <= 2.1
+
+
+def test_a_caller_woken_late_pushes_the_next_one_back_by_as_much() -> None:
+    # poll_offers: one call every 2 s, a burst of 1. Amazon's full bucket does not fill further while our loop
+    # is busy, so a call made late must not let the next one come as early as the plan had it.
+    clock = trio.testing.MockClock()  # time moves only when the test moves it
+    pacer = Pacer(Quota(0.5, 1, 20))
+    called: list[float] = []
+
+    async def caller() -> None:
+        for _ in range(3):
+            await pacer.acquire()
+            called.append(trio.current_time())
+
+    async def main() -> None:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(caller)
+            await trio.testing.wait_all_tasks_blocked()
+            clock.jump(3.0)  # the loop was busy: the second call, due at about 2 s, goes at 3 s
+            await trio.testing.wait_all_tasks_blocked()
+            clock.jump(1.5)  # 4.5 s: too early for the third, 2 s after the late second is 5 s
+            await trio.testing.wait_all_tasks_blocked()
+            clock.jump(1.0)
+
+    trio.run(main, clock=clock)
+    assert called == [0.0, 3.0, 5.5]
