@@ -1,5 +1,5 @@
 """Stand-ins with no I/O for the throughput benchmark: a marketplace that answers at once and never throttles, a
-store that keeps nothing, and an offer actor that does nothing.
+store that keeps nothing, and the offer actor with its decision taken out.
 
 The marketplace is also the load generator: its `stream_observations` is where notifications enter the engine,
 so it pushes offer snapshots there, either as fast as the engine takes them or at a fixed rate (open loop: each
@@ -9,10 +9,10 @@ observation is stamped with the time it was due, so a backlog shows up as latenc
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import trio
 
+from engine.actors.offer import OfferActor
 from engine.model import (
     CompetitorOffer,
     Decision,
@@ -177,49 +177,18 @@ class NoopCounter:
     taken: int = 0
 
 
-class NoopActor:
-    """An offer actor that takes observations the same way as the engine's (a conflating slot and the same
-    two-slot wake-up, `engine.actors.offer.OfferActor`) and decides nothing: the ceiling the real actor's rate is
-    compared with."""
+class NoopActor(OfferActor):
+    """The engine's offer actor with the decision taken out: the same conflating slots, wake-up and loop
+    (`engine.actors.offer.OfferActor`), and a step that only takes what arrived and counts it. The ceiling the
+    real actor's rate is compared with."""
 
-    __slots__ = ("_abort", "_pending", "_slot", "_waiter", "counter", "crashes", "key", "quarantined", "state")
+    __slots__ = ("counter",)
 
-    def __init__(self, key: OfferKey, counter: NoopCounter) -> None:
-        self.key = key
+    def __init__(self, actor: OfferActor, counter: NoopCounter) -> None:
+        super().__init__(actor.settings, actor.channel, actor.tick, actor.strategy, actor.sinks)
         self.counter = counter
-        self.crashes: tuple[float, ...] = ()
-        self.quarantined = False
-        self.state = None  # what the runtime saves at shutdown
-        self._slot: Any = None
-        self._waiter: trio.lowlevel.Task | None = None
-        self._pending = False
-        self._abort = self._aborted
 
-    @property
-    def name(self) -> str:
-        return f"noop {self.key}"
-
-    def observe(self, observation: Observation) -> None:
-        self._slot = observation
-        self._pending = True
-        if self._waiter is not None:
-            task, self._waiter = self._waiter, None
-            trio.lowlevel.reschedule(task)
-
-    def command(self, command: Any) -> bool:
-        return True
-
-    def _aborted(self, _: trio.lowlevel.RaiseCancelT) -> trio.lowlevel.Abort:
-        self._waiter = None
-        return trio.lowlevel.Abort.SUCCEEDED
-
-    async def run(self) -> None:
-        while True:
-            if self._pending:
-                await trio.lowlevel.checkpoint()
-            else:
-                self._waiter = trio.lowlevel.current_task()
-                await trio.lowlevel.wait_task_rescheduled(self._abort)
-            self._pending = False
-            self._slot = None
-            self.counter.taken += 1
+    def step(self, now: float) -> Decision | None:
+        self._take_observations()
+        self.counter.taken += 1
+        return None

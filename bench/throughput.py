@@ -244,7 +244,7 @@ async def _measure(n: int, plan: ThroughputPlan) -> ThroughputRun:
     engine = await _rate(_runtime(NoopMarketplace(keys), settings), plan.seconds, plan.warmup_s)
     counter = NoopCounter()
     noop = _runtime(NoopMarketplace(keys), settings)
-    noop.markets[0].actors = {key: NoopActor(key, counter) for key in keys}  # type: ignore[misc]
+    noop.markets[0].actors = {key: NoopActor(actor, counter) for key, actor in noop.markets[0].actors.items()}
     noop_rate = await _rate(noop, plan.seconds, plan.warmup_s, counter)
     bare = await _bare_channel(NoopMarketplace(keys), plan.seconds, plan.warmup_s)
     latencies, gc_pause, offered = await _latency(n, settings, keys, plan)
