@@ -56,7 +56,6 @@ class WeightLearner:
         self.min_swings = min_swings
         self._recent: deque[WeightSample] = deque(maxlen=keep)
         self._swings: dict[bool, deque[float]] = {False: deque(maxlen=keep), True: deque(maxlen=keep)}
-        self._weight_samples = 0
         mean = base.weights()
         # Uniform within ±uncertainty of each weight: standard deviation uncertainty · |w| / √3.
         self._precision = [[0.0] * N for _ in range(N)]
@@ -82,13 +81,12 @@ class WeightLearner:
             for j in range(N):
                 self._precision[i][j] += weight * x[i] * x[j]
         self._recent.append(sample)
-        self._weight_samples += 1
         self.samples += 1
 
     def prior(self) -> ScorePrior:
         """The base prior with the posterior's weights and covariance, and the incumbency swings learned."""
         prior = self.base
-        if self._weight_samples > 0:
+        if self._recent:
             covariance = _inverse(self._precision)
             mean = [sum(covariance[i][j] * self._rhs[j] for j in range(N)) for i in range(N)]
             prior = prior.learned(mean, [v for row in covariance for v in row], self._stray(mean))
@@ -101,8 +99,7 @@ class WeightLearner:
         """The swings' median, give or take two robust standard deviations (FOEP's error is in each)."""
         if len(values) < self.min_swings:
             return None
-        centre = statistics.median(values)
-        spread = 1.4826 * statistics.median(abs(v - centre) for v in values)
+        centre, spread = _robust(values)
         return Offset(centre, SPREAD * max(spread, self.model_noise))
 
     def _stray(self, mean: Sequence[float]) -> float:
@@ -114,9 +111,14 @@ class WeightLearner:
         residuals = [s.offset - math.fsum(w * v for w, v in zip(mean, s.features, strict=True)) for s in self._recent]
         if len(residuals) < 2:
             return self.base.uncertainty * abs(self.base.incumbent)
-        centre = statistics.median(residuals)
-        spread = 1.4826 * statistics.median(abs(r - centre) for r in residuals)
-        return max(spread, self.model_noise)
+        return max(_robust(residuals)[1], self.model_noise)
+
+
+def _robust(values: Sequence[float]) -> tuple[float, float]:
+    """The median, and a spread that a few wild values do not move: 1.4826 × the median absolute deviation (the
+    standard deviation, were the values normal)."""
+    centre = statistics.median(values)
+    return centre, 1.4826 * statistics.median(abs(v - centre) for v in values)
 
 
 def _inverse(matrix: Sequence[Sequence[float]]) -> list[list[float]]:

@@ -181,14 +181,17 @@ class EngineSearch:
         between the two is what the marketplace learns of incumbency (`engine.pricing.learning.SwingSample`)."""
         if view.foep is None or view.foep_ours is None:
             return state, None
-        theta = math.log(view.foep + view.our.shipping) - anchor.log_ref
         if not view.we_hold:
             rival = view.winning_rival()
             if view.foep_ours or rival is None or rival.seller_id != anchor.binding:
                 return state, None
+            theta = math.log(view.foep + view.our.shipping) - anchor.log_ref
+            if theta == state.challenge_theta and rival.is_amazon == state.challenge_amazon:
+                return state, None
             return msgspec.structs.replace(state, challenge_theta=theta, challenge_amazon=rival.is_amazon), None
         if not view.foep_ours or state.challenge_theta is None:
             return state, None
+        theta = math.log(view.foep + view.our.shipping) - anchor.log_ref
         sample = SwingSample(state.challenge_amazon, theta - state.challenge_theta)
         return msgspec.structs.replace(state, challenge_theta=None), sample
 
@@ -289,6 +292,7 @@ class EngineSearch:
                 True,
             )
         climb_lost = state.climb_lost
+        bound: float | None
         if state.held:
             bound = rel
             fails: int = state.challenge_fails
@@ -298,18 +302,17 @@ class EngineSearch:
         else:
             rival = view.winning_rival()
             gap = self._prior(view).challenge_gap(rival is not None, rival is not None and rival.is_amazon)
-            bound = rel + gap.center + gap.half_width
-            if state.theta_lo is not None and gap.half_width > 0.0:
-                # We have held here: a challenger's loss mixes the threshold up with the incumbent's uncertain
-                # edge (and may be a verdict taken before Amazon recomputed); only our losses as holder bound it.
-                bound = math.inf
+            # Once we have held here, a challenger's loss mixes the threshold up with the incumbent's uncertain
+            # edge (and may be a verdict taken before Amazon recomputed): only our losses as holder bound it.
+            learned_nothing = state.theta_lo is not None and gap.half_width > 0.0
+            bound = None if learned_nothing else rel + gap.center + gap.half_width
             state = msgspec.structs.replace(state, incumbent_amazon=rival is not None and rival.is_amazon)
             new_failure = state.failed_price != price and state.target == price
             fails = state.challenge_fails + 1 if new_failure else state.challenge_fails
             failed = price
-        upper: float | None = bound if state.theta_hi is None else min(state.theta_hi, bound)
-        if upper == math.inf:
-            upper = None
+        upper = state.theta_hi
+        if bound is not None:
+            upper = bound if upper is None else min(upper, bound)
         lower = state.theta_lo if state.theta_lo is not None and (upper is None or state.theta_lo < upper) else None
         return (
             msgspec.structs.replace(
