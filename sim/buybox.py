@@ -186,32 +186,34 @@ def shares(scores: F64, tau: float) -> F64:
 
 def choose_featured(
     scores: F64, landed: I64, holder: I64, our_major: B, tau: float, rotation_u: Callable[[Idx], F64]
-) -> tuple[I64, F64]:
-    """The featured offer of each row at a recompute, and our expected share.
+) -> tuple[I64, F64, B]:
+    """The featured offer of each row at a recompute, our expected share, and which rows needed a draw.
 
     τ > 0: an offer holding a majority share is featured; otherwise Amazon rotates, drawn by shares with
     ``rotation_u(positions)`` (called only for the rows that need a draw). τ = 0: the argmax, ties to the
     incumbent, then the lowest landed price, then the lowest slot. ``our_major`` is `we_win` for slot 0, passed in
     so that the market's choice for us is exactly the oracle's. Rows with no eligible offer get `NO_HOLDER`
-    (the Buy Box is suppressed) and a share of 0.
+    (the Buy Box is suppressed) and a share of 0. A row whose choice took no draw would get the same choice again
+    from the same offers and holder (the market relies on this to skip recomputes that cannot change anything).
     """
     if tau <= 0:
         any_eligible = np.isfinite(scores).any(axis=1)
         featured = np.where(our_major, 0, _argmax_featured(scores, landed, holder))
         featured = np.where(any_eligible, featured, NO_HOLDER).astype(np.int64)
-        return featured, (featured == 0).astype(np.float64)
+        return featured, (featured == 0).astype(np.float64), np.zeros(len(featured), np.bool_)
     share = shares(scores, tau)
     best = share.argmax(axis=1)
     best_share = share.max(axis=1)
     featured = np.where((best_share >= 0.5) & (best != 0), best, NO_HOLDER)
     featured = np.where(our_major, 0, featured)
-    undecided = np.flatnonzero((featured == NO_HOLDER) & (best_share > 0))
+    needs_draw = (featured == NO_HOLDER) & (best_share > 0)
+    undecided = np.flatnonzero(needs_draw)
     if undecided.size:
         cumulative = np.cumsum(share[undecided], axis=1)
         drawn = np.minimum((cumulative < rotation_u(undecided)[:, None]).sum(axis=1), share.shape[1] - 1)
         drawn = np.where(share[undecided, drawn] > 0, drawn, best[undecided])
         featured[undecided] = drawn
-    return featured.astype(np.int64), share[:, 0].copy()
+    return featured.astype(np.int64), share[:, 0].copy(), needs_draw
 
 
 def _argmax_featured(scores: F64, landed: I64, holder: I64) -> I64:

@@ -7,7 +7,9 @@ check, a competitor's price going live. Each row keeps its next time per event c
 
 `advance_to` works in rounds: every row whose next event is due takes its single earliest event, the round's
 events are handled channel by channel as vectorised batches, and the derived state (p*, notifications, records)
-is brought up to date once for all rows touched. Rows never interact (quotas are charged by the caller's API
+is brought up to date once for all rows touched. A Buy Box recompute that changed nothing and drew nothing is
+a fixed point: until one of the row's offers changes, the next would give the same answer, so the row sleeps and,
+when woken, resumes its recompute schedule where an unskipping market would be (`Market._wake`). Rows never interact (quotas are charged by the caller's API
 layer, not by events), so handling each row's events in time order is all that causality needs; and because no
 event depends on how the caller stepped time, a run is the same whether advanced in 1 s steps or in one call.
 The cost of a round is mostly numpy's per-call overhead, not the number of rows in it, so the loop never goes
@@ -65,6 +67,7 @@ Idx = npt.NDArray[np.intp]
 
 _INT_MAX: Final = np.iinfo(np.int64).max
 _QUEUE_START: Final = 4  # pending submits per row before the queue grows
+_WAKE_CHUNK: Final = 64  # skipped recomputes a waking row catches up on per vectorised step
 DEFER_AT_MOST: Final = 64  # rows with an event still due that `advance_to` may leave for the next round
 _FOEP_CODES: Final = (
     FoepStatus.VALID,
@@ -136,8 +139,10 @@ class Market:
         orders: OrderParams | None = None,
         notifications: bool = True,
         start_at: float = 0.0,
+        skip_idle_recomputes: bool = True,
     ) -> None:
         self.spec = spec
+        self.skip_idle_recomputes = skip_idle_recomputes
         self.seed = seed
         self.latency = latency or LatencyParams()
         self.coef = draw_coefficients(seed, buybox or BuyBoxParams())
@@ -232,6 +237,9 @@ class Market:
         self._slot_streams = {p: stream_base(self.seed, key[:, None], p, slots) for p in _SLOT_STREAMS}
         n, k = self.n_rows, self.k
         self._recomputes = np.zeros(n, np.int64)
+        # A row whose last recompute changed nothing and drew nothing sleeps: its next recompute would give the
+        # same answer for as long as no offer changes. This holds the time that recompute was due (inf = awake).
+        self._idle_from = np.full(n, np.inf)
         self._submits = np.zeros(n, np.int64)
         self._live_seq = np.zeros(n, np.int64)
         self._view_count = np.zeros(n, np.int64)
@@ -344,7 +352,7 @@ class Market:
 
     @property
     def events(self) -> int:
-        """Market events processed so far."""
+        """Market events handled so far (a recompute skipped because it could not change anything is not one)."""
         self._settle()
         return self._events
 
@@ -458,13 +466,46 @@ class Market:
         def rotation(pos: Idx) -> F64:
             return uniform_from(self._row_streams[Purpose.ROTATION][rows[pos]], count[pos])
 
-        new, share = choose_featured(scores, landed, old, our_major, tau, rotation)
+        new, share, drawn = choose_featured(scores, landed, old, our_major, tau, rotation)
         self._holder[rows] = new
         self._our_share[rows] = share
         flags.holder[pos] |= new != old
         self._recomputes[rows] = count + 1
         wait = self.latency.recompute_interval(uniform_from(self._row_streams[Purpose.RECOMPUTE][rows], count))
-        self._next_at[rows, _RECOMPUTE] = at + wait
+        due = at + wait
+        if self.skip_idle_recomputes:
+            idle = (new == old) & ~drawn
+            self._idle_from[rows] = np.where(idle, due, np.inf)
+            due = np.where(idle, np.inf, due)
+        self._next_at[rows, _RECOMPUTE] = due
+
+    def _wake(self, rows: Idx, at: F64) -> None:
+        """Rows whose offers changed at ``at`` take their recomputes again: the first one after ``at`` on the
+        row's own schedule, so times and draw counters are those of a market that never skipped one (a recompute
+        at ``at`` itself comes before the change, as the event loop orders channels)."""
+        asleep = np.isfinite(self._idle_from[rows])
+        if not asleep.any():
+            return
+        rows, at = rows[asleep], at[asleep]
+        due, count = self._idle_from[rows], self._recomputes[rows]
+        base = self._row_streams[Purpose.RECOMPUTE][rows]
+        late = np.flatnonzero(due <= at)
+        while late.size:
+            # The skipped recomputes' waits, a chunk at a time, summed one after the other as the loop would have.
+            counters = count[late, None] + np.arange(_WAKE_CHUNK)
+            waits = self.latency.recompute_interval(uniform_from(base[late, None], counters))
+            times = np.cumsum(np.concatenate([due[late, None], waits], axis=1), axis=1)
+            after = times > at[late, None]
+            found = after.any(axis=1)
+            step = np.where(found, after.argmax(axis=1), _WAKE_CHUNK)
+            due[late] = times[np.arange(len(late)), step]
+            count[late] += step
+            late = late[~found]
+        self._idle_from[rows] = np.inf
+        self._recomputes[rows] = count
+        self._next_at[rows, _RECOMPUTE] = due
+        self._row_next[rows] = np.minimum(self._row_next[rows], due)
+        self._first_next = min(self._first_next, float(due.min()))
 
     def _our_live(self, rows: Idx, at: F64, pos: Idx, flags: _Flags) -> None:
         """One of our submits reaches Amazon's live listing; an older one than the live one is ignored."""
@@ -595,6 +636,9 @@ class Market:
         dirty = flags.comp | flags.holder | flags.our_available
         if dirty.any():
             self._update_thresholds(rows[dirty])
+        changed = dirty | flags.our
+        if changed.any():
+            self._wake(rows[changed], at[changed])
         if flags.our.any():
             self._check_health(rows[flags.our], at[flags.our])
         if self.notifications_enabled:

@@ -48,6 +48,35 @@ def test_a_run_does_not_depend_on_how_time_was_stepped() -> None:
     assert fine.events == coarse.events
 
 
+@pytest.mark.parametrize(("scenario", "tau"), [("S1b", 0.005), ("S2", 0.005), ("S5", 0.005), ("S6", 0.0)])
+def test_skipping_idle_recomputes_changes_nothing_a_seller_or_the_metrics_see(scenario: str, tau: float) -> None:
+    """A recompute that could not change anything is skipped, and the run stays the same record for record:
+    the same Buy Box, shares, p*, notifications, FOEP readings and orders, and the same draws afterwards."""
+    params = RunParams.cell(delay_s=120.0, tau=tau)
+    runs = []
+    for skip in (True, False):
+        spec = build_spec(scenario, 7, 40, params)
+        market = Market(
+            spec, seed=7, latency=params.latency, buybox=params.buybox, orders=params.orders, skip_idle_recomputes=skip
+        )
+        seen = []
+        for step, t in enumerate(np.arange(30.0, 6 * 3600.0, 30.0)):
+            if step % 37 == 0:
+                rows = np.arange(step % 5, 40, 5)
+                wiggle = (step * 7919) % 23 - 11
+                prices = np.clip(market.p_star[rows] + wiggle * spec.tick, spec.min_price[rows], spec.max_price[rows])
+                market.submit(rows, np.where(market.p_star[rows] > 0, prices, spec.max_price[rows]), float(t))
+            if step % 11 == 0:
+                seen.append([(r.price, r.as_of, r.ours_featured) for r in market.foep(np.arange(0, 40, 3), float(t))])
+            seen.append(market.pop_notifications(float(t)))
+        runs.append((market.finish(6 * 3600.0), seen, len(market.orders), market.events))
+    (skipped, seen_a, orders_a, events_a), (every, seen_b, orders_b, events_b) = runs
+    assert_same_trajectory(skipped, every)
+    assert seen_a == seen_b
+    assert orders_a == orders_b
+    assert events_a < events_b  # it did skip some
+
+
 def test_two_strategies_see_the_same_competitor_timing_and_submit_latencies() -> None:
     """Common random numbers: our k-th submit takes the k-th latency draw, and a competitor whose rule does not
     look at us (a resetter priced against its own floor) moves at the same times to the same prices."""
