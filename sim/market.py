@@ -7,11 +7,15 @@ check, a competitor's price going live. Each row keeps its next time per event c
 
 `advance_to` works in rounds: every row whose next event is due takes its single earliest event, the round's
 events are handled channel by channel as vectorised batches, and the derived state (p*, notifications, records)
-is brought up to date once for all rows touched. A Buy Box recompute that changed nothing and drew nothing is
-a fixed point: until one of the row's offers changes, the next would give the same answer, so the row sleeps and,
-when woken, resumes its recompute schedule where an unskipping market would be (`Market._wake`). Rows never interact (quotas are charged by the caller's API
+is brought up to date once for all rows touched. Rows never interact (quotas are charged by the caller's API
 layer, not by events), so handling each row's events in time order is all that causality needs; and because no
 event depends on how the caller stepped time, a run is the same whether advanced in 1 s steps or in one call.
+
+Events that cannot change anything are skipped: a Buy Box recompute that kept the holder without a draw is a
+fixed point, and so is the check of a competitor whose rule reads only the live offers (its target is live or on
+its way). Until one of the row's offers changes, the next such event would find the same, so it sleeps; when the
+row changes, it resumes its schedule where a market that skipped nothing would be, with the same draw counters
+(`Market._wake`).
 The cost of a round is mostly numpy's per-call overhead, not the number of rows in it, so the loop never goes
 per event, and the few rows left with a second due event after a round may wait for the next one (see
 `Market.advance_to`).
@@ -39,7 +43,7 @@ from sim.buybox import (
     we_win,
     with_incumbency,
 )
-from sim.competitors import StrategyTable, check_interval, decide
+from sim.competitors import Strategy, StrategyTable, check_interval, decide
 from sim.latency import LatencyParams
 from sim.notifications import (
     AOC,
@@ -67,7 +71,19 @@ Idx = npt.NDArray[np.intp]
 
 _INT_MAX: Final = np.iinfo(np.int64).max
 _QUEUE_START: Final = 4  # pending submits per row before the queue grows
-_WAKE_CHUNK: Final = 64  # skipped recomputes a waking row catches up on per vectorised step
+_WAKE_CHUNK: Final = 64  # skipped events a waking schedule catches up on per vectorised step
+# Competitor rules that read nothing but the live offers and the holder (no clock, no random draw).
+_READS_ONLY_OFFERS: Final = np.isin(
+    np.arange(len(Strategy)),
+    [
+        Strategy.UNDERCUT,
+        Strategy.MATCH_BUYBOX,
+        Strategy.RAISE_NEXT,
+        Strategy.RAISE_ALONE,
+        Strategy.AMAZON,
+        Strategy.RATIO,
+    ],
+)
 DEFER_AT_MOST: Final = 64  # rows with an event still due that `advance_to` may leave for the next round
 _FOEP_CODES: Final = (
     FoepStatus.VALID,
@@ -139,10 +155,10 @@ class Market:
         orders: OrderParams | None = None,
         notifications: bool = True,
         start_at: float = 0.0,
-        skip_idle_recomputes: bool = True,
+        skip_idle_events: bool = True,
     ) -> None:
         self.spec = spec
-        self.skip_idle_recomputes = skip_idle_recomputes
+        self.skip_idle_events = skip_idle_events
         self.seed = seed
         self.latency = latency or LatencyParams()
         self.coef = draw_coefficients(seed, buybox or BuyBoxParams())
@@ -237,9 +253,11 @@ class Market:
         self._slot_streams = {p: stream_base(self.seed, key[:, None], p, slots) for p in _SLOT_STREAMS}
         n, k = self.n_rows, self.k
         self._recomputes = np.zeros(n, np.int64)
-        # A row whose last recompute changed nothing and drew nothing sleeps: its next recompute would give the
-        # same answer for as long as no offer changes. This holds the time that recompute was due (inf = awake).
-        self._idle_from = np.full(n, np.inf)
+        # Events that would find nothing to do until one of the row's offers changes sleep instead: a recompute
+        # that changed nothing and drew nothing, and the check of a competitor whose rule reads only the live
+        # offers. These hold when each such event was next due (inf = awake): column 0 the recompute, 1..K the
+        # competitors' checks.
+        self._idle_from = np.full((n, 1 + k), np.inf)
         self._submits = np.zeros(n, np.int64)
         self._live_seq = np.zeros(n, np.int64)
         self._view_count = np.zeros(n, np.int64)
@@ -473,39 +491,70 @@ class Market:
         self._recomputes[rows] = count + 1
         wait = self.latency.recompute_interval(uniform_from(self._row_streams[Purpose.RECOMPUTE][rows], count))
         due = at + wait
-        if self.skip_idle_recomputes:
+        if self.skip_idle_events:
             idle = (new == old) & ~drawn
-            self._idle_from[rows] = np.where(idle, due, np.inf)
+            self._idle_from[rows, 0] = np.where(idle, due, np.inf)
             due = np.where(idle, np.inf, due)
         self._next_at[rows, _RECOMPUTE] = due
 
     def _wake(self, rows: Idx, at: F64) -> None:
-        """Rows whose offers changed at ``at`` take their recomputes again: the first one after ``at`` on the
-        row's own schedule, so times and draw counters are those of a market that never skipped one (a recompute
+        """Rows whose offers changed at ``at`` take their sleeping events again: each the first one after ``at``
+        on its own schedule, so times and draw counters are those of a market that never skipped one (an event
         at ``at`` itself comes before the change, as the event loop orders channels)."""
-        asleep = np.isfinite(self._idle_from[rows])
-        if not asleep.any():
-            return
-        rows, at = rows[asleep], at[asleep]
-        due, count = self._idle_from[rows], self._recomputes[rows]
+        sleeping = np.isfinite(self._idle_from[rows])
+        for col in np.flatnonzero(sleeping.any(axis=0)).tolist():
+            pick = sleeping[:, col]
+            r = rows[pick]
+            if col == 0:
+                due, count = self._catch_up(
+                    self._idle_from[r, 0], at[pick], self._recomputes[r], self._recompute_waits(r)
+                )
+                self._recomputes[r] = count
+                channel = _RECOMPUTE
+            else:
+                j = np.full(len(r), col - 1)
+                # A check's counter is its own draw of the competitor's price; the wait after it is the next draw.
+                due, count = self._catch_up(
+                    self._idle_from[r, col], at[pick], self._checks[r, j], self._check_waits(r, j)
+                )
+                self._checks[r, j] = count
+                channel = _COMPETITOR + col - 1
+            self._idle_from[r, col] = np.inf
+            self._next_at[r, channel] = due
+            self._row_next[r] = np.minimum(self._row_next[r], due)
+            self._first_next = min(self._first_next, float(due.min()))
+
+    def _recompute_waits(self, rows: Idx) -> Callable[[Idx, I64], F64]:
         base = self._row_streams[Purpose.RECOMPUTE][rows]
+        return lambda pos, counters: self.latency.recompute_interval(uniform_from(base[pos, None], counters))
+
+    def _check_waits(self, rows: Idx, j: Idx) -> Callable[[Idx, I64], F64]:
+        base = self._slot_streams[Purpose.COMPETITOR_CADENCE][rows, j]
+        kind = self.spec.competitors.kind[rows, j]
+        cadence = self.spec.competitors.cadence_s[rows, j]
+
+        def waits(pos: Idx, counters: I64) -> F64:
+            u = uniform_from(base[pos, None], counters + 1)
+            return check_interval(kind[pos, None], cadence[pos, None], u)
+
+        return waits
+
+    @staticmethod
+    def _catch_up(due: F64, at: F64, count: I64, waits: Callable[[Idx, I64], F64]) -> tuple[F64, I64]:
+        """Walk sleeping schedules past ``at``: each event skipped at ``due`` counts one and waits ``waits(pos,
+        counters)`` for the next, a chunk at a time, summed one after the other as the event loop would have."""
+        due, count = due.copy(), count.copy()
         late = np.flatnonzero(due <= at)
         while late.size:
-            # The skipped recomputes' waits, a chunk at a time, summed one after the other as the loop would have.
             counters = count[late, None] + np.arange(_WAKE_CHUNK)
-            waits = self.latency.recompute_interval(uniform_from(base[late, None], counters))
-            times = np.cumsum(np.concatenate([due[late, None], waits], axis=1), axis=1)
+            times = np.cumsum(np.concatenate([due[late, None], waits(late, counters)], axis=1), axis=1)
             after = times > at[late, None]
             found = after.any(axis=1)
             step = np.where(found, after.argmax(axis=1), _WAKE_CHUNK)
             due[late] = times[np.arange(len(late)), step]
             count[late] += step
             late = late[~found]
-        self._idle_from[rows] = np.inf
-        self._recomputes[rows] = count
-        self._next_at[rows, _RECOMPUTE] = due
-        self._row_next[rows] = np.minimum(self._row_next[rows], due)
-        self._first_next = min(self._first_next, float(due.min()))
+        return due, count
 
     def _our_live(self, rows: Idx, at: F64, pos: Idx, flags: _Flags) -> None:
         """One of our submits reaches Amazon's live listing; an older one than the live one is ignored."""
@@ -588,8 +637,13 @@ class Market:
         self._comp_pending[rows[cancel], j[cancel]] = -1
         self._next_at[rows[cancel], _COMPETITOR + self.k + j[cancel]] = np.inf
         u_next = uniform_from(self._slot_streams[Purpose.COMPETITOR_CADENCE][rows, j], count + 1)
-        wait = check_interval(pairs.kind, pairs.cadence_s, u_next)
-        self._next_at[rows, _COMPETITOR + j] = at + wait
+        due = at + check_interval(pairs.kind, pairs.cadence_s, u_next)
+        if self.skip_idle_events:
+            # The same live offers give the same target, which is now live or on its way: nothing to do again.
+            idle = _READS_ONLY_OFFERS[pairs.kind]
+            self._idle_from[rows, slot] = np.where(idle, due, np.inf)
+            due = np.where(idle, np.inf, due)
+        self._next_at[rows, _COMPETITOR + j] = due
 
     def _competitor_submit(self, rows: Idx, j: Idx, target: I64, at: F64, latency_s: F64) -> None:
         count = self._comp_submits[rows, j]
@@ -838,6 +892,9 @@ class Market:
     def competitor_checks(self) -> I64:
         """How many times each competitor slot has checked the market so far, shape ``(rows, K)``."""
         self._settle()
+        # Sleeping checks count too: wake them (harmless: a woken check that finds nothing to do sleeps again).
+        rows = np.arange(self.n_rows)
+        self._wake(rows, np.full(self.n_rows, self.now))
         return self._checks
 
     @property

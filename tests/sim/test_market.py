@@ -48,16 +48,20 @@ def test_a_run_does_not_depend_on_how_time_was_stepped() -> None:
     assert fine.events == coarse.events
 
 
-@pytest.mark.parametrize(("scenario", "tau"), [("S1b", 0.005), ("S2", 0.005), ("S5", 0.005), ("S6", 0.0)])
-def test_skipping_idle_recomputes_changes_nothing_a_seller_or_the_metrics_see(scenario: str, tau: float) -> None:
-    """A recompute that could not change anything is skipped, and the run stays the same record for record:
-    the same Buy Box, shares, p*, notifications, FOEP readings and orders, and the same draws afterwards."""
+@pytest.mark.parametrize(
+    ("scenario", "tau"),
+    [("S1b", 0.005), ("S2", 0.005), ("S3", 0.0), ("S4", 0.005), ("S5", 0.005), ("S6", 0.0), ("S7", 0.005), ("S8", 0.0)],
+)
+def test_skipping_idle_events_changes_nothing_a_seller_or_the_metrics_see(scenario: str, tau: float) -> None:
+    """Recomputes and competitor checks that could not change anything are skipped, and the run stays the same
+    record for record: the same Buy Box, shares, p*, notifications, FOEP readings, orders and competitor checks,
+    and the same draws afterwards."""
     params = RunParams.cell(delay_s=120.0, tau=tau)
     runs = []
     for skip in (True, False):
         spec = build_spec(scenario, 7, 40, params)
         market = Market(
-            spec, seed=7, latency=params.latency, buybox=params.buybox, orders=params.orders, skip_idle_recomputes=skip
+            spec, seed=7, latency=params.latency, buybox=params.buybox, orders=params.orders, skip_idle_events=skip
         )
         seen = []
         for step, t in enumerate(np.arange(30.0, 6 * 3600.0, 30.0)):
@@ -69,11 +73,13 @@ def test_skipping_idle_recomputes_changes_nothing_a_seller_or_the_metrics_see(sc
             if step % 11 == 0:
                 seen.append([(r.price, r.as_of, r.ours_featured) for r in market.foep(np.arange(0, 40, 3), float(t))])
             seen.append(market.pop_notifications(float(t)))
-        runs.append((market.finish(6 * 3600.0), seen, len(market.orders), market.events))
-    (skipped, seen_a, orders_a, events_a), (every, seen_b, orders_b, events_b) = runs
+        checks = market.competitor_checks.copy()
+        runs.append((market.finish(6 * 3600.0), seen, len(market.orders), checks, market.events))
+    (skipped, seen_a, orders_a, checks_a, events_a), (every, seen_b, orders_b, checks_b, events_b) = runs
     assert_same_trajectory(skipped, every)
     assert seen_a == seen_b
     assert orders_a == orders_b
+    np.testing.assert_array_equal(checks_a, checks_b)
     assert events_a < events_b  # it did skip some
 
 
