@@ -6,13 +6,16 @@ and notifications pushed when the simulator delivers them. Time is trio's clock:
 advances the market to `trio.current_time()` and sleeps until its next event, so under `MockClock` with autojump
 the whole run jumps from event to event and hours take seconds.
 
-One adapter serves one simulated marketplace (one `sim.market.Market`). Every row's seller is charged for its own
-row; in the "one seller" mode that is a single account sharing one quota, as a real seller does.
+An adapter serves one seller account's rows of a simulated marketplace (one `sim.market.Market`), by default all
+of them. Every row's seller is charged for its own row; in the "one seller" mode that is a single account sharing
+one quota, as a real seller does. A market of several seeds (independent markets in the same arrays, see
+`sim.spec.MarketSpec.concat`) is shared by one adapter per seed through a `MarketFeed`, the one task that
+advances the market and hands each notification to the adapter of its row; a lone adapter runs its own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Final
 
 import numpy as np
@@ -37,9 +40,9 @@ from engine.model import (
 from engine.ports import Quota, Throttled
 from sim.market import Market
 from sim.quotas import QuotaBook
-from sim.snapshot import Snapshot
+from sim.snapshot import Notification, Snapshot
 
-__all__ = ["OPERATIONS", "SimulatedMarketplace", "catalog_settings"]
+__all__ = ["OPERATIONS", "MarketFeed", "SimulatedMarketplace", "catalog_settings"]
 
 # The engine's operations and the SP-API operation each one is made of.
 OPERATIONS: Final[dict[str, str]] = {
@@ -53,10 +56,11 @@ OPERATIONS: Final[dict[str, str]] = {
 _PER_SKU_BATCH: Final[dict[str, int]] = {"submit": 5, "read_back": 10}
 
 
-def catalog_settings(market: Market) -> list[OfferSettings]:
-    """The engine's catalog for a simulated market: one offer per row, bounds and stock from the scenario."""
+def catalog_settings(market: Market, rows: Iterable[int] | None = None) -> list[OfferSettings]:
+    """The engine's catalog for a simulated market (or some of its rows): one offer per row, bounds and stock from
+    the scenario."""
     offers = []
-    for row in market.catalog_rows():
+    for row in market.catalog_rows() if rows is None else [market.catalog(r) for r in rows]:
         offers.append(
             OfferSettings(
                 key=OfferKey(row.marketplace, row.sku),
@@ -71,23 +75,73 @@ def catalog_settings(market: Market) -> list[OfferSettings]:
     return offers
 
 
-class SimulatedMarketplace:
-    """See the module docstring. ``api_latency_s`` is the time each call takes to answer."""
+class MarketFeed:
+    """Advances one simulated market with trio's clock and hands what it delivers to the adapter of each row.
 
-    def __init__(self, market: Market, *, code: str, api_latency_s: float = 0.25, step_s: float = 1.0) -> None:
+    It also keeps the market's quota book: every seller's token buckets, charged by the adapters' calls.
+    """
+
+    def __init__(self, market: Market, *, step_s: float = 1.0) -> None:
+        self.market = market
+        self.step_s = step_s
+        self.quotas = QuotaBook(market.spec.n_sellers, start=market.now)
+        self._owner: list[SimulatedMarketplace | None] = [None] * market.n_rows
+
+    def attach(self, adapter: SimulatedMarketplace, rows: Iterable[int]) -> None:
+        for row in rows:
+            if self._owner[row] is not None:
+                raise ValueError(f"row {row} of the simulated market already has an adapter")
+            self._owner[row] = adapter
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Until cancelled: bring the market to trio's time, deliver, sleep until the next event (at least
+        ``step_s``, at most a minute)."""
+        task_status.started()
+        market = self.market
+        while True:
+            now = trio.current_time()
+            for note in market.pop_notifications(now):
+                owner = self._owner[note.row]
+                if owner is not None:
+                    await owner.deliver(note, now)
+            upcoming = min(market.next_event_time(), market.next_notification_time())
+            await trio.sleep_until(max(now + self.step_s, min(upcoming, now + 60.0)))
+
+
+class SimulatedMarketplace:
+    """See the module docstring. ``api_latency_s`` is the time each call takes to answer. ``rows`` are this
+    adapter's rows of the market (default: all); ``feed`` is the market's shared feed, run by whoever built it
+    (default: a feed of the adapter's own, run inside `stream_observations`)."""
+
+    def __init__(
+        self,
+        market: Market,
+        *,
+        code: str,
+        api_latency_s: float = 0.25,
+        step_s: float = 1.0,
+        rows: Sequence[int] | None = None,
+        feed: MarketFeed | None = None,
+    ) -> None:
         self.market = market
         self._code = code
-        self.quotas = QuotaBook(market.spec.n_sellers, start=market.now)
+        self._own_feed = feed is None
+        self.feed = MarketFeed(market, step_s=step_s) if feed is None else feed
+        self.quotas = self.feed.quotas
         self.api_latency_s = api_latency_s
-        self.step_s = step_s
+        self.rows = list(range(market.n_rows)) if rows is None else list(rows)
+        self.feed.attach(self, self.rows)
         self._rows: dict[OfferKey, int] = {}
-        self._keys: list[OfferKey] = []
-        for row in market.catalog_rows():
-            key = OfferKey(row.marketplace, row.sku)
-            self._rows[key] = row.row
-            self._keys.append(key)
+        self._keys: dict[int, OfferKey] = {}
+        for row in self.rows:
+            catalog = market.catalog(row)
+            key = OfferKey(catalog.marketplace, catalog.sku)
+            self._rows[key] = row
+            self._keys[row] = key
         self._seller = np.asarray(market.spec.seller, np.int64)
-        self._n_sellers = max(1, market.spec.n_sellers)
+        self._n_sellers = max(1, len(np.unique(self._seller[self.rows])))
+        self._send: trio.MemorySendChannel[Observation] | None = None
+        self._undelivered: list[Observation] = []
         self.calls: dict[str, int] = dict.fromkeys(OPERATIONS, 0)
         self.throttled: dict[str, int] = dict.fromkeys(OPERATIONS, 0)
 
@@ -115,20 +169,34 @@ class SimulatedMarketplace:
         *,
         task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
     ) -> None:
-        """Advance the market with trio's clock and push what it delivers, until cancelled."""
+        """Push what the market delivers for our rows, until cancelled (advancing the market ourselves unless a
+        shared feed does)."""
         async with send:
-            task_status.started()
-            while True:
-                now = trio.current_time()
-                for note in self.market.pop_notifications(now):
-                    key = self._keys[note.row]
-                    if note.kind == "PRICING_HEALTH":
-                        disqualified = bool(note.disqualified)
-                        await send.send(HealthEvent(key, note.event_at, disqualified, note.snapshot.reference_price))
-                    else:
-                        await send.send(self._observation(key, note.snapshot, "notification", now))
-                upcoming = min(self.market.next_event_time(), self.market.next_notification_time())
-                await trio.sleep_until(max(now + self.step_s, min(upcoming, now + 60.0)))
+            self._send = send
+            try:
+                for observation in self._undelivered:
+                    await send.send(observation)
+                self._undelivered.clear()
+                if self._own_feed:
+                    await self.feed.run(task_status=task_status)
+                else:
+                    task_status.started()
+                    await trio.sleep_forever()
+            finally:
+                self._send = None
+
+    async def deliver(self, note: Notification, now: float) -> None:
+        """One delivered notification of our rows, to intake (kept until intake listens, as SQS would)."""
+        key = self._keys[note.row]
+        observation: Observation
+        if note.kind == "PRICING_HEALTH":
+            observation = HealthEvent(key, note.event_at, bool(note.disqualified), note.snapshot.reference_price)
+        else:
+            observation = self._observation(key, note.snapshot, "notification", now)
+        if self._send is None:
+            self._undelivered.append(observation)
+        else:
+            await self._send.send(observation)
 
     # --- the API ---------------------------------------------------------------------------------------------
 

@@ -23,7 +23,10 @@ The oracle, per (scenario, D, τ, seed), shared by the strategies:
   it for every scenario (``profit_ratio_best_constant``): under τ > 0 it sits below p*, where our share is well
   above one half, so it earns more than p* does.
 
-Runs are independent `trio.run`s, so (cell, seed) runs and oracles go to a pool of worker processes.
+Runs are independent `trio.run`s, so (cell, batch of seeds) runs and oracles go to a pool of worker processes. A
+batch is several seeds in one run (``--batch``, `bench.harness.build_run`): their markets side by side in one
+simulated market, each its own seller account with its own runtime, so each seed is the market it would be alone
+while the simulator handles their events in the same vectorised rounds.
 """
 
 from __future__ import annotations
@@ -79,10 +82,16 @@ class Plan:
     workers: int = 2
     first_seed: int = 1
     n_boot: int = 1000
+    batch: int = 1  # seeds per run
 
     @property
     def seed_values(self) -> range:
         return range(self.first_seed, self.first_seed + self.seeds)
+
+    def batches(self) -> list[tuple[int, ...]]:
+        seeds = list(self.seed_values)
+        size = max(1, self.batch)
+        return [tuple(seeds[i : i + size]) for i in range(0, len(seeds), size)]
 
     def groups(self) -> list[tuple[str, float, float]]:
         """Every (scenario, D, τ): the unit that shares seeds and an oracle."""
@@ -94,12 +103,12 @@ class RunTask:
     scenario: str
     delay_s: float
     tau: float
-    seed: int
+    seeds: tuple[int, ...]
     strategy: str
     rows: int
     hours: float
     sellers: Sellers
-    sample_rows: int = 1  # rows whose series come back for the trajectory plot
+    sample_rows: int = 1  # rows of the first seed whose series come back for the trajectory plot
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +116,7 @@ class OracleTask:
     scenario: str
     delay_s: float
     tau: float
-    seed: int
+    seeds: tuple[int, ...]
     rows: int
     hours: float
     sellers: Sellers
@@ -127,7 +136,10 @@ class Series:
 
 @dataclass(frozen=True, slots=True)
 class RunOutcome:
+    """One seed of a run (a batch gives one per seed)."""
+
     task: RunTask
+    seed: int
     rows: list[Any]  # sim.metrics.RowMetrics, one per row
     updates_sent: int
     bound_ratio: F64  # max/min per row
@@ -138,6 +150,7 @@ class RunOutcome:
 @dataclass(frozen=True, slots=True)
 class OracleOutcome:
     task: OracleTask
+    seed: int
     best_constant: F64  # profit per row
     p_star_held: F64  # profit per row of holding the initial p* (static scenarios' oracle)
     wall_s: float
@@ -162,15 +175,18 @@ def _strategy(name: str) -> Any:
 # --- one run, one oracle (in a worker process) ---------------------------------------------------------------
 
 
-def execute(task: RunTask | OracleTask) -> RunOutcome | OracleOutcome:
+Outcome = RunOutcome | OracleOutcome
+
+
+def execute(task: RunTask | OracleTask) -> list[Outcome]:
     """Run one task; a module-level function so a process pool can pickle it."""
     if isinstance(task, RunTask):
-        return run_one(task)
-    return oracle_one(task)
+        return list(run_one(task))
+    return list(oracle_one(task))
 
 
-def run_one(task: RunTask) -> RunOutcome:
-    """One strategy on one seed's market for ``hours`` of virtual time, through the real daemon."""
+def run_one(task: RunTask) -> list[RunOutcome]:
+    """One strategy on a batch of seeds' markets for ``hours`` of virtual time, through the real daemon."""
     import trio
     import trio.testing
 
@@ -181,55 +197,66 @@ def run_one(task: RunTask) -> RunOutcome:
     params = _params(task.scenario, task.delay_s, task.tau, task.sellers)
 
     async def main() -> Any:
+        seed = task.seeds[0]
+        batch = task.seeds if len(task.seeds) > 1 else ()
+        strategy = _strategy(task.strategy)
         run = build_run(
-            scenario=task.scenario, seed=task.seed, skus=task.rows, strategy=_strategy(task.strategy), params=params
+            scenario=task.scenario, seed=seed, skus=task.rows, strategy=strategy, params=params, batch=batch
         )
         await run.run_for(task.hours * 3600.0)
-        return run.results[0]
+        return run.results
 
-    result = trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
-    traj = result.trajectory
-    rows = metrics.run_metrics(traj, reacting=result.reacting)
-    samples = []
-    for row in range(min(task.sample_rows, traj.n_rows)):
-        series = traj.row_series(row)
-        samples.append(
-            Series(
-                series.t.copy(),
-                series.our_price.copy(),
-                series.p_star.copy(),
-                int(traj.min_price[row]),
-                int(traj.max_price[row]),
-                traj.end,
+    results = trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+    wall = (time.perf_counter() - started) / len(results)
+    outcomes = []
+    for i, result in enumerate(results):
+        traj = result.trajectory
+        rows = metrics.run_metrics(traj, reacting=result.reacting)
+        samples = []
+        for row in range(min(task.sample_rows if i == 0 else 0, traj.n_rows)):
+            series = traj.row_series(row)
+            samples.append(
+                Series(
+                    series.t.copy(),
+                    series.our_price.copy(),
+                    series.p_star.copy(),
+                    int(traj.min_price[row]),
+                    int(traj.max_price[row]),
+                    traj.end,
+                )
             )
-        )
-    ratio = traj.max_price / traj.min_price
-    return RunOutcome(task, rows, result.updates_sent, ratio, samples, time.perf_counter() - started)
+        ratio = traj.max_price / traj.min_price
+        outcomes.append(RunOutcome(task, result.seed, rows, result.updates_sent, ratio, samples, wall))
+    return outcomes
 
 
-def oracle_one(task: OracleTask) -> OracleOutcome:
-    """The oracle's profit per row for one seed: best constant price, and the initial p* held (see module doc)."""
+def oracle_one(task: OracleTask) -> list[OracleOutcome]:
+    """The oracle's profit per row for a batch of seeds: best constant price, and the initial p* held (see module
+    doc), the seeds' markets side by side in one simulated market."""
     from sim.market import Market
     from sim.oracle import best_constant_price, expected_profit
-    from sim.scenarios import build_market, build_spec
+    from sim.scenarios import build_spec
+    from sim.spec import MarketSpec
 
     started = time.perf_counter()
     params = _params(task.scenario, task.delay_s, task.tau, task.sellers)
     horizon = task.hours * 3600.0
-    spec = build_spec(task.scenario, task.seed, task.rows, params)
-    best = best_constant_price(
-        spec, seed=task.seed, horizon_s=horizon, latency=params.latency, buybox=params.buybox, orders=params.orders
-    )
-    initial = build_market(task.scenario, task.seed, task.rows, params, notifications=False)
+    spec = MarketSpec.concat([build_spec(task.scenario, seed, task.rows, params) for seed in task.seeds])
+    sim_params = {"latency": params.latency, "buybox": params.buybox, "orders": params.orders}
+    best = best_constant_price(spec, horizon_s=horizon, **sim_params)
+    initial = Market(spec, notifications=False, **sim_params)
     p_star = np.asarray(initial.p_star, np.int64)
     # An unwinnable row has no p*: the oracle then waits at max, as the engine does.
     held_price = np.where(p_star > 0, p_star, spec.max_price)
     replica = spec.replicate(1, held_price)
-    market = Market(
-        replica, seed=task.seed, latency=params.latency, buybox=params.buybox, orders=params.orders, notifications=False
-    )
+    market = Market(replica, notifications=False, **sim_params)
     held = expected_profit(market.finish(horizon), replica.start_price)
-    return OracleOutcome(task, best.profit, held, time.perf_counter() - started)
+    wall = (time.perf_counter() - started) / len(task.seeds)
+    n = task.rows
+    return [
+        OracleOutcome(task, seed, best.profit[i * n : (i + 1) * n], held[i * n : (i + 1) * n], wall)
+        for i, seed in enumerate(task.seeds)
+    ]
 
 
 # --- running the plan -----------------------------------------------------------------------------------------
@@ -241,37 +268,38 @@ def tasks(plan: Plan) -> list[RunTask | OracleTask]:
 
     out: list[RunTask | OracleTask] = []
     for scenario, delay, tau in plan.groups():
-        for seed in plan.seed_values:
-            out.append(OracleTask(scenario, delay, tau, seed, plan.rows, plan.hours, plan.sellers))
+        for seeds in plan.batches():
+            out.append(OracleTask(scenario, delay, tau, seeds, plan.rows, plan.hours, plan.sellers))
             for strategy in plan.strategies:
-                sample = 3 if seed == plan.first_seed else 0
-                out.append(RunTask(scenario, delay, tau, seed, strategy, plan.rows, plan.hours, plan.sellers, sample))
+                sample = 3 if seeds[0] == plan.first_seed else 0
+                out.append(RunTask(scenario, delay, tau, seeds, strategy, plan.rows, plan.hours, plan.sellers, sample))
     weight = {name: len(sc.roles) + (3 if sc.reacting else 0) for name, sc in SCENARIOS.items()}
     out.sort(key=lambda t: -weight[t.scenario])
     return out
 
 
 def run_plan(
-    plan: Plan, *, progress: bool = True, on_done: Callable[[RunOutcome | OracleOutcome], None] | None = None
+    plan: Plan, *, progress: bool = True, on_done: Callable[[Outcome], None] | None = None
 ) -> tuple[list[CellResult], list[RunOutcome]]:
     """Run every task (in ``plan.workers`` processes; in this process when 1) and aggregate the cells."""
     todo = tasks(plan)
     bar = Progress(len(todo), "bench convergence") if progress else None
-    outcomes: list[RunOutcome | OracleOutcome] = []
+    outcomes: list[Outcome] = []
 
-    def finished(outcome: RunOutcome | OracleOutcome) -> None:
-        outcomes.append(outcome)
+    def finished(batch: list[Outcome]) -> None:
+        outcomes.extend(batch)
         if on_done is not None:
-            on_done(outcome)
+            for outcome in batch:
+                on_done(outcome)
         if bar is not None:
-            bar.step(_describe(outcome))
+            bar.step(_describe(batch))
 
     if plan.workers <= 1:
         for task in todo:
             finished(execute(task))
     else:
         with ProcessPoolExecutor(max_workers=plan.workers, mp_context=get_context("spawn")) as pool:
-            pending: set[Future[RunOutcome | OracleOutcome]] = {pool.submit(execute, task) for task in todo}
+            pending: set[Future[list[Outcome]]] = {pool.submit(execute, task) for task in todo}
             while pending:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
@@ -281,13 +309,12 @@ def run_plan(
     return aggregate(plan, runs, oracles), runs
 
 
-def _describe(outcome: RunOutcome | OracleOutcome) -> str:
-    task = outcome.task
+def _describe(batch: list[Outcome]) -> str:
+    task = batch[0].task
     what = task.strategy if isinstance(task, RunTask) else "oracle"
-    return (
-        f"last: {task.scenario} D={minutes_label(task.delay_s)} τ={task.tau:g} {what} seed {task.seed} "
-        f"({outcome.wall_s:.1f} s)"
-    )
+    seeds = f"seed {task.seeds[0]}" if len(task.seeds) == 1 else f"seeds {task.seeds[0]}-{task.seeds[-1]}"
+    wall = sum(o.wall_s for o in batch)
+    return f"last: {task.scenario} D={minutes_label(task.delay_s)} τ={task.tau:g} {what} {seeds} ({wall:.1f} s)"
 
 
 # --- aggregation -------------------------------------------------------------------------------------------------
@@ -349,7 +376,7 @@ def aggregate(plan: Plan, runs: Sequence[RunOutcome], oracles: Sequence[OracleOu
     from sim import metrics
     from sim.scenarios import SCENARIOS
 
-    oracle_by = {(o.task.scenario, o.task.delay_s, o.task.tau, o.task.seed): o for o in oracles}
+    oracle_by = {(o.task.scenario, o.task.delay_s, o.task.tau, o.seed): o for o in oracles}
     by_cell: dict[tuple[str, float, float, str], list[RunOutcome]] = {}
     for run in runs:
         t = run.task
@@ -358,11 +385,11 @@ def aggregate(plan: Plan, runs: Sequence[RunOutcome], oracles: Sequence[OracleOu
     for scenario, delay, tau in plan.groups():
         reacting = SCENARIOS[scenario].reacting
         for strategy in plan.strategies:
-            group = sorted(by_cell.get((scenario, delay, tau, strategy), []), key=lambda r: r.task.seed)
+            group = sorted(by_cell.get((scenario, delay, tau, strategy), []), key=lambda r: r.seed)
             if not group:
                 continue
             rows = [row for run in group for row in run.rows]
-            found = [oracle_by.get((scenario, delay, tau, run.task.seed)) for run in group]
+            found = [oracle_by.get((scenario, delay, tau, run.seed)) for run in group]
             have_oracle = all(o is not None for o in found)
             best = np.concatenate([o.best_constant for o in found if o is not None]) if have_oracle else None
             held = np.concatenate([o.p_star_held for o in found if o is not None]) if have_oracle else None
@@ -428,7 +455,8 @@ def _seed_cis(group: Sequence[RunOutcome], seed: int, n_boot: int) -> dict[str, 
             picked = rng.integers(0, len(per_seed), len(per_seed))
             value = metrics.median([v for i in picked for v in per_seed[i]])
             stats.append(math.inf if value is None else value)
-        low, high = np.quantile(np.array(stats), [0.025, 0.975])
+        # Censored medians are inf: take order statistics, since interpolating between two of them is undefined.
+        low, high = np.quantile(np.array(stats), [0.025, 0.975], method="inverted_cdf")
         out[f"median_{name}_s"] = (
             float(low) if math.isfinite(low) else None,
             float(high) if math.isfinite(high) else None,

@@ -94,7 +94,7 @@ def _trajectories(scenario: str, delay: float, tau: float, runs: Sequence[RunOut
     axes[0, 0].legend(loc="upper right", fontsize=8)
     axes[-1, 0].set_xlabel("hours")
     fig.suptitle(
-        f"{scenario}, D = {minutes_label(delay)}, τ = {tau:g}: seed {runs[0].task.seed}, row {row} "
+        f"{scenario}, D = {minutes_label(delay)}, τ = {tau:g}: seed {runs[0].seed}, row {row} "
         "(minor units; dotted: min and max)",
         fontsize=10,
     )

@@ -78,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     conv.add_argument("--strategies", type=_strategies, default=None, help="engine,undercut,match,...")
     conv.add_argument("--sellers", choices=["one", "per-sku"], default="one", help="quota: one account or per SKU")
     conv.add_argument("--workers", type=_positive_int, default=2, help="worker processes (1 = in this process)")
+    conv.add_argument("--batch", type=_positive_int, default=20, help="seeds run side by side in one run (20)")
     conv.add_argument("--json", type=Path, help="write the cells as JSON to FILE")
     conv.add_argument("--plots", type=Path, help="write PNG plots into DIR")
     conv.add_argument("--quick", action="store_true", help="a small plan that runs in a few minutes")
@@ -425,11 +426,13 @@ def _cmd_bench_convergence(args: argparse.Namespace) -> int:
         hours=args.hours or base["hours"],
         sellers=args.sellers,
         workers=args.workers,
+        batch=args.batch,
     )
-    runs_total = len(plan.groups()) * plan.seeds * (len(plan.strategies) + 1)
+    runs_total = len(plan.groups()) * len(plan.batches()) * (len(plan.strategies) + 1)
     print(
         f"bench convergence: {len(plan.groups()) * len(plan.strategies)} cells, {plan.seeds} seeds × {plan.rows} "
-        f"rows, {plan.hours:g} h each: {runs_total} runs and oracles on {plan.workers} worker(s)",
+        f"rows, {plan.hours:g} h each, up to {plan.batch} seeds a run: {runs_total} runs and oracles on "
+        f"{plan.workers} worker(s)",
         file=sys.stderr,
     )
     started = time.perf_counter()

@@ -33,6 +33,7 @@ __all__ = [
     "Rivals",
     "choose_featured",
     "draw_coefficients",
+    "incumbency_bonus",
     "offer_scores",
     "rivals",
     "shares",
@@ -103,13 +104,18 @@ def static_bonus(coef: Coefficients, fba: B, amz: B, feedback: F64, handling_day
     )
 
 
-def with_incumbency(static: F64, coef: Coefficients, amz: B, holder: I64) -> F64:
-    """Static bonuses plus ``γ_inc`` on each row's current holder (Amazon retail's is larger: it keeps what it
-    holds). Returns a new array; the holder's entry is the same float sum wherever this is called."""
+def incumbency_bonus(coef: Coefficients, amz: B) -> F64:
+    """Each offer's ``γ_inc`` should it hold the Buy Box (Amazon retail's is larger: it keeps what it holds)."""
+    return np.where(amz, coef.gamma_inc_amazon, coef.gamma_inc_seller)
+
+
+def with_incumbency(static: F64, incumbency: F64, holder: I64) -> F64:
+    """Static bonuses plus the incumbency bonus on each row's current holder. Returns a new array; the holder's
+    entry is the same float sum wherever this is called."""
     bonus = np.array(static, np.float64, copy=True)
     rows = np.flatnonzero(holder >= 0)
     cols = holder[rows]
-    bonus[rows, cols] += np.where(amz[rows, cols], coef.gamma_inc_amazon, coef.gamma_inc_seller)
+    bonus[rows, cols] += incumbency[rows, cols]
     return bonus
 
 

@@ -35,8 +35,10 @@ from engine.model import OurListing
 from sim.buybox import (
     NO_HOLDER,
     BuyBoxParams,
+    Coefficients,
     choose_featured,
     draw_coefficients,
+    incumbency_bonus,
     offer_scores,
     rivals,
     static_bonus,
@@ -149,7 +151,7 @@ class Market:
         self,
         spec: MarketSpec,
         *,
-        seed: int,
+        seed: int | None = None,
         latency: LatencyParams | None = None,
         buybox: BuyBoxParams | None = None,
         orders: OrderParams | None = None,
@@ -157,11 +159,15 @@ class Market:
         start_at: float = 0.0,
         skip_idle_events: bool = True,
     ) -> None:
+        """``seed`` gives every row that seed; without it each row keeps the spec's (`MarketSpec.seed`)."""
+        spec = spec if seed is None else spec.with_seed(seed)
         self.spec = spec
         self.skip_idle_events = skip_idle_events
-        self.seed = seed
+        self._seeds = spec.seed
         self.latency = latency or LatencyParams()
-        self.coef = draw_coefficients(seed, buybox or BuyBoxParams())
+        params = buybox or BuyBoxParams()
+        self._coefficients = {s: draw_coefficients(s, params) for s in spec.seeds}
+        self.tau, self.kappa = params.tau, params.kappa
         self.tick = spec.tick
         self.now = start_at
         self.start_at = start_at
@@ -170,9 +176,9 @@ class Market:
         self._init_streams(spec)
         self._init_schedule(spec)
         self.notifications_enabled = notifications
-        self._queue = NotificationQueue(seed, spec.stream_key, self.latency)
+        self._queue = NotificationQueue(self._seeds, spec.stream_key, self.latency)
         self._orders = OrderBook(
-            seed=seed,
+            seed=self._seeds,
             stream_key=spec.stream_key,
             handling_days=spec.our_handling_days,
             sku=spec.sku,
@@ -196,7 +202,7 @@ class Market:
             Channel.VIEW: self._view,
         }
         self._views = OfferViews(
-            seed=seed,
+            seed=self._seeds,
             seller=spec.seller,
             stream_key=spec.stream_key,
             ref_price=spec.ref_price,
@@ -230,9 +236,16 @@ class Market:
         self.healthy: B = np.ones_like(self._listed)
         self._available: B = self._listed & self._in_stock & self.healthy
         self._our_stock: I64 = spec.our_stock.astype(np.int64).copy()
-        self.static_bonus: F64 = static_bonus(self.coef, self.fba, self.amz, self.feedback, self.handling_days)
+        # Each row is scored by its own seed's coefficients (one set in a scenario's market).
+        self.static_bonus: F64 = np.zeros(self.fba.shape)
+        self._incumbency: F64 = np.zeros(self.fba.shape)
+        for seed, coef in self._coefficients.items():
+            rows = self._seeds == seed
+            bonus = static_bonus(coef, self.fba[rows], self.amz[rows], self.feedback[rows], self.handling_days[rows])
+            self.static_bonus[rows] = bonus
+            self._incumbency[rows] = incumbency_bonus(coef, self.amz[rows])
         has_ref = spec.ref_price > 0
-        capped = np.floor(self.coef.kappa * np.where(has_ref, spec.ref_price, 0)).astype(np.int64)
+        capped = np.floor(self.kappa * np.where(has_ref, spec.ref_price, 0)).astype(np.int64)
         self.cap_landed: I64 = np.where(has_ref, capped, _INT_MAX)
         self._holder: I64 = np.full(self.n_rows, NO_HOLDER, np.int64)
         self._our_share: F64 = np.zeros(self.n_rows)
@@ -248,9 +261,9 @@ class Market:
 
     def _init_streams(self, spec: MarketSpec) -> None:
         key = spec.stream_key
-        self._row_streams = {p: stream_base(self.seed, key, p) for p in _ROW_STREAMS}
+        self._row_streams = {p: stream_base(self._seeds, key, p) for p in _ROW_STREAMS}
         slots = np.arange(1, self.k + 1)[None, :]
-        self._slot_streams = {p: stream_base(self.seed, key[:, None], p, slots) for p in _SLOT_STREAMS}
+        self._slot_streams = {p: stream_base(self._seeds[:, None], key[:, None], p, slots) for p in _SLOT_STREAMS}
         n, k = self.n_rows, self.k
         self._recomputes = np.zeros(n, np.int64)
         # Events that would find nothing to do until one of the row's offers changes sleep instead: a recompute
@@ -301,6 +314,13 @@ class Market:
         self._row_next = self._next_at.min(axis=1)
         self._first_next = float(self._row_next.min()) if self.n_rows else np.inf
         self._record(rows, at, np.zeros(self.n_rows, np.bool_))
+
+    @property
+    def coef(self) -> Coefficients:
+        """The Buy Box coefficients of a market of one seed."""
+        if len(self._coefficients) != 1:
+            raise ValueError(f"a market of {len(self._coefficients)} seeds has one set of coefficients per seed")
+        return next(iter(self._coefficients.values()))
 
     # --- the live state, for reading (each read first settles events deferred by `advance_to`) -------------------
 
@@ -471,11 +491,11 @@ class Market:
 
     def _recompute(self, rows: Idx, at: F64, pos: Idx, flags: _Flags) -> None:
         """Amazon re-scores the live offers and picks the featured offer (see `sim.buybox.choose_featured`)."""
-        tau = self.coef.tau
+        tau = self.tau
         landed = self._price[rows] + self.ship[rows]
         eligible = self._available[rows] & (landed <= self.cap_landed[rows, None])
         old = self._holder[rows]
-        bonus = with_incumbency(self.static_bonus[rows], self.coef, self.amz[rows], old)
+        bonus = with_incumbency(self.static_bonus[rows], self._incumbency[rows], old)
         scores = offer_scores(bonus, landed, eligible)
         riv = rivals(scores[:, 1:], landed[:, 1:], old, tau)
         our_major = we_win(scores[:, 0], landed[:, 0], old == 0, riv, tau)
@@ -715,13 +735,13 @@ class Market:
             ship=self.ship[rows],
             available=self._available[rows],
             static_bonus=self.static_bonus[rows],
-            amz=self.amz[rows],
+            incumbency=self._incumbency[rows],
             holder=self._holder[rows],
             cap_landed=self.cap_landed[rows],
             our_can_win=self._in_stock[rows, 0] & self.healthy[rows, 0],
         )
         lo = np.full(len(rows), self.tick, np.int64)
-        thr = threshold(view, self.coef, self.tick, lo, np.full(len(rows), PRICE_CEILING, np.int64))
+        thr = threshold(view, self.tau, self.tick, lo, np.full(len(rows), PRICE_CEILING, np.int64))
         self._threshold[rows] = thr
         self._p_star[rows] = p_star_from_threshold(thr, self.spec.min_price[rows], self.spec.max_price[rows], self.tick)
 

@@ -53,7 +53,8 @@ class FaultCounts:
 class NotificationQueue:
     """Pending notifications of a market as columns: new ones in arrival chunks, merged in delivery order on pop."""
 
-    def __init__(self, seed: int, stream_key: I64, latency: LatencyParams) -> None:
+    def __init__(self, seed: npt.ArrayLike, stream_key: I64, latency: LatencyParams) -> None:
+        """``seed``: the rows' seeds (one for all, or one per row)."""
         self._latency = latency
         self._delay = stream_base(seed, stream_key, Purpose.NOTIF_DELAY)
         self._drop = stream_base(seed, stream_key, Purpose.NOTIF_DROP)

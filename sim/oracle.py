@@ -76,7 +76,7 @@ def expected_profit(traj: Trajectory, price: I64 | None = None) -> F64:
 def best_constant_price(
     spec: MarketSpec,
     *,
-    seed: int,
+    seed: int | None = None,
     horizon_s: float,
     latency: LatencyParams | None = None,
     buybox: BuyBoxParams | None = None,
@@ -87,7 +87,8 @@ def best_constant_price(
     start_at: float = 0.0,
 ) -> ConstantPriceOracle:
     """The best constant price per row: a log-spaced grid over [min, max], then ``passes`` linear refinements
-    between the best point's neighbours, each candidate re-simulated with the run's random numbers.
+    between the best point's neighbours, each candidate re-simulated with the run's random numbers (``seed``,
+    or each row's own seed in the spec when None).
 
     Profit can jump at a price (τ = 0: the Buy Box is won or lost at p*), so the refinement brackets the best
     point rather than fitting a curve; each pass shrinks the bracket by a factor of about ``refine / 2``.
@@ -129,7 +130,7 @@ def _linear_grid(lo: I64, hi: I64, points: int, tick: int) -> I64:
 def _replica_profits(
     spec: MarketSpec,
     prices: I64,
-    seed: int,
+    seed: int | None,
     horizon_s: float,
     latency: LatencyParams | None,
     buybox: BuyBoxParams | None,

@@ -101,7 +101,7 @@ class OrderBook:
     def __init__(
         self,
         *,
-        seed: int,
+        seed: npt.ArrayLike,
         stream_key: I64,
         handling_days: I64,
         sku: tuple[str, ...],
@@ -110,7 +110,7 @@ class OrderBook:
         currency: tuple[str, ...],
         params: OrderParams,
     ) -> None:
-        self._seed = seed
+        self._seed = np.broadcast_to(np.asarray(seed, np.int64), np.shape(stream_key))
         self._stream_key = stream_key
         self._handling_s = np.asarray(handling_days, np.float64) * DAY_S
         self._catalog = (sku, asin, marketplace, currency)
@@ -162,7 +162,7 @@ class OrderBook:
             }
         )
         for row, index in zip(rows.tolist(), k.tolist(), strict=True):
-            order_id = ids.order_id(self._seed, int(self._stream_key[row]), index)
+            order_id = ids.order_id(int(self._seed[row]), int(self._stream_key[row]), index)
             self._position[order_id] = len(self._ids)
             self._ids.append(order_id)
 
@@ -226,7 +226,7 @@ class OrderBook:
         stamps = [float(c[n][i]) for n in ("created_at", "pending_until", "ship_at", "cancel_at", "request_at")]
         requested = bool(c["request_at"][i] <= t)
         item = OrderItem(
-            order_item_id=ids.order_item_id(self._seed, int(self._stream_key[row]), int(c["index"][i])),
+            order_item_id=ids.order_item_id(int(self._seed[row]), int(self._stream_key[row]), int(c["index"][i])),
             sku=sku,
             asin=asin,
             quantity=quantity,

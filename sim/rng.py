@@ -101,8 +101,9 @@ def _as_u64(values: npt.ArrayLike) -> U64:
     return np.ascontiguousarray(arr).view(np.uint64)
 
 
-def stream_base(seed: int, keys: npt.ArrayLike, purpose: int, sub: npt.ArrayLike = 0) -> U64:
-    """The fixed part of each stream's hash: one per (seed, purpose, key, sub), shaped like ``keys``/``sub``."""
+def stream_base(seed: npt.ArrayLike, keys: npt.ArrayLike, purpose: int, sub: npt.ArrayLike = 0) -> U64:
+    """The fixed part of each stream's hash: one per (seed, purpose, key, sub), shaped like ``keys``/``sub``
+    (``seed`` is one for all, or one per key, shaped to broadcast with them)."""
     head = _mix(_as_u64(seed) * _GOLDEN + _as_u64(purpose))
     key_u, sub_u = (cast(U64, a) for a in np.broadcast_arrays(_as_u64(keys), _as_u64(sub)))
     # The key is salted with a constant of its own: hashing it like the (seed, purpose) head would make key =

@@ -223,6 +223,7 @@ def build_spec(scenario: Scenario | str, seed: int, n_rows: int, params: RunPara
         ref_price=np.where(d.u(11) < p.ref_price_share, _money(base * d.span(12, (1.05, 1.5))), -1),
         foep_available=d.u(13) < p.foep_share,
         competitors=_competitors(sc, d, base),
+        seed=np.full(n_rows, seed, np.int64),
     )
 
 

@@ -50,8 +50,10 @@ class MarketSpec:
 
     Per row: catalog facts, our offer (``our_live_at`` is when it becomes buyable; 0 = at the start), our stock,
     the reference price that caps a Buy Box-eligible landed price (-1 = none), whether Amazon gives a FOEP for
-    it, the page-view rate, our seller account, and ``stream_key``, which names the row's random streams.
-    ``competitors`` holds the other offers, shape ``(rows, K)``.
+    it, the page-view rate, our seller account, and (``seed``, ``stream_key``), which name the row's random
+    streams and, by the seed, its Buy Box coefficients. A scenario's market has one seed; a market of several
+    seeds (`MarketSpec.concat`) holds independent markets side by side, so the simulator handles their events in
+    the same vectorised rounds. ``competitors`` holds the other offers, shape ``(rows, K)``.
     """
 
     marketplace: tuple[str, ...]
@@ -76,9 +78,12 @@ class MarketSpec:
     tick: int = 1
     sku: tuple[str, ...] = field(default=())
     asin: tuple[str, ...] = field(default=())
+    seed: I64 = field(default_factory=lambda: np.zeros(0, np.int64))  # empty: 0 for every row (hand-built specs)
 
     def __post_init__(self) -> None:
         n = len(self.min_price)
+        if len(self.seed) != n:
+            object.__setattr__(self, "seed", np.zeros(n, np.int64))
         if not self.sku:
             object.__setattr__(self, "sku", tuple(ids.sku(i) for i in range(n)))
         if not self.asin:
@@ -110,6 +115,43 @@ class MarketSpec:
             fulfilment=Fulfilment.AMAZON if self.our_fba[row] else Fulfilment.MERCHANT,
             seller=seller,
             seller_id=ids.our_seller_id(seller),
+        )
+
+    @property
+    def seeds(self) -> tuple[int, ...]:
+        """The distinct seeds of the rows, in row order."""
+        distinct = dict.fromkeys(self.seed.tolist())
+        return tuple(int(s) for s in distinct)
+
+    def with_seed(self, seed: int) -> MarketSpec:
+        return replace(self, seed=np.full(self.n_rows, seed, np.int64))
+
+    @classmethod
+    def concat(cls, parts: Sequence[MarketSpec]) -> MarketSpec:
+        """Several markets as one: each part keeps its rows' seeds and stream keys (so its random numbers and
+        coefficients), gets seller accounts of its own, and its SKUs are prefixed with its seed so they stay
+        unique. Parts must share the tick and the number of competitor slots."""
+        if not parts:
+            raise ValueError("no markets to put together")
+        if len({p.tick for p in parts}) > 1 or len({p.competitors.k for p in parts}) > 1:
+            raise ValueError("markets put together must share the tick and the number of competitor slots")
+        sellers, offset = [], 0
+        for part in parts:
+            sellers.append(part.seller + offset)
+            offset += part.n_sellers
+        comp = CompetitorArrays(
+            **{name: np.concatenate([getattr(p.competitors, name) for p in parts]) for name in _COMP_FIELDS}
+        )
+        arrays: dict[str, Any] = {name: np.concatenate([getattr(p, name) for p in parts]) for name in _ROW_ARRAYS}
+        return replace(
+            parts[0],
+            competitors=comp,
+            marketplace=tuple(m for p in parts for m in p.marketplace),
+            currency=tuple(c for p in parts for c in p.currency),
+            sku=tuple(f"S{s}-{sku}" for p in parts for s, sku in zip(p.seed.tolist(), p.sku, strict=True)),
+            asin=tuple(a for p in parts for a in p.asin),
+            seller=np.concatenate(sellers),
+            **arrays,
         )
 
     def subset(self, rows: npt.ArrayLike) -> MarketSpec:
@@ -146,6 +188,7 @@ class MarketSpec:
 
 _COMP_FIELDS = tuple(CompetitorArrays.__dataclass_fields__)
 _ROW_ARRAYS = (
+    "seed",
     "min_price",
     "max_price",
     "start_price",

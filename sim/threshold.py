@@ -16,7 +16,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from sim.buybox import Coefficients, Rivals, offer_scores, rivals, we_win, with_incumbency
+from sim.buybox import Rivals, offer_scores, rivals, we_win, with_incumbency
 
 __all__ = ["NONE", "PRICE_CEILING", "RowsView", "p_star_from_threshold", "threshold"]
 
@@ -37,14 +37,15 @@ class RowsView:
     ``available`` says which competitor offers are buyable now (listed, in stock, account healthy); column 0 is
     ignored because the threshold asks about a hypothetical price of ours. ``our_can_win`` is whether our offer
     could be featured at all (in stock, account healthy). ``cap_landed`` is the reference-price cap on a landed
-    price (int64 max where a row has no reference price).
+    price (int64 max where a row has no reference price). ``static_bonus`` and ``incumbency`` are each offer's
+    score terms (`sim.buybox.static_bonus`, `sim.buybox.incumbency_bonus`) under its row's coefficients.
     """
 
     price: I64
     ship: I64
     available: B
     static_bonus: F64
-    amz: B
+    incumbency: F64
     holder: I64
     cap_landed: I64
     our_can_win: B
@@ -53,13 +54,13 @@ class RowsView:
 WinTest = Callable[[npt.NDArray[np.intp], I64], B]
 
 
-def threshold(view: RowsView, coef: Coefficients, tick: int, lo: I64, hi: I64) -> I64:
+def threshold(view: RowsView, tau: float, tick: int, lo: I64, hi: I64) -> I64:
     """Highest listing price in ``[lo, hi]`` (multiples of ``tick``) at which we win; `NONE` if none does."""
     n = len(view.holder)
     comp_landed = view.price[:, 1:] + view.ship[:, 1:]
     comp_ok = view.available[:, 1:] & (comp_landed <= view.cap_landed[:, None])
-    bonus = with_incumbency(view.static_bonus, coef, view.amz, view.holder)
-    riv = rivals(offer_scores(bonus[:, 1:], comp_landed, comp_ok), comp_landed, view.holder, coef.tau)
+    bonus = with_incumbency(view.static_bonus, view.incumbency, view.holder)
+    riv = rivals(offer_scores(bonus[:, 1:], comp_landed, comp_ok), comp_landed, view.holder, tau)
     our_bonus = bonus[:, 0]
     our_ship = view.ship[:, 0]
     we_hold = view.holder == 0
@@ -69,12 +70,12 @@ def threshold(view: RowsView, coef: Coefficients, tick: int, lo: I64, hi: I64) -
         ok = view.our_can_win[sel] & (landed <= view.cap_landed[sel])
         score = offer_scores(our_bonus[sel], landed, ok)
         part = Rivals(riv.level[sel], riv.tie_has_holder[sel], riv.tie_landed[sel])
-        return we_win(score, landed, we_hold[sel], part, coef.tau)
+        return we_win(score, landed, we_hold[sel], part, tau)
 
     cap_listing = np.minimum(view.cap_landed, PRICE_CEILING) - our_ship
     lo_t = -(-np.asarray(lo, np.int64) // tick)
     hi_t = np.minimum(np.asarray(hi, np.int64), cap_listing) // tick
-    ticks = _closed_form_ticks(our_bonus, riv.level, coef.tau, our_ship, tick)
+    ticks = _closed_form_ticks(our_bonus, riv.level, tau, our_ship, tick)
     below = np.floor(ticks)
     guess = below.astype(np.int64)
     # Where the continuous threshold is clear of every grid boundary by far more than float round-off, no

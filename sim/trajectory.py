@@ -82,6 +82,31 @@ class Trajectory:
             end=self.end,
         )
 
+    def rows(self, first: int, count: int) -> Trajectory:
+        """Rows ``first .. first + count - 1`` as a trajectory of their own (rows renumbered from 0): one market
+        of a market of several seeds."""
+        lo, hi = int(self._bounds[first]), int(self._bounds[first + count])
+        idx = self._order[lo:hi]
+        row = (self.row[idx] - first).astype(np.int32)
+        static = slice(first, first + count)
+        return Trajectory(
+            self.start,
+            self.end,
+            self.t[idx],
+            row,
+            self.our_price[idx],
+            self.p_star[idx],
+            self.share[idx],
+            self.hold[idx],
+            self.comp_move[idx],
+            self.min_price[static],
+            self.max_price[static],
+            self.unit_cost[static],
+            self.views_per_s[static],
+            np.arange(hi - lo, dtype=np.int64),
+            self._bounds[first : first + count + 1] - lo,
+        )
+
 
 class Recorder:
     """Collects records during a run; vectorised appends, one join at the end."""

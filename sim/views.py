@@ -44,7 +44,7 @@ class OfferViews:
     def __init__(
         self,
         *,
-        seed: int,
+        seed: I64,
         seller: I64,
         stream_key: I64,
         ref_price: I64,
@@ -167,7 +167,7 @@ class OfferViews:
             out.append(
                 Notification(
                     kind="PRICING_HEALTH" if health else "ANY_OFFER_CHANGED",
-                    notification_id=f"{self._seed}-{row}-{int(cols['index'][i])}",
+                    notification_id=f"{int(self._seed[row])}-{row}-{int(cols['index'][i])}",
                     row=row,
                     event_at=event_at,
                     delivered_at=float(cols["deliver_at"][i]),

@@ -8,6 +8,7 @@ import trio.testing
 
 from bench.harness import build_run
 from engine.pricing.search import EngineSearch
+from sim.scenarios import RunParams, build_market
 from sim.trajectory import UNWINNABLE
 
 
@@ -28,3 +29,25 @@ async def test_offers_facing_one_static_competitor_win_and_settle_within_998_of_
     assert settled.mean() >= 0.8, list(zip(price.tolist(), p_star.tolist(), holding.tolist(), strict=True))
     # Never outside the bounds on the way.
     assert run.results[0].trajectory.our_price.max() <= market.spec.max_price.max()
+
+
+async def test_a_batch_of_seeds_runs_each_market_as_its_own_seller_account(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """Seeds side by side in one simulated market: one runtime and one quota per seed, each seed's own rows,
+    and each one priced to the Buy Box as it would be alone."""
+    seeds, skus = [7, 8, 9], 4
+    run = build_run(scenario="S1a", seed=0, skus=skus, strategy=EngineSearch(), batch=seeds)
+    (market,) = run.markets
+    assert [a.rows for a in run.adapters] == [list(range(i * skus, (i + 1) * skus)) for i in range(3)]
+    assert [len(r.catalog) for r in run.runtimes] == [skus] * 3
+    assert len({row.seller for a in run.adapters for row in map(market.catalog, a.rows)}) == 3
+    alone = build_market("S1a", 8, skus, RunParams())
+    await run.run_for(3 * 3600)
+    assert [r.seed for r in run.results] == seeds
+    second = run.results[1].trajectory
+    assert second.n_rows == skus
+    np.testing.assert_array_equal(second.max_price, alone.spec.max_price)
+    holding = market.holder == 0
+    assert holding.sum() >= 0.7 * market.n_rows
+    assert all(r.updates_sent > 0 for r in run.results)

@@ -39,15 +39,21 @@ RUN_FIELDS = {
 def test_bench_convergence_writes_the_cells_contract_and_plots(tmp_path: Path) -> None:
     out, plots = tmp_path / "convergence.json", tmp_path / "plots"
     argv = ["bench", "convergence", "--scenario", "S1a", "--delay", "2m", "--tau", "0.005"]
-    argv += ["--strategies", "engine,undercut", "--seeds", "1", "--rows", "4", "--hours", "1", "--workers", "1"]
-    assert main([*argv, "--quiet", "--json", str(out), "--plots", str(plots)]) == 0
+    argv += ["--strategies", "engine,undercut", "--seeds", "3", "--batch", "2", "--rows", "2", "--hours", "1"]
+    assert main([*argv, "--workers", "1", "--quiet", "--json", str(out), "--plots", str(plots)]) == 0
     cells = json.loads(out.read_text())["cells"]
     assert [c["strategy"] for c in cells] == ["engine", "undercut"]
     for cell in cells:
         assert cell.keys() >= CELL_FIELDS
-        assert (cell["scenario"], cell["delay_s"], cell["tau"], cell["seeds"]) == ("S1a", 120.0, 0.005, 1)
+        assert (cell["scenario"], cell["delay_s"], cell["tau"], cell["seeds"], cell["rows"]) == (
+            "S1a",
+            120.0,
+            0.005,
+            3,
+            6,
+        )
         assert cell["prices_outside_bounds"] == 0
-        assert 0 <= cell["unwinnable"] <= 4
+        assert 0 <= cell["unwinnable"] <= 6
         for p in ("p_buybox_30min", "p_t99_60min", "p_t998_120min"):
             assert cell[p] is None or 0.0 <= cell[p] <= 1.0
         for t in ("median_t_buybox_s", "median_t_99_s", "median_t_998_s"):

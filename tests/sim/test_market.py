@@ -9,7 +9,7 @@ from sim.competitors import CompetitorSpec, Strategy
 from sim.latency import LatencyParams
 from sim.market import Market
 from sim.scenarios import RunParams, build_market, build_spec
-from sim.spec import OurSpec
+from sim.spec import MarketSpec, OurSpec
 from sim.trajectory import NOT_LIVE, Trajectory
 from tests.sim.markets import one_row_market
 
@@ -81,6 +81,41 @@ def test_skipping_idle_events_changes_nothing_a_seller_or_the_metrics_see(scenar
     assert orders_a == orders_b
     np.testing.assert_array_equal(checks_a, checks_b)
     assert events_a < events_b  # it did skip some
+
+
+def test_markets_of_several_seeds_run_side_by_side_as_each_would_alone() -> None:
+    """A market of several seeds is those markets in the same arrays: each keeps its coefficients, random numbers
+    and sellers, so its records, notifications and FOEP readings are the ones it has when run alone."""
+    seeds, n = (3, 4, 5), 12
+    params = RunParams.cell(delay_s=120.0, tau=0.005)
+
+    def drive(market: Market, parts: int) -> list[list[object]]:
+        """Scripted submits, FOEP reads and notification pops; what each part saw, rows numbered within it."""
+        seen: list[list[object]] = [[] for _ in range(parts)]
+        for step, t in enumerate(np.arange(30.0, 4 * 3600.0, 30.0)):
+            if step % 29 == 0:
+                rows = np.concatenate([np.arange(step % 3, n, 3) + i * n for i in range(parts)])
+                spec = market.spec
+                prices = np.clip(market.p_star[rows] - 3 * spec.tick, spec.min_price[rows], spec.max_price[rows])
+                market.submit(rows, np.where(market.p_star[rows] > 0, prices, spec.max_price[rows]), float(t))
+            if step % 13 == 0:
+                for r in market.foep(np.arange(parts * n), float(t)):
+                    seen[r.row // n].append(("foep", r.row % n, r.price, r.as_of, r.ours_featured))
+            for note in market.pop_notifications(float(t)):
+                seen[note.row // n].append(("note", note.row % n, note.event_at, note.delivered_at, note.change_type))
+        return seen
+
+    parts = MarketSpec.concat([build_spec("S5", s, n, params) for s in seeds])
+    merged = Market(parts, latency=params.latency, buybox=params.buybox, orders=params.orders)
+    assert merged.spec.n_sellers == len(seeds) and len(set(merged.spec.sku)) == len(seeds) * n
+    seen = drive(merged, len(seeds))
+    together = merged.finish(4 * 3600.0)
+    for i, seed in enumerate(seeds):
+        alone = build_market("S5", seed, n, params)
+        (seen_alone,) = drive(alone, 1)
+        assert_same_trajectory(together.rows(i * n, n), alone.finish(4 * 3600.0))
+        assert seen[i] == seen_alone
+        assert any(item[0] == "note" for item in seen_alone)
 
 
 def test_two_strategies_see_the_same_competitor_timing_and_submit_latencies() -> None:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from sim.buybox import BuyBoxParams, Coefficients, draw_coefficients, static_bonus
+from sim.buybox import BuyBoxParams, Coefficients, draw_coefficients, incumbency_bonus, static_bonus
 from sim.competitors import CompetitorSpec
 from sim.market import Market
 from sim.oracle import UNWINNABLE, best_constant_price, expected_profit
@@ -146,7 +146,7 @@ def view_of(case: Case) -> RowsView:
         ship=a["ship"],
         available=a["available"],
         static_bonus=static_bonus(case.coef, a["fba"], a["amz"], a["feedback"], a["days"]),
-        amz=a["amz"],
+        incumbency=incumbency_bonus(case.coef, a["amz"]),
         holder=np.array([case.holder]),
         cap_landed=np.array([case.cap_landed]),
         our_can_win=np.array([True]),
@@ -158,8 +158,8 @@ def check_against_brute_force(case: Case) -> None:
     assume(margin > 1e-9)
     view = view_of(case)
     lo, hi = np.array([case.lo]), np.array([case.hi])
-    assert threshold(view, case.coef, case.tick, lo, hi)[0] == expected
-    unclamped = threshold(view, case.coef, case.tick, np.array([case.tick]), np.array([PRICE_CEILING]))
+    assert threshold(view, case.coef.tau, case.tick, lo, hi)[0] == expected
+    unclamped = threshold(view, case.coef.tau, case.tick, np.array([case.tick]), np.array([PRICE_CEILING]))
     assert p_star_from_threshold(unclamped, lo, hi, case.tick)[0] == expected
 
 
@@ -189,7 +189,7 @@ def test_p_star_with_and_without_us_as_incumbent(tau: float, holder: int) -> Non
     rival = Offer(1000, 0, False, False, 0.95, 2, True)
     case = Case((ours, rival), holder, INT_MAX, 1, 2000, 1, coef)
     expected, _ = brute_force(case)
-    assert threshold(view_of(case), coef, 1, np.array([1]), np.array([2000]))[0] == expected
+    assert threshold(view_of(case), coef.tau, 1, np.array([1]), np.array([2000]))[0] == expected
     # The incumbency bonus (0.005) is worth half a per cent of price: ours raises p*, the rival's lowers it; an
     # exact tie without an incumbent goes to the lower slot, ours.
     assert expected == {-1: 1000, 0: 1005, 1: 995}[holder]
@@ -232,12 +232,12 @@ def test_market_features_us_exactly_at_or_below_p_star(price: int, seed: int, ta
         ship=market.ship,
         available=market.available,
         static_bonus=market.static_bonus,
-        amz=market.amz,
+        incumbency=incumbency_bonus(market.coef, market.amz),
         holder=np.array([-1]),
         cap_landed=market.cap_landed,
         our_can_win=np.array([True]),
     )
-    p_star_no_incumbent = threshold(view, market.coef, 1, np.array([100]), np.array([2000]))[0]
+    p_star_no_incumbent = threshold(view, market.coef.tau, 1, np.array([100]), np.array([2000]))[0]
     majority_or_argmax = price <= p_star_no_incumbent
     if majority_or_argmax:
         assert market.holder[0] == 0
@@ -273,12 +273,12 @@ def test_best_constant_price_of_a_static_scenario_earns_about_p_stars_profit() -
         ship=market.ship,
         available=market.available,
         static_bonus=market.static_bonus,
-        amz=market.amz,
+        incumbency=incumbency_bonus(market.coef, market.amz),
         holder=np.full(spec.n_rows, -1),
         cap_landed=market.cap_landed,
         our_can_win=np.ones(spec.n_rows, np.bool_),
     )
-    p_star = threshold(view, market.coef, 1, spec.min_price, spec.max_price)
+    p_star = threshold(view, market.coef.tau, 1, spec.min_price, spec.max_price)
     winnable = p_star > 0
     assert winnable.sum() >= 10
     at_p_star = spec.views_per_s * horizon * (p_star - spec.unit_cost)
@@ -301,12 +301,12 @@ def test_with_tau_above_zero_the_best_constant_price_sits_below_p_star() -> None
         ship=market.ship,
         available=market.available,
         static_bonus=market.static_bonus,
-        amz=market.amz,
+        incumbency=incumbency_bonus(market.coef, market.amz),
         holder=np.full(spec.n_rows, -1),
         cap_landed=market.cap_landed,
         our_can_win=np.ones(spec.n_rows, np.bool_),
     )
-    p_star = threshold(view, market.coef, 1, spec.min_price, spec.max_price)
+    p_star = threshold(view, market.coef.tau, 1, spec.min_price, spec.max_price)
     inside = (p_star > spec.min_price * 1.05) & (p_star < spec.max_price)
     assert inside.sum() >= 4
     assert np.all(oracle.price[inside] < p_star[inside])
