@@ -35,6 +35,7 @@ from engine.model import (
     OfferSnapshot,
     OfferUpdate,
     OurListing,
+    ShareReading,
     SubmissionResult,
 )
 from engine.ports import Quota, Throttled
@@ -48,6 +49,7 @@ __all__ = ["OPERATIONS", "MarketFeed", "SimulatedMarketplace", "catalog_settings
 OPERATIONS: Final[dict[str, str]] = {
     "poll_offers": "getListingOffersBatch",
     "featured_offer_prices": "getFeaturedOfferExpectedPriceBatch",
+    "featured_shares": "getCompetitiveSummary",
     "submit": "patchListingsItem",
     "read_back": "getListingsItem",
 }
@@ -234,6 +236,14 @@ class SimulatedMarketplace:
         return [
             FoepReading(key, at, r.price, r.status.value, r.ours_featured)
             for key, r in zip(keys, readings, strict=True)
+        ]
+
+    async def featured_shares(self, keys: Sequence[OfferKey]) -> list[ShareReading]:
+        rows = [self.row(k) for k in keys]
+        at = await self._call("featured_shares", rows)
+        return [
+            ShareReading(key, at, r.share, r.price)
+            for key, r in zip(keys, self.market.competitive_summary(rows, at), strict=True)
         ]
 
     async def submit(self, updates: Sequence[OfferUpdate]) -> list[SubmissionResult]:

@@ -25,6 +25,7 @@ from engine.model import (
     OfferSnapshot,
     OfferUpdate,
     OurListing,
+    ShareReading,
     SubmissionResult,
 )
 from engine.ports import Quota
@@ -129,6 +130,9 @@ class NoopMarketplace:
         return []
 
     async def featured_offer_prices(self, keys: Sequence[OfferKey]) -> list[FoepReading]:
+        return []
+
+    async def featured_shares(self, keys: Sequence[OfferKey]) -> list[ShareReading]:
         return []
 
     async def submit(self, updates: Sequence[OfferUpdate]) -> list[SubmissionResult]:

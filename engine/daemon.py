@@ -44,7 +44,7 @@ from engine.model import (
     SubmissionResult,
 )
 from engine.ports import Marketplace, Store
-from engine.pricing.learning import Lesson, WeightLearner
+from engine.pricing.learning import Lesson, TemperatureSample, WeightLearner
 from engine.pricing.scoring import ScorePrior
 from engine.pricing.view import Strategy
 
@@ -155,6 +155,9 @@ class MarketRuntime:
     def want_foep(self, key: OfferKey) -> None:
         self.intake.want_foep(key)
 
+    def want_share(self, key: OfferKey) -> None:
+        self.intake.want_share(key)
+
     def prior(self) -> ScorePrior | None:
         return self._prior
 
@@ -162,7 +165,8 @@ class MarketRuntime:
         if self.learner is None:
             return
         self.learner.add(sample)
-        if self.learner.samples % self.config.relearn_every == 0:
+        # A temperature is used as soon as there is one: every offer still searching converges faster with it.
+        if self.learner.samples % self.config.relearn_every == 0 or isinstance(sample, TemperatureSample):
             self._prior = self.learner.prior()
 
     def overflow(self, key: OfferKey) -> None:

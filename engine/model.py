@@ -265,6 +265,21 @@ class FoepReading(msgspec.Struct, frozen=True, gc=False, tag=True):
     ours_featured: bool | None = None
 
 
+class ShareReading(msgspec.Struct, frozen=True, gc=False, tag=True):
+    """Our offer's share of the Buy Box from the item's competitive summary (getCompetitiveSummary).
+
+    Amazon lists each featured offer with the glance-view weight of the segments it is featured in: ``share`` is
+    ours (0..1), and ``price`` the listing price our offer was featured at, i.e. as of Amazon's last recompute;
+    both None when our offer is featured nowhere. Under a shared Buy Box the share moves smoothly with our price
+    around the threshold, so one reading says how far from it we are (`engine.pricing.search`).
+    """
+
+    key: OfferKey
+    as_of: float
+    share: float | None
+    price: int | None = None
+
+
 class HealthEvent(msgspec.Struct, frozen=True, gc=False, tag=True):
     """PRICING_HEALTH: our offer was disqualified from the Buy Box (or qualified again)."""
 
@@ -274,7 +289,7 @@ class HealthEvent(msgspec.Struct, frozen=True, gc=False, tag=True):
     reference_price: int | None = None
 
 
-Observation = OfferSnapshot | FoepReading | HealthEvent
+Observation = OfferSnapshot | FoepReading | ShareReading | HealthEvent
 
 
 class ListingState(msgspec.Struct, frozen=True, gc=False):
@@ -309,6 +324,7 @@ class Reason(enum.StrEnum):
     SEARCH_UP = "search_up"
     CONVERGED = "converged"
     SECURED = "secured"
+    SHARE_ESTIMATE = "share_estimate"
     RECONVERGE = "reconverge"
     AWAIT_LIVE = "await_live"
     UNWINNABLE = "unwinnable"

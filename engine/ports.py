@@ -24,6 +24,7 @@ from engine.model import (
     OfferSettings,
     OfferSnapshot,
     OfferUpdate,
+    ShareReading,
     SubmissionResult,
 )
 
@@ -90,7 +91,8 @@ class Marketplace(Protocol):
         ...
 
     def quota(self, operation: str) -> Quota:
-        """The rate limit of an operation: ``poll_offers``, ``featured_offer_prices``, ``submit``, ``read_back``."""
+        """The rate limit of an operation: ``poll_offers``, ``featured_offer_prices``, ``featured_shares``,
+        ``submit``, ``read_back``."""
         ...
 
     async def stream_observations(
@@ -108,6 +110,10 @@ class Marketplace(Protocol):
 
     async def featured_offer_prices(self, keys: Sequence[OfferKey]) -> list[FoepReading]:
         """Amazon's featured offer expected price for each key (one batch call)."""
+        ...
+
+    async def featured_shares(self, keys: Sequence[OfferKey]) -> list[ShareReading]:
+        """Our share of each key's Buy Box from the items' competitive summaries (one batch call)."""
         ...
 
     async def submit(self, updates: Sequence[OfferUpdate]) -> list[SubmissionResult]:

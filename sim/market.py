@@ -58,7 +58,7 @@ from sim.notifications import (
 )
 from sim.orders import OrderBook, OrderParams
 from sim.rng import Purpose, exponential, normal_from, stream_base, uniform_from
-from sim.snapshot import FoepResult, FoepStatus, Notification, Snapshot
+from sim.snapshot import FoepResult, FoepStatus, Notification, ShareResult, Snapshot
 from sim.spec import CatalogRow, MarketSpec
 from sim.threshold import PRICE_CEILING, RowsView, p_star_from_threshold, threshold
 from sim.trajectory import NOT_LIVE, Recorder, Trajectory
@@ -249,6 +249,7 @@ class Market:
         self.cap_landed: I64 = np.where(has_ref, capped, _INT_MAX)
         self._holder: I64 = np.full(self.n_rows, NO_HOLDER, np.int64)
         self._our_share: F64 = np.zeros(self.n_rows)
+        self._share_price: I64 = np.zeros(self.n_rows, np.int64)  # our listing price at the last recompute
         self._threshold: I64 = np.full(self.n_rows, -1, np.int64)
         self._p_star: I64 = np.full(self.n_rows, -1, np.int64)
         self._our_disqualified: B = np.zeros(self.n_rows, np.bool_)
@@ -507,6 +508,7 @@ class Market:
         new, share, drawn = choose_featured(scores, landed, old, our_major, tau, rotation)
         self._holder[rows] = new
         self._our_share[rows] = share
+        self._share_price[rows] = self._price[rows, 0]
         flags.holder[pos] |= new != old
         self._recomputes[rows] = count + 1
         wait = self.latency.recompute_interval(uniform_from(self._row_streams[Purpose.RECOMPUTE][rows], count))
@@ -900,6 +902,18 @@ class Market:
             price = int(self._foep_price[row]) if status is FoepStatus.VALID else None
             as_of, ours = float(self._foep_as_of[row]), bool(self._foep_ours[row])
             out.append(FoepResult(row=row, price=price, status=status, as_of=as_of, ours_featured=ours))
+        return out
+
+    def competitive_summary(self, rows: npt.ArrayLike, t: float) -> list[ShareResult]:
+        """Our glance-view share of each row's Buy Box as of Amazon's last recompute, and the price it was at."""
+        self._read_at(t)
+        out = []
+        for row in np.atleast_1d(np.asarray(rows, np.intp)).tolist():
+            percent = round(float(self._our_share[row]) * 100.0)
+            if percent <= 0:
+                out.append(ShareResult(row, None, None))
+            else:
+                out.append(ShareResult(row, percent / 100.0, int(self._share_price[row])))
         return out
 
     def pop_notifications(self, t: float) -> list[Notification]:

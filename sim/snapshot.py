@@ -14,7 +14,15 @@ import msgspec
 
 from engine.model import CompetitorOffer, OurListing
 
-__all__ = ["FoepResult", "FoepStatus", "Notification", "NotificationKind", "OfferChangeType", "Snapshot"]
+__all__ = [
+    "FoepResult",
+    "FoepStatus",
+    "Notification",
+    "NotificationKind",
+    "OfferChangeType",
+    "ShareResult",
+    "Snapshot",
+]
 
 TOP_OFFERS = 20  # Amazon lists at most 20 offers in a pricing response or notification
 
@@ -79,3 +87,17 @@ class FoepResult(msgspec.Struct, frozen=True, gc=False):
     # Whether our offer was the featured offer when Amazon made the estimate (the reply's currentFeaturedOffer is
     # ours): the estimate is then our threshold as the incumbent, not a challenger's.
     ours_featured: bool = False
+
+
+class ShareResult(msgspec.Struct, frozen=True, gc=False):
+    """Our offer in one item's competitive summary (getCompetitiveSummary's featured buying options).
+
+    Amazon lists each featured offer with the segments it is featured in, each with a glance-view weight: the share
+    of the item's glance views in which that offer is the featured one. ``share`` is ours summed (0..1, in whole
+    percent as Amazon reports it), and ``price`` our listing price as featured, i.e. at Amazon's last recompute;
+    both None when our offer is featured nowhere.
+    """
+
+    row: int
+    share: float | None
+    price: int | None

@@ -3,8 +3,9 @@
 Notifications arrive when Amazon gets round to sending them: seconds to hours late, some never, some twice, some
 out of order. So a quota-aware poll sweep backs them up: every offer is polled at least every
 ``sweep_interval_s``, and an offer actor can ask for a poll at a given time (``recheck``), which is how a search
-learns whether its probe held after Amazon recomputed the Buy Box. FOEP readings are swept the same way at their
-own, much lower, quota. The sweep spends the quota the engine has and no more: it paces itself on Amazon's token
+learns whether its probe held after Amazon recomputed the Buy Box. Readings (FOEP, and our share of the Buy Box
+from the competitive summary) are swept the same way at their own, much lower, quotas, and read ahead of the sweep
+for the offers that ask. The sweep spends the quota the engine has and no more: it paces itself on Amazon's token
 buckets instead of collecting 429s.
 """
 
@@ -14,7 +15,7 @@ import heapq
 import itertools
 import logging
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import msgspec
 import trio
@@ -32,8 +33,10 @@ class IntakeConfig(msgspec.Struct, frozen=True):
     sweep_interval_s: float = 1800.0
     foep_interval_s: float = 1800.0
     foep: bool = True
-    # Offers ask for FOEP in bursts (a market move wakes many at once) and one call carries a batch of them, so
-    # the reader gathers asks this long before spending a call, the scarcest quota there is, on the first one.
+    share_interval_s: float = 1800.0
+    shares: bool = True
+    # Offers ask for readings in bursts (a market move wakes many at once) and one call carries a batch of them, so
+    # a reader gathers asks this long before spending a call, the scarcest quota there is, on the first one.
     foep_gather_s: float = 0.5
 
 
@@ -42,6 +45,7 @@ class IntakeCounters(msgspec.Struct):
     polled_offers: int = 0
     rechecks: int = 0
     foep_calls: int = 0
+    share_calls: int = 0
     throttled: int = 0
 
 
@@ -80,6 +84,22 @@ class _Rotation:
         return float("-inf") if last is None else last + self.interval
 
 
+class _Readings:
+    """One kind of reading (FOEP, our Buy Box share): a sweep of every offer, and the offers that asked first."""
+
+    __slots__ = ("sweep", "wake", "wanted")
+
+    def __init__(self, keys: Sequence[OfferKey], interval: float) -> None:
+        self.sweep = _Rotation(keys, interval)
+        self.wanted: dict[OfferKey, None] = {}  # an ordered set: first asked, first served
+        self.wake = trio.Event()
+
+    def want(self, key: OfferKey) -> None:
+        if key not in self.wanted:
+            self.wanted[key] = None
+            self.wake.set()
+
+
 class Intake:
     def __init__(
         self,
@@ -93,9 +113,8 @@ class Intake:
         self.config = config or IntakeConfig()
         self.counters = IntakeCounters()
         self._sweep = _Rotation(keys, self.config.sweep_interval_s)
-        self._foep_sweep = _Rotation(keys, self.config.foep_interval_s)
-        self._foep_wanted: dict[OfferKey, None] = {}  # an ordered set: first asked, first served
-        self._foep_wake = trio.Event()
+        self._foep = _Readings(keys, self.config.foep_interval_s)
+        self._shares = _Readings(keys, self.config.share_interval_s)
         self._rechecks: list[tuple[float, OfferKey]] = []
         self._recheck_at: dict[OfferKey, float] = {}
         self._wake = trio.Event()
@@ -110,16 +129,23 @@ class Intake:
 
     def want_foep(self, key: OfferKey) -> None:
         """Read FOEP for ``key`` before the sweep's turn (a search about to probe wants it)."""
-        if key not in self._foep_wanted:
-            self._foep_wanted[key] = None
-            self._foep_wake.set()
+        self._foep.want(key)
+
+    def want_share(self, key: OfferKey) -> None:
+        """Read our Buy Box share for ``key`` before the sweep's turn."""
+        self._shares.want(key)
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         async with self.send, trio.open_nursery() as nursery:
             await nursery.start(self.marketplace.stream_observations, self.send.clone())
             nursery.start_soon(self._poll_loop, self.send.clone())
+            market = self.marketplace
             if self.config.foep:
-                nursery.start_soon(self._foep_loop, self.send.clone())
+                foep = market.featured_offer_prices
+                nursery.start_soon(self._read_loop, "featured_offer_prices", foep, self._foep, self.send.clone())
+            if self.config.shares:
+                shares = market.featured_shares
+                nursery.start_soon(self._read_loop, "featured_shares", shares, self._shares, self.send.clone())
             task_status.started()
 
     def _due_rechecks(self, now: float, limit: int) -> list[OfferKey]:
@@ -165,33 +191,44 @@ class Intake:
                 for snapshot in snapshots:
                     await send.send(snapshot)
 
-    async def _foep_loop(self, send: trio.MemorySendChannel[Observation]) -> None:
-        quota = self.marketplace.quota("featured_offer_prices")
+    async def _read_loop(
+        self,
+        operation: str,
+        read: Callable[[Sequence[OfferKey]], Awaitable[Sequence[Observation]]],
+        readings: _Readings,
+        send: trio.MemorySendChannel[Observation],
+    ) -> None:
+        quota = self.marketplace.quota(operation)
         pacer = Pacer(quota)
         async with send:
             while True:
                 now = trio.current_time()
-                wanted = list(itertools.islice(self._foep_wanted, quota.batch))
+                wanted = list(itertools.islice(readings.wanted, quota.batch))
                 for key in wanted:
-                    del self._foep_wanted[key]
+                    del readings.wanted[key]
                 asked = set(wanted)
-                keys = wanted + [k for k in self._foep_sweep.due(now, quota.batch - len(wanted)) if k not in asked]
+                keys = wanted + [k for k in readings.sweep.due(now, quota.batch - len(wanted)) if k not in asked]
                 if not keys:
-                    with trio.move_on_at(self._foep_sweep.next_due()):
-                        await self._foep_wake.wait()
-                    self._foep_wake = trio.Event()
-                    if self._foep_wanted:
+                    with trio.move_on_at(readings.sweep.next_due()):
+                        await readings.wake.wait()
+                    readings.wake = trio.Event()
+                    if readings.wanted:
                         await trio.sleep(self.config.foep_gather_s)
                     continue
                 await pacer.acquire()
                 try:
-                    readings = await self.marketplace.featured_offer_prices(keys)
+                    answers = await read(keys)
                 except Throttled as throttled:
                     self.counters.throttled += 1
                     pacer.penalise(throttled.retry_after)
+                    for key in wanted:  # they still want it; the sweep's keys wait for their next turn
+                        readings.want(key)
                     continue
                 await trio.lowlevel.checkpoint()  # as in the poll loop
-                self.counters.foep_calls += 1
-                self._foep_sweep.touched(keys[len(wanted) :], trio.current_time())
-                for reading in readings:
-                    await send.send(reading)
+                if operation == "featured_shares":
+                    self.counters.share_calls += 1
+                else:
+                    self.counters.foep_calls += 1
+                readings.sweep.touched(keys[len(wanted) :], trio.current_time())
+                for answer in answers:
+                    await send.send(answer)

@@ -1,7 +1,7 @@
 """The offer actor: one per (marketplace, SKU). Observation in, decision out, nothing else.
 
 Observations conflate: only the newest snapshot of an offer matters, so the actor keeps one slot per kind of
-observation (offers, FOEP, pricing health) that a newer one simply replaces, and a `trio.Event` to wake it.
+observation (offers, FOEP, our Buy Box share, pricing health) that a newer one simply replaces, and a wake-up.
 A flood of notifications for one SKU therefore costs neither memory nor the other SKUs anything. Commands and
 submission results are not conflated: they go to a small bounded inbox, and a full inbox is a counted overflow
 at the sender, never a stall.
@@ -32,6 +32,7 @@ from engine.model import (
     OfferSnapshot,
     PriceIntent,
     Reason,
+    ShareReading,
     SubmissionResult,
 )
 from engine.pricing.learning import Lesson
@@ -57,6 +58,8 @@ class Sinks(Protocol):
 
     def want_foep(self, key: OfferKey) -> None: ...
 
+    def want_share(self, key: OfferKey) -> None: ...
+
     def prior(self) -> ScorePrior | None: ...
 
     def learn(self, sample: Lesson) -> None: ...
@@ -73,6 +76,7 @@ class OfferActor:
         "_foep",
         "_health",
         "_pending",
+        "_share",
         "_snapshot",
         "_waiter",
         "channel",
@@ -84,6 +88,7 @@ class OfferActor:
         "paused",
         "quarantined",
         "settings",
+        "share",
         "sinks",
         "snapshot",
         "state",
@@ -113,10 +118,12 @@ class OfferActor:
         # The newest observation of each kind not yet seen by the loop (the conflating slots) ...
         self._snapshot: OfferSnapshot | None = None
         self._foep: FoepReading | None = None
+        self._share: ShareReading | None = None
         self._health: HealthEvent | None = None
         # ... and the newest ones the policy decided on.
         self.snapshot: OfferSnapshot | None = None
         self.foep: FoepReading | None = None
+        self.share: ShareReading | None = None
         self.health: HealthEvent | None = None
         self._commands: deque[Command] | None = None  # created on first use: most actors never get one
         # The wake-up: the loop's task while it sleeps, and whether anything arrived since it last looked. A trio
@@ -150,6 +157,8 @@ class OfferActor:
                     self._snapshot = observation
             case FoepReading():
                 self._foep = observation
+            case ShareReading():
+                self._share = observation
             case HealthEvent():
                 self._health = observation
         self._wake()
@@ -215,6 +224,7 @@ class OfferActor:
             tick=self.tick,
             snapshot=self.snapshot,
             foep=self.foep,
+            share=self.share,
             health=self.health,
             paused=self.paused,
             prior=self.sinks.prior(),
@@ -232,6 +242,8 @@ class OfferActor:
             self.sinks.recheck(self.key, outcome.recheck_at)
         if outcome.want_foep:
             self.sinks.want_foep(self.key)
+        if outcome.want_share:
+            self.sinks.want_share(self.key)
         if outcome.learned is not None:
             self.sinks.learn(outcome.learned)
         return decision
@@ -262,6 +274,8 @@ class OfferActor:
             self.snapshot, self._snapshot, took = self._snapshot, None, True
         if self._foep is not None:
             self.foep, self._foep, took = self._foep, None, True
+        if self._share is not None:
+            self.share, self._share, took = self._share, None, True
         if self._health is not None:
             self.health, self._health, took = self._health, None, True
         return took

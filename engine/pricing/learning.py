@@ -22,7 +22,7 @@ import msgspec
 
 from engine.pricing.scoring import FEATURES, SPREAD, Offset, ScorePrior
 
-__all__ = ["Lesson", "SwingSample", "WeightLearner", "WeightSample"]
+__all__ = ["Lesson", "SwingSample", "TemperatureSample", "WeightLearner", "WeightSample"]
 
 N = len(FEATURES)
 
@@ -44,7 +44,15 @@ class SwingSample(msgspec.Struct, frozen=True, gc=False):
     swing: float
 
 
-Lesson = WeightSample | SwingSample
+class TemperatureSample(msgspec.Struct, frozen=True, gc=False):
+    """Two readings of one offer's Buy Box share at two prices, the market unchanged between them: the share is
+    logistic in ln price around the threshold T, logit(share) = ln(T / X) / temperature, so the pair gives the
+    temperature, the same for every offer of a marketplace."""
+
+    temperature: float
+
+
+Lesson = WeightSample | SwingSample | TemperatureSample
 
 
 class WeightLearner:
@@ -56,6 +64,7 @@ class WeightLearner:
         self.min_swings = min_swings
         self._recent: deque[WeightSample] = deque(maxlen=keep)
         self._swings: dict[bool, deque[float]] = {False: deque(maxlen=keep), True: deque(maxlen=keep)}
+        self._temperatures: deque[float] = deque(maxlen=keep)
         mean = base.weights()
         # Uniform within ±uncertainty of each weight: standard deviation uncertainty · |w| / √3.
         self._precision = [[0.0] * N for _ in range(N)]
@@ -67,6 +76,11 @@ class WeightLearner:
         self.samples = 0
 
     def add(self, sample: Lesson) -> None:
+        if isinstance(sample, TemperatureSample):
+            if math.isfinite(sample.temperature) and sample.temperature > 0.0:
+                self._temperatures.append(sample.temperature)
+                self.samples += 1
+            return
         if isinstance(sample, SwingSample):
             if math.isfinite(sample.swing):
                 self._swings[sample.amazon].append(sample.swing)
@@ -90,6 +104,10 @@ class WeightLearner:
             covariance = _inverse(self._precision)
             mean = [sum(covariance[i][j] * self._rhs[j] for j in range(N)) for i in range(N)]
             prior = prior.learned(mean, [v for row in covariance for v in row], self._stray(mean))
+        if self._temperatures:
+            temperature = statistics.median(self._temperatures)
+            n = len(self._temperatures)
+            prior = msgspec.structs.replace(prior, temperature=temperature, temperature_samples=n)
         swings = {amazon: self._swing(values) for amazon, values in self._swings.items()}
         if swings[False] is None and swings[True] is None:
             return prior

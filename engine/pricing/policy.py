@@ -34,6 +34,7 @@ from engine.model import (
     OfferSnapshot,
     OurListing,
     Reason,
+    ShareReading,
 )
 from engine.pricing.learning import Lesson
 from engine.pricing.scoring import ScorePrior
@@ -55,6 +56,7 @@ class PolicyInputs(msgspec.Struct, frozen=True, gc=False):
     tick: int
     snapshot: OfferSnapshot | None = None
     foep: FoepReading | None = None
+    share: ShareReading | None = None
     health: HealthEvent | None = None
     paused: bool = False
     prior: ScorePrior | None = None
@@ -66,6 +68,7 @@ class Outcome(NamedTuple, Generic[S]):
     recheck_at: float | None = None
     want_foep: bool = False
     learned: Lesson | None = None
+    want_share: bool = False
 
 
 def decide(inputs: PolicyInputs, strategy: Strategy[S], state: S, now: float) -> Outcome[S]:
@@ -97,6 +100,7 @@ def decide(inputs: PolicyInputs, strategy: Strategy[S], state: S, now: float) ->
         return Outcome(Decision(key, now, bounds.max_price, Reason.NO_COMPETITION, summary, True), state)
 
     foep = inputs.foep
+    share = _fresh_share(inputs.share, now)
     view = MarketView(
         key=key,
         now=now,
@@ -109,11 +113,14 @@ def decide(inputs: PolicyInputs, strategy: Strategy[S], state: S, now: float) ->
         foep=_fresh_foep(foep, now),
         foep_at=None if foep is None else foep.as_of,
         foep_ours=None if foep is None else foep.ours_featured,
+        share=share.share if share is not None else None,
+        share_price=share.price if share is not None else None,
+        share_at=share.as_of if share is not None else None,
         prior=inputs.prior,
     )
     step = strategy.decide(view, state)
     decision = Decision(key, now, step.target, step.reason, summary, step.signal_backed)
-    return Outcome(decision, step.state, step.recheck_at, step.want_foep, step.learned)
+    return Outcome(decision, step.state, step.recheck_at, step.want_foep, step.learned, step.want_share)
 
 
 # A hold decided before anything was looked at.
@@ -189,6 +196,12 @@ def _fresh_foep(reading: FoepReading | None, now: float) -> int | None:
     if now - reading.as_of > FOEP_MAX_AGE_S:
         return None
     return reading.price
+
+
+def _fresh_share(reading: ShareReading | None, now: float) -> ShareReading | None:
+    if reading is None or now - reading.as_of > FOEP_MAX_AGE_S:
+        return None
+    return reading
 
 
 def _summary(

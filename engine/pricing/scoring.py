@@ -53,6 +53,10 @@ class ScorePrior(msgspec.Struct, frozen=True, gc=False):
     # rises once a challenger holds, against a seller and against Amazon as the incumbent.
     seller_swing: Offset | None = None
     amazon_swing: Offset | None = None
+    # Learned from pairs of Buy Box share readings (`engine.pricing.learning.TemperatureSample`): how sharply the
+    # share falls with price, in ln-price per logit of share, and from how many pairs. None: not shared (or unknown).
+    temperature: float | None = None
+    temperature_samples: int = 0
 
     @classmethod
     def flat(cls) -> ScorePrior:

@@ -24,6 +24,14 @@ incumbency swing) is much the same across a marketplace's offers for each kind o
 learns it (`SwingSample`) and a new
 holder can step into the 99% band before its own featured reading arrives.
 
+Our share of the Buy Box places the threshold directly where Amazon shares it. The competitive summary reports
+the share of glance views in which our offer is featured, as of Amazon's last recompute and at the price it was
+computed at. Around the threshold T the share is logistic in ln price: logit(share) = ln(T / X) / temperature at
+our landed price X, with one temperature for a whole marketplace. Two readings of one offer at two prices give the
+temperature (`TemperatureSample`, learned marketplace-wide); from then on each reading places T, and the holder
+steps to just below it in one round trip, closer with each reading, with no probe above it. Where the Buy Box
+is not shared (one winner takes every view) readings say nothing, and the search above does all the work.
+
 Price wars are damped: a touch of our min counts when we follow the market down to it; after ``war_touches``
 in ``war_window_s`` the search resets to max and holds there until the window has passed.
 """
@@ -36,7 +44,7 @@ from typing import NamedTuple
 import msgspec
 
 from engine.model import Reason
-from engine.pricing.learning import Lesson, SwingSample, WeightSample
+from engine.pricing.learning import Lesson, SwingSample, TemperatureSample, WeightSample
 from engine.pricing.scoring import SPREAD, Offset, ScorePrior
 from engine.pricing.view import MarketView, Step
 
@@ -85,6 +93,18 @@ class SearchConfig(msgspec.Struct, frozen=True, gc=False):
     resend_after_s: float = 3600.0
     war_touches: int = 2
     war_window_s: float = 86_400.0
+    # Buy Box share readings: shares nearer 0 or 1 than ``share_clip`` say little. A reading counts as the
+    # holder's once we have held ``share_settle_s`` (before that, Amazon may have computed it with the previous
+    # incumbent's edge). A move placed from one stops ``share_margin`` (ln) below the threshold it estimates,
+    # less a share of the distance it moves, ``share_error`` of it (``share_error_few`` while fewer than three
+    # pairs have taught the temperature): an error in the temperature scales the estimate's distance.
+    share_clip: float = 0.02
+    share_pair_clip: float = 0.05
+    share_settle_s: float = 240.0
+    share_after_s: float = 90.0  # ... and once a new price has been live this long (recomputes: about a minute)
+    share_margin: float = 0.0005
+    share_error: float = 0.1
+    share_error_few: float = 0.25
 
 
 class SearchState(msgspec.Struct, frozen=True, gc=False):
@@ -119,6 +139,11 @@ class SearchState(msgspec.Struct, frozen=True, gc=False):
     min_touches: tuple[float, ...] = ()
     war_until: float = -math.inf
     probes: int = 0
+    # The last Buy Box share reading taken in as the holder: the listing price it was at, our landed price then
+    # (ln, less L), and the logit of the share (None when it said nothing: near 0 or 1).
+    share_price: int | None = None
+    share_theta: float | None = None
+    share_logit: float | None = None
 
 
 class _Anchor(NamedTuple):
@@ -168,13 +193,78 @@ class EngineSearch:
         ):
             state = msgspec.structs.replace(state, spell_foep=view.foep)
         state, swing = self._swing(view, state, anchor)
+        state, temperature, read_here = self._read_share(view, state, anchor)
         if view.we_hold:
-            step = self._climb(view, state, anchor, verdict)
+            step = self._climb(view, state, anchor, verdict or read_here)
         else:
             step = self._challenge(view, state, anchor, verdict)
-        if swing is not None and step.learned is None:
-            step = step._replace(learned=swing)
+        lesson = swing if swing is not None else temperature
+        if lesson is not None and step.learned is None:
+            step = step._replace(learned=lesson)
+        if view.we_hold and state.held_since is not None and step.state.share_price != view.our.listing_price:
+            # Ask for our share at this price once Amazon has surely recomputed it with us as the holder.
+            due = max(state.held_since + self.config.share_settle_s, state.live_since + self.config.share_after_s)
+            if view.as_of >= due:
+                step = step._replace(want_share=True)
+            elif step.recheck_at is None or step.recheck_at > due:
+                step = step._replace(recheck_at=due)
         return self._finish(view, step, anchor)
+
+    # --- our share of the Buy Box ------------------------------------------------------------------------------
+
+    def _read_share(
+        self, view: MarketView, state: SearchState, anchor: _Anchor
+    ) -> tuple[SearchState, TemperatureSample | None, bool]:
+        """Take in a share reading Amazon made with us holding; with the previous one (at another price, the same
+        competitor binding) it gives the temperature. Also returns whether it was made at our live price, which
+        means Amazon has recomputed the Buy Box there: as good as a verdict for the search."""
+        share, price = view.share, view.share_price
+        if share is None or price is None or price == state.share_price or not view.we_hold:
+            return state, None, False
+        if view.share_at is None or state.held_since is None:
+            return state, None, False
+        if view.share_at < state.held_since + self.config.share_settle_s:
+            return state, None, False
+        theta = math.log(price + view.our.shipping) - anchor.log_ref
+        clip = self.config.share_clip
+        logit = math.log(share / (1.0 - share)) if clip <= share <= 1.0 - clip else None
+        sample = None
+        steep = math.log(1.0 / self.config.share_pair_clip - 1.0)
+        if logit is not None and state.share_theta is not None and state.share_logit is not None:
+            rise, fall = theta - state.share_theta, state.share_logit - logit
+            # Whole percents near 0 or 1 blur the logit: a pair teaches only from readings clear of them.
+            if abs(fall) > 0.1 and rise / fall > 0.0 and max(abs(logit), abs(state.share_logit)) <= steep:
+                sample = TemperatureSample(rise / fall)
+        state = msgspec.structs.replace(state, share_price=price, share_theta=theta, share_logit=logit)
+        return state, sample, price == view.our.listing_price
+
+    def _share_estimate(self, view: MarketView, state: SearchState, anchor: _Anchor) -> tuple[float, float] | None:
+        """Our hold threshold as ln of a landed price, and how far below it to stay, from the last share reading
+        and the marketplace's temperature; None without either."""
+        prior = self._prior(view)
+        temperature = prior.temperature
+        if temperature is None or state.share_theta is None or state.share_logit is None:
+            return None
+        distance = temperature * state.share_logit
+        cfg = self.config
+        error = cfg.share_error if prior.temperature_samples >= 3 else cfg.share_error_few
+        top = anchor.log_ref + state.share_theta + distance
+        return top, cfg.share_margin + error * abs(distance)
+
+    def _to_share_estimate(
+        self, view: MarketView, state: SearchState, anchor: _Anchor, estimate: tuple[float, float]
+    ) -> Step[SearchState]:
+        """Holding: step to just below the threshold the share places, never up to a price that lost."""
+        top, margin = estimate
+        price, ship, tick = view.our.listing_price, view.our.shipping, view.tick
+        best = top - margin
+        if state.theta_hi is not None:
+            best = min(best, anchor.log_ref + state.theta_hi - math.log1p(self.config.converged_ratio / 4.0))
+        target = _listing(best, ship, tick, down=True)
+        here = math.log(view.our.landed_price)
+        if target > price or (top < here and target < price):
+            return Step(target, Reason.SHARE_ESTIMATE, state, signal_backed=True, want_share=True)
+        return Step(None, Reason.CONVERGED, state)
 
     def _swing(self, view: MarketView, state: SearchState, anchor: _Anchor) -> tuple[SearchState, Lesson | None]:
         """Keep FOEP read while challenging the incumbent; once Amazon makes FOEP with us featured, the rise
@@ -352,6 +442,9 @@ class EngineSearch:
             return Step(None, Reason.AWAIT_LIVE, state, recheck_at=recheck, want_foep=ask)
         if price >= view.bounds.max_price:
             return Step(None, Reason.CONVERGED, state)
+        estimate = self._share_estimate(view, state, anchor)
+        if estimate is not None:
+            return self._to_share_estimate(view, state, anchor, estimate)
         lo, hi = self._bracket(view, state, anchor)
         lo = max(lo, math.log(view.our.landed_price))
         moved = state.target is not None and abs(anchor.log_ref - state.target_log_ref) > cfg.converged_ratio

@@ -19,6 +19,8 @@ class MarketView(msgspec.Struct, frozen=True, gc=False):
     ``competitors`` are already filtered by the channel's rules; ``winner`` is the Buy Box winner in our segment
     (None when Amazon named none). ``foep`` is Amazon's featured offer expected price when it is fresh enough to use;
     ``foep_ours`` says whether our offer was the featured one when Amazon made that estimate (None: not said).
+    ``share`` is our share of the Buy Box from the competitive summary, read at ``share_at``, as Amazon last
+    computed it at our listing price ``share_price`` (None: no fresh reading, or our offer featured nowhere).
     """
 
     key: OfferKey
@@ -32,6 +34,9 @@ class MarketView(msgspec.Struct, frozen=True, gc=False):
     foep: int | None = None
     foep_at: float | None = None
     foep_ours: bool | None = None
+    share: float | None = None
+    share_price: int | None = None
+    share_at: float | None = None
     # The marketplace's learned Buy Box weights, when its runtime has learned any (see engine.pricing.learning).
     prior: ScorePrior | None = None
 
@@ -63,7 +68,8 @@ class Step(NamedTuple, Generic[S]):
 
     ``signal_backed`` marks a move justified by a fresh direct signal (the winner's price, FOEP), which the guard
     does not step-cap. ``recheck_at`` asks for a fresh observation at that time even if nothing changes;
-    ``want_foep`` asks for a FOEP reading soon (they are scarce: 40 offers a call, a call every 30 s);
+    ``want_foep`` asks for a FOEP reading soon (they are scarce: 40 offers a call, a call every 30 s), and
+    ``want_share`` for our share of the Buy Box (20 offers a call, a call every 30 s);
     ``learned`` is what a converged search measured of Amazon's weights, for the marketplace to learn from.
     """
 
@@ -74,6 +80,7 @@ class Step(NamedTuple, Generic[S]):
     recheck_at: float | None = None
     want_foep: bool = False
     learned: Lesson | None = None
+    want_share: bool = False
 
 
 class Strategy(Protocol[S]):

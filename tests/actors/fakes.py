@@ -17,6 +17,7 @@ from engine.model import (
     OfferSnapshot,
     OfferUpdate,
     OurListing,
+    ShareReading,
     SubmissionResult,
 )
 from engine.ports import Quota
@@ -24,6 +25,7 @@ from engine.ports import Quota
 QUOTAS = {
     "poll_offers": Quota(0.5, 1, 20),
     "featured_offer_prices": Quota(1 / 30, 1, 40),
+    "featured_shares": Quota(1 / 30, 1, 20),
     "submit": Quota(5.0, 5, 5),
     "read_back": Quota(5.0, 10, 10),
 }
@@ -45,6 +47,7 @@ class ScriptedMarketplace:
         self._code = code
         self.submitted: list[OfferUpdate] = []
         self.polled: list[OfferKey] = []
+        self.share_asked: list[OfferKey] = []
         self.push_send, self.push_receive = trio.open_memory_channel[Observation](0)
 
     @property
@@ -82,6 +85,10 @@ class ScriptedMarketplace:
 
     async def featured_offer_prices(self, keys: Sequence[OfferKey]) -> list[FoepReading]:
         return [FoepReading(key, trio.current_time(), None, "ASIN_NOT_ELIGIBLE") for key in keys]
+
+    async def featured_shares(self, keys: Sequence[OfferKey]) -> list[ShareReading]:
+        self.share_asked.extend(keys)
+        return [ShareReading(key, trio.current_time(), 0.25, 2000) for key in keys]
 
     async def submit(self, updates: Sequence[OfferUpdate]) -> list[SubmissionResult]:
         self.submitted.extend(updates)

@@ -38,6 +38,37 @@ class ExplodingFor:
         return self.inner.decide(view, state)
 
 
+class AsksForItsShare:
+    """Holds, and asks for its Buy Box share once, the first time it sees itself at 1990."""
+
+    name = "asks"
+
+    def initial_state(self) -> bool:
+        return False
+
+    def decide(self, view: MarketView, state: bool) -> Step[bool]:
+        ask = view.our.listing_price == 1990 and not state
+        return Step(None, Reason.AWAIT_LIVE, state or ask, want_share=ask)
+
+
+async def test_an_offer_that_asks_for_its_share_gets_a_reading_before_the_sweep(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    market = ScriptedMarketplace()
+    runtime = _runtime(market, ["A", "B"], AsksForItsShare())
+    async with trio.open_nursery() as nursery:
+        await nursery.start(runtime.run)
+        # The sweep reads every offer's share at start; the ask comes on top of it, within one call's quota.
+        await trio.sleep(5.0)
+        swept = len(market.share_asked)
+        runtime.actors[OfferKey("DE", "A")].observe(market.snapshot(OfferKey("DE", "A"), price=1990))
+        await trio.sleep(60.0)
+        nursery.cancel_scope.cancel()
+    assert market.share_asked[swept:] == [OfferKey("DE", "A")]
+    reading = runtime.actors[OfferKey("DE", "A")].share
+    assert reading is not None and reading.share == 0.25 and reading.price == 2000
+
+
 def _runtime(market: ScriptedMarketplace, skus: list[str], strategy: Any = None, **config: Any) -> MarketRuntime:
     store = MemoryStore()
     return MarketRuntime(

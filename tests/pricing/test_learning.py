@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engine.model import CompetitorOffer, Fulfilment, OurListing
-from engine.pricing.learning import SwingSample, WeightLearner, WeightSample
+from engine.pricing.learning import SwingSample, TemperatureSample, WeightLearner, WeightSample
 from engine.pricing.scoring import ScorePrior
 
 TRUE = (0.041, 0.013, 0.0031, 0.0066, 0.0029)
@@ -89,3 +89,20 @@ def test_a_swing_that_is_not_a_number_teaches_nothing() -> None:
     learner = WeightLearner(ScorePrior())
     learner.add(SwingSample(False, float("inf")))
     assert learner.samples == 0
+
+
+def test_pairs_of_share_readings_teach_the_temperature_robustly() -> None:
+    learner = WeightLearner(ScorePrior())
+    assert learner.prior().temperature is None
+    for value in (0.0049, 0.0051, 0.0050, 0.02, 0.0052):  # one pair blurred by a stale reading
+        learner.add(TemperatureSample(value))
+    prior = learner.prior()
+    assert prior.temperature is not None and abs(prior.temperature - 0.0051) < 0.0002
+    assert prior.temperature_samples == 5
+
+
+def test_a_temperature_that_is_not_a_positive_number_teaches_nothing() -> None:
+    learner = WeightLearner(ScorePrior())
+    for value in (float("nan"), float("inf"), -0.004, 0.0):
+        learner.add(TemperatureSample(value))
+    assert learner.samples == 0 and learner.prior().temperature is None

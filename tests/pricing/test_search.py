@@ -3,13 +3,13 @@
 import math
 
 import msgspec
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from engine.model import CompetitorOffer, Fulfilment, OfferBounds, OfferKey, OurListing, Reason
-from engine.pricing.learning import SwingSample
+from engine.pricing.learning import SwingSample, TemperatureSample
 from engine.pricing.scoring import Offset, ScorePrior
-from engine.pricing.search import EngineSearch, SearchConfig
+from engine.pricing.search import EngineSearch, SearchConfig, SearchState
 from engine.pricing.view import MarketView
 from tests.pricing.loop import n0, run_against_undercutter, run_static
 
@@ -155,10 +155,12 @@ def test_a_hold_at_a_new_price_counts_only_after_the_buybox_had_time_to_be_recom
     step = search.decide(_view(1900, 2000, hold=True, now=0.0), search.initial_state())
     assert step.target is not None and step.reason is Reason.SEARCH_UP
     probe = step.target
-    # The probe is live but the Buy Box may still show the old verdict: wait for a recheck.
+    # The probe is live but the Buy Box may still show the old verdict: wait for a recheck (or, sooner, for the
+    # moment Amazon has surely shared the Buy Box with us as the holder at this price, to read our share).
     waiting = search.decide(_view(probe, 2000, hold=True, now=100.0), step.state)
     assert waiting.target is None and waiting.reason is Reason.AWAIT_LIVE
-    assert waiting.recheck_at == 100.0 + SearchConfig().settle_s
+    cfg = SearchConfig()
+    assert waiting.recheck_at == min(100.0 + cfg.settle_s, max(0.0 + cfg.share_settle_s, 100.0 + cfg.share_after_s))
     settled = search.decide(_view(probe, 2000, hold=True, now=400.0), waiting.state)
     assert settled.state.theta_lo is not None
     assert settled.state.theta_lo >= math.log(probe) - math.log(2000) - 0.001
@@ -269,3 +271,76 @@ def test_the_secure_hold_counts_from_when_the_securing_price_went_live() -> None
     # when 1995 went live (the window the 99% promise is measured over), not from this verdict.
     assert step.reason is Reason.SECURED and step.target is None
     assert step.recheck_at == 100.0 + SearchConfig().secure_s
+
+
+def _share(threshold: float, landed: float, temperature: float) -> float:
+    """Our Buy Box share at ``landed`` under a shared Buy Box, in whole percent as Amazon reports it."""
+    return round(100.0 / (1.0 + math.exp(-math.log(threshold / landed) / temperature))) / 100.0
+
+
+def _with_share(view: MarketView, share: float, price: int, *, prior: ScorePrior | None = None) -> MarketView:
+    return msgspec.structs.replace(view, share=share, share_price=price, share_at=view.now, prior=prior)
+
+
+def _holding(search: EngineSearch, price: int, rival: int, now: float) -> SearchState:
+    """The state of a search that has held at ``price`` since time 0 and has seen its verdict."""
+    first = search.decide(_view(price, rival, hold=True, now=0.0), search.initial_state())
+    return msgspec.structs.replace(first.state, target=None, live_price=price, live_since=0.0)
+
+
+def test_two_share_readings_as_the_holder_teach_the_marketplace_its_temperature() -> None:
+    search, rival, threshold, temperature = EngineSearch(), 2000, 2031.0, 0.005
+    state = _holding(search, 2005, rival, 0.0)
+    first = search.decide(
+        _with_share(_view(2005, rival, hold=True, now=300.0), _share(threshold, 2005, temperature), 2005), state
+    )
+    assert first.learned is None or not isinstance(first.learned, TemperatureSample)
+    moved = msgspec.structs.replace(first.state, live_price=2024, live_since=300.0, target=None)
+    second = search.decide(
+        _with_share(_view(2024, rival, hold=True, now=600.0), _share(threshold, 2024, temperature), 2024), moved
+    )
+    assert isinstance(second.learned, TemperatureSample)
+    assert abs(second.learned.temperature - temperature) <= 0.1 * temperature
+
+
+def test_a_reading_made_before_we_held_long_is_not_taken_as_the_holders() -> None:
+    search = EngineSearch()
+    state = _holding(search, 1990, 2000, 0.0)
+    early = search.decide(_with_share(_view(1990, 2000, hold=True, now=60.0), 0.8, 1990), state)
+    assert early.state.share_price is None and early.state.share_theta is None
+
+
+@given(
+    distance=st.floats(0.0005, 0.012),
+    temperature=st.floats(0.003, 0.01),
+    rival=st.integers(1500, 30_000),
+    edge=st.floats(-0.03, 0.03),
+)
+def test_with_the_temperature_known_one_share_reading_steps_into_the_998_band_and_never_above(
+    distance: float, temperature: float, rival: int, edge: float
+) -> None:
+    """The holder at X reads its share; the threshold T = X·e^distance. It moves to a price within 99.8% of T
+    and at most T, whatever the competitor's edge, and asks for a reading at the new price."""
+    search = EngineSearch()
+    price = round(rival * math.exp(edge))
+    threshold = price * math.exp(distance)
+    share = _share(threshold, price, temperature)
+    assume(0.02 <= share <= 0.98)  # nearer 0 or 1 a whole percent says little
+    prior = msgspec.structs.replace(ScorePrior(), temperature=temperature, temperature_samples=5)
+    bounds = OfferBounds(rival // 2, rival * 2)
+    view = msgspec.structs.replace(_view(price, rival, hold=True, now=600.0), bounds=bounds)
+    state = msgspec.structs.replace(_holding(search, price, rival, 0.0), live_price=price)
+    step = search.decide(_with_share(view, share, price, prior=prior), state)
+    p_star = math.floor(threshold)
+    final = price if step.target is None else step.target
+    assert final <= p_star
+    assert final >= ALPHA * p_star - 1
+    if step.target is not None:
+        assert step.reason is Reason.SHARE_ESTIMATE and step.signal_backed and step.want_share
+
+
+def test_without_a_temperature_a_share_reading_moves_nothing_by_itself() -> None:
+    search = EngineSearch()
+    state = _holding(search, 1990, 2000, 0.0)
+    step = search.decide(_with_share(_view(1990, 2000, hold=True, now=300.0), 0.8, 1990), state)
+    assert step.reason is not Reason.SHARE_ESTIMATE

@@ -90,3 +90,22 @@ def test_a_reading_says_whether_our_offer_was_featured_when_amazon_made_it() -> 
     assert [r.ours_featured for r in readings] == held.tolist()
     # As the incumbent our threshold lies above the rival's landed price: its edge is gone and ours counts.
     assert all(r.price is not None and r.price > 1000 for r, h in zip(readings, held, strict=True) if h)
+
+
+def test_the_competitive_summary_shows_our_share_as_amazon_last_computed_it() -> None:
+    """Our glance-view share in whole percent, and the price Amazon computed it at; an offer featured nowhere is
+    not listed."""
+    market = one_row_market(OurSpec(2_000, 500, 2_000), [CompetitorSpec(price=1_000)], copies=50)
+    far = market.competitive_summary(np.arange(50), 0.0)
+    assert all(r.share is None and r.price is None for r in far)  # 2x the rival's price: featured nowhere
+    market.submit(np.arange(50), 1_002, 0.0)
+    later = market.competitive_summary(np.arange(50), 7200.0)
+    live = market.price[:, 0] == 1_002
+    for row, reading in enumerate(later):
+        if not live[row]:  # one of the submits that never apply: still at max, featured nowhere
+            assert reading.share is None
+            continue
+        assert reading.share is not None and 0.0 < reading.share < 1.0
+        assert reading.share == round(float(market.our_share[row]) * 100) / 100
+        assert reading.price == 1_002
+    assert live.sum() >= 45
