@@ -105,6 +105,14 @@ class SearchConfig(msgspec.Struct, frozen=True, gc=False):
     share_margin: float = 0.0005
     share_error: float = 0.1
     share_error_few: float = 0.25
+    # Without a temperature yet, a holder reads its share at a second price before probing on: one whose share
+    # is at least logistic(``calibrate_logit``) steps up by at most ``calibrate_step`` (ln), one nearer the
+    # threshold down by ``calibrate_down``. A new price's reading is waited for up to ``share_wait_s`` after it
+    # went live.
+    calibrate_logit: float = 1.0
+    calibrate_step: float = 0.003
+    calibrate_down: float = 0.002
+    share_wait_s: float = 300.0
 
 
 class SearchState(msgspec.Struct, frozen=True, gc=False):
@@ -250,6 +258,20 @@ class EngineSearch:
         error = cfg.share_error if prior.temperature_samples >= 3 else cfg.share_error_few
         top = anchor.log_ref + state.share_theta + distance
         return top, cfg.share_margin + error * abs(distance)
+
+    def _calibration(self, view: MarketView, state: SearchState, lo: float, hi: float) -> int | None:
+        """One reading of our share here and no temperature yet: a step that gives the second reading of a pair
+        and keeps the Buy Box. Well below the threshold, a small step up (a quarter of what the verdicts leave
+        open, at most ``calibrate_step``); near it, a small step down (``calibrate_down``). None when the step is
+        under two ticks."""
+        cfg, price, tick = self.config, view.our.listing_price, view.tick
+        assert state.share_logit is not None
+        here = math.log(view.our.landed_price)
+        if state.share_logit >= cfg.calibrate_logit:
+            target = _listing(here + min(cfg.calibrate_step, 0.25 * (hi - lo)), view.our.shipping, tick, down=True)
+            return target if target >= price + 2 * tick else None
+        target = _listing(here - cfg.calibrate_down, view.our.shipping, tick, down=True)
+        return target if target <= price - 2 * tick and target >= view.bounds.min_price else None
 
     def _to_share_estimate(
         self, view: MarketView, state: SearchState, anchor: _Anchor, estimate: tuple[float, float]
@@ -445,6 +467,17 @@ class EngineSearch:
         estimate = self._share_estimate(view, state, anchor)
         if estimate is not None:
             return self._to_share_estimate(view, state, anchor, estimate)
+        if self._prior(view).temperature is None and state.share_logit is not None:
+            # Our share says where we stand, but not yet how far that is: read it at a second price first, rather
+            # than probe blind. (Where readings say nothing, near 0 or 1 or in a Buy Box that is not shared, the
+            # search below goes on as before.)
+            if state.share_price == price:
+                lo, hi = self._bracket(view, state, anchor)
+                calibrate = self._calibration(view, state, max(lo, math.log(view.our.landed_price)), hi)
+                if calibrate is not None:
+                    return Step(calibrate, Reason.SHARE_ESTIMATE, state, signal_backed=True)
+            elif view.as_of < state.live_since + cfg.share_wait_s:
+                return Step(None, Reason.AWAIT_LIVE, state, recheck_at=state.live_since + cfg.share_wait_s)
         lo, hi = self._bracket(view, state, anchor)
         lo = max(lo, math.log(view.our.landed_price))
         moved = state.target is not None and abs(anchor.log_ref - state.target_log_ref) > cfg.converged_ratio

@@ -339,8 +339,19 @@ def test_with_the_temperature_known_one_share_reading_steps_into_the_998_band_an
         assert step.reason is Reason.SHARE_ESTIMATE and step.signal_backed and step.want_share
 
 
-def test_without_a_temperature_a_share_reading_moves_nothing_by_itself() -> None:
-    search = EngineSearch()
-    state = _holding(search, 1990, 2000, 0.0)
-    step = search.decide(_with_share(_view(1990, 2000, hold=True, now=300.0), 0.8, 1990), state)
-    assert step.reason is not Reason.SHARE_ESTIMATE
+@given(distance=st.floats(0.0005, 0.02), temperature=st.floats(0.003, 0.01))
+def test_without_a_temperature_the_holder_reads_its_share_at_a_second_price_and_keeps_the_buybox(
+    distance: float, temperature: float
+) -> None:
+    """Our share here but no temperature: the next move is a small one that still wins (up when the share says we
+    are well below the threshold, down near it), to read the share at a second price."""
+    search, rival, price = EngineSearch(), 20_000, 20_000
+    threshold = price * math.exp(distance)
+    share = _share(threshold, price, temperature)
+    assume(0.02 <= share <= 0.98)
+    view = msgspec.structs.replace(_view(price, rival, hold=True, now=600.0), bounds=OfferBounds(10_000, 40_000))
+    state = msgspec.structs.replace(_holding(search, price, rival, 0.0), live_price=price)
+    step = search.decide(_with_share(view, share, price), state)
+    assert step.reason is Reason.SHARE_ESTIMATE and step.target is not None
+    assert step.target <= math.floor(threshold)
+    assert abs(math.log(step.target / price)) <= SearchConfig().calibrate_step + 1e-4
