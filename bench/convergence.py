@@ -31,13 +31,16 @@ while the simulator handles their events in the same vectorised rounds.
 
 from __future__ import annotations
 
+import hashlib
 import math
+import pickle
 import time
 import zlib
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from multiprocessing import get_context
+from pathlib import Path
 from typing import Any, Final, Literal
 
 import numpy as np
@@ -263,31 +266,64 @@ def oracle_one(task: OracleTask) -> list[OracleOutcome]:
 
 
 def tasks(plan: Plan) -> list[RunTask | OracleTask]:
-    """Every run and oracle of the plan, the slowest scenarios first so the pool's last minutes are not idle."""
+    """Every run and oracle of the plan: batch by batch of seeds, so that whatever part of a long plan has run
+    covers every cell; within a batch the slowest scenarios first, so the pool's last minutes are not idle."""
     from sim.scenarios import SCENARIOS
 
+    weight = {name: len(sc.roles) + (3 if sc.reacting else 0) for name, sc in SCENARIOS.items()}
     out: list[RunTask | OracleTask] = []
-    for scenario, delay, tau in plan.groups():
-        for seeds in plan.batches():
-            out.append(OracleTask(scenario, delay, tau, seeds, plan.rows, plan.hours, plan.sellers))
+    for seeds in plan.batches():
+        batch: list[RunTask | OracleTask] = []
+        for scenario, delay, tau in plan.groups():
+            batch.append(OracleTask(scenario, delay, tau, seeds, plan.rows, plan.hours, plan.sellers))
             for strategy in plan.strategies:
                 sample = 3 if seeds[0] == plan.first_seed else 0
-                out.append(RunTask(scenario, delay, tau, seeds, strategy, plan.rows, plan.hours, plan.sellers, sample))
-    weight = {name: len(sc.roles) + (3 if sc.reacting else 0) for name, sc in SCENARIOS.items()}
-    out.sort(key=lambda t: -weight[t.scenario])
+                task = RunTask(scenario, delay, tau, seeds, strategy, plan.rows, plan.hours, plan.sellers, sample)
+                batch.append(task)
+        out.extend(sorted(batch, key=lambda t: -weight[t.scenario]))
     return out
 
 
+def _finished_path(directory: Path, task: RunTask | OracleTask) -> Path:
+    """Where a finished task's outcomes are kept: named by a hash of the task, which is all that determines them
+    for a given engine (so the directory belongs to one version of the code)."""
+    return directory / f"{hashlib.sha256(repr(task).encode()).hexdigest()[:20]}.pickle"
+
+
 def run_plan(
-    plan: Plan, *, progress: bool = True, on_done: Callable[[Outcome], None] | None = None
+    plan: Plan,
+    *,
+    progress: bool = True,
+    on_done: Callable[[Outcome], None] | None = None,
+    resume: Path | None = None,
 ) -> tuple[list[CellResult], list[RunOutcome]]:
-    """Run every task (in ``plan.workers`` processes; in this process when 1) and aggregate the cells."""
+    """Run every task (in ``plan.workers`` processes; in this process when 1) and aggregate the cells.
+
+    With ``resume``, each finished task's outcomes are kept in that directory as it finishes, and tasks found
+    there are not run again: a long plan stopped part way resumes where it was, and a plan that covers part of
+    another (fewer seeds, fewer cells) reuses its runs.
+    """
     todo = tasks(plan)
-    bar = Progress(len(todo), "bench convergence") if progress else None
     outcomes: list[Outcome] = []
+    if resume is not None:
+        resume.mkdir(parents=True, exist_ok=True)
+        left = []
+        for task in todo:
+            path = _finished_path(resume, task)
+            if path.exists():
+                outcomes.extend(pickle.loads(path.read_bytes()))
+            else:
+                left.append(task)
+        todo = left
+    bar = Progress(len(todo), "bench convergence") if progress else None
 
     def finished(batch: list[Outcome]) -> None:
         outcomes.extend(batch)
+        if resume is not None and batch:
+            path = _finished_path(resume, batch[0].task)
+            partial = path.with_suffix(".partial")
+            partial.write_bytes(pickle.dumps(batch))
+            partial.replace(path)  # whole or not at all: a run stopped mid-write is run again
         if on_done is not None:
             for outcome in batch:
                 on_done(outcome)

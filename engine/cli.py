@@ -79,6 +79,8 @@ def _parser() -> argparse.ArgumentParser:
     conv.add_argument("--sellers", choices=["one", "per-sku"], default="one", help="quota: one account or per SKU")
     conv.add_argument("--workers", type=_positive_int, default=2, help="worker processes (1 = in this process)")
     conv.add_argument("--batch", type=_positive_int, default=20, help="seeds run side by side in one run (20)")
+    conv.add_argument("--first-seed", type=_positive_int, default=1, help="the first seed (1)")
+    conv.add_argument("--resume", type=Path, help="keep finished runs in DIR and skip those already there")
     conv.add_argument("--json", type=Path, help="write the cells as JSON to FILE")
     conv.add_argument("--plots", type=Path, help="write PNG plots into DIR")
     conv.add_argument("--quick", action="store_true", help="a small plan that runs in a few minutes")
@@ -427,6 +429,7 @@ def _cmd_bench_convergence(args: argparse.Namespace) -> int:
         sellers=args.sellers,
         workers=args.workers,
         batch=args.batch,
+        first_seed=args.first_seed,
     )
     runs_total = len(plan.groups()) * len(plan.batches()) * (len(plan.strategies) + 1)
     print(
@@ -436,7 +439,7 @@ def _cmd_bench_convergence(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     started = time.perf_counter()
-    cells, runs = run_plan(plan, progress=not args.quiet)
+    cells, runs = run_plan(plan, progress=not args.quiet, resume=args.resume)
     wall = time.perf_counter() - started
     print(table(cells))
     print(f"wall time {wall:.0f} s")

@@ -62,6 +62,23 @@ def test_bench_convergence_writes_the_cells_contract_and_plots(tmp_path: Path) -
     assert sorted(p.name for p in plots.iterdir()) == ["t99_cdf_S1a_D2m_tau0.005.png", "trajectory_S1a.png"]
 
 
+def test_bench_convergence_resumes_from_the_runs_it_kept(tmp_path: Path) -> None:
+    """A second run of the same plan over the same directory runs nothing and gives the same cells; a plan of
+    more seeds runs only the new ones."""
+    argv = ["bench", "convergence", "--scenario", "S2", "--delay", "2m", "--tau", "0.005", "--strategies", "engine"]
+    argv += ["--rows", "1", "--hours", "1", "--batch", "1", "--workers", "1", "--quiet", "--resume", str(tmp_path)]
+    first, again, more = (tmp_path / name for name in ("first.json", "again.json", "more.json"))
+    assert main([*argv, "--seeds", "2", "--json", str(first)]) == 0
+    kept = sorted(tmp_path.glob("*.pickle"))
+    assert len(kept) == 4  # two seeds: a run and an oracle each
+    assert main([*argv, "--seeds", "2", "--json", str(again)]) == 0
+    assert sorted(tmp_path.glob("*.pickle")) == kept
+    assert json.loads(first.read_text())["cells"] == json.loads(again.read_text())["cells"]
+    assert main([*argv, "--seeds", "3", "--json", str(more)]) == 0
+    assert len(list(tmp_path.glob("*.pickle"))) == 6
+    assert json.loads(more.read_text())["cells"][0]["seeds"] == 3
+
+
 def test_bench_throughput_writes_the_runs_contract(tmp_path: Path) -> None:
     out = tmp_path / "throughput.json"
     argv = ["bench", "throughput", "--actors", "1000", "--seconds", "0.3", "--latency-seconds", "1", "--warmup", "0.2"]
