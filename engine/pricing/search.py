@@ -93,11 +93,12 @@ class SearchConfig(msgspec.Struct, frozen=True, gc=False):
     resend_after_s: float = 3600.0
     war_touches: int = 2
     war_window_s: float = 86_400.0
-    # Buy Box share readings: shares nearer 0 or 1 than ``share_clip`` say little. A reading counts as the
-    # holder's once we have held ``share_settle_s`` (before that, Amazon may have computed it with the previous
-    # incumbent's edge). A move placed from one stops ``share_margin`` (ln) below the threshold it estimates,
-    # less a share of the distance it moves, ``share_error`` of it (``share_error_few`` while fewer than three
-    # pairs have taught the temperature): an error in the temperature scales the estimate's distance.
+    # Buy Box share readings: shares nearer 0 or 1 than ``share_clip`` say little (``share_pair_clip`` for the
+    # pairs that teach the temperature). A reading counts as the holder's once we have held ``share_settle_s``
+    # (before that, Amazon may have computed it with the previous incumbent's edge). A move placed from one stops
+    # below the threshold it estimates by ``share_margin`` (ln) plus ``share_error`` of the distance it moves
+    # (``share_error_few`` while fewer than three pairs have taught the temperature): an error in the temperature
+    # scales the estimate's distance.
     share_clip: float = 0.02
     share_pair_clip: float = 0.05
     share_settle_s: float = 240.0
@@ -284,7 +285,9 @@ class EngineSearch:
             best = min(best, anchor.log_ref + state.theta_hi - math.log1p(self.config.converged_ratio / 4.0))
         target = _listing(best, ship, tick, down=True)
         here = math.log(view.our.landed_price)
-        if target > price or (top < here and target < price):
+        # Up by a tick that is a sliver of the price is not worth an update and a round trip; down always is.
+        worth = max(tick, math.ceil(price * self.config.share_margin / 2.0))
+        if target >= price + worth or (top < here and target < price):
             return Step(target, Reason.SHARE_ESTIMATE, state, signal_backed=True, want_share=True)
         return Step(None, Reason.CONVERGED, state)
 
@@ -358,6 +361,9 @@ class EngineSearch:
             secured_at=None,
             prior_floor=None,
             challenge_theta=None,
+            share_price=None,
+            share_theta=None,
+            share_logit=None,
         )
 
     def _observe(self, view: MarketView, state: SearchState, anchor: _Anchor) -> tuple[SearchState, bool]:

@@ -355,3 +355,18 @@ def test_without_a_temperature_the_holder_reads_its_share_at_a_second_price_and_
     assert step.reason is Reason.SHARE_ESTIMATE and step.target is not None
     assert step.target <= math.floor(threshold)
     assert abs(math.log(step.target / price)) <= SearchConfig().calibrate_step + 1e-4
+
+
+def test_a_share_reading_is_forgotten_when_another_competitor_binds() -> None:
+    """Readings are relative to the binding competitor's price; against another one they place nothing."""
+    search = EngineSearch()
+    state = _holding(search, 1990, 2000, 0.0)
+    read = search.decide(_with_share(_view(1990, 2000, hold=True, now=300.0), 0.8, 1990), state)
+    assert read.state.share_logit is not None
+    other = msgspec.structs.replace(
+        _view(1990, 2000, hold=True, now=400.0),
+        competitors=(CompetitorOffer("R2", 1950, feedback_pct=95), CompetitorOffer("R1", 2000, feedback_pct=95)),
+    )
+    after = search.decide(other, read.state)
+    assert after.state.binding == "R2"
+    assert after.state.share_price is None and after.state.share_theta is None and after.state.share_logit is None
