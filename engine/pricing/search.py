@@ -153,6 +153,12 @@ class SearchState(msgspec.Struct, frozen=True, gc=False):
     share_price: int | None = None
     share_theta: float | None = None
     share_logit: float | None = None
+    # We asked for a new price while the one before it was not yet seen live, so either may go live first and
+    # for a while (updates land late). Until the last one asked for is seen live, a change of our Buy Box status
+    # that first shows with a new price may have been decided at a price we never saw: it is no verdict at the
+    # new price until that price has settled (``change_unplaced``).
+    superseded: bool = False
+    change_unplaced: bool = False
 
 
 class _Anchor(NamedTuple):
@@ -372,15 +378,23 @@ class EngineSearch:
         Returns the new state and whether a verdict was taken.
         """
         price = view.our.listing_price
-        if state.live_price != price:
+        previous = state.live_price
+        if previous != price:
             state = msgspec.structs.replace(state, live_price=price, live_since=view.as_of)
         state = msgspec.structs.replace(state, seen_as_of=view.as_of)
         settled = state.target is None or view.as_of - state.live_since >= self.config.settle_s
         # A change of our Buy Box status comes from a recompute at our price as shown (a competitor's move would
         # show in L); only "still the same" needs time for Amazon to have recomputed since our price went live.
+        # Unless the change comes with a new price: then any price we asked for since the last observation may
+        # have been live in between and be the one Amazon recomputed at.
         changed = view.we_hold != state.held
-        if not (settled or changed):
+        if changed and not settled and state.superseded and previous is not None and previous != price:
+            state = msgspec.structs.replace(state, change_unplaced=True)
+        if state.superseded and price == state.target:
+            state = msgspec.structs.replace(state, superseded=False)
+        if not (settled or (changed and not state.change_unplaced)):
             return state, False
+        state = msgspec.structs.replace(state, change_unplaced=False)
         rel = math.log(view.our.landed_price) - anchor.log_ref
         if view.we_hold:
             lo = rel if state.theta_lo is None else max(state.theta_lo, rel)
@@ -714,8 +728,14 @@ class EngineSearch:
         assert target is not None
         if target == view.our.listing_price and state.target in (None, target):
             return step._replace(target=None, reason=reason, state=state)
+        pending = state.target is not None and state.target != view.our.listing_price
         state = msgspec.structs.replace(
-            state, target=target, target_at=now, target_log_ref=anchor.log_ref, probes=state.probes + 1
+            state,
+            target=target,
+            target_at=now,
+            target_log_ref=anchor.log_ref,
+            probes=state.probes + 1,
+            superseded=state.superseded or pending,
         )
         return step._replace(target=target, reason=reason, state=state)
 
