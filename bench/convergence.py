@@ -276,8 +276,8 @@ def tasks(plan: Plan) -> list[RunTask | OracleTask]:
         batch: list[RunTask | OracleTask] = []
         for scenario, delay, tau in plan.groups():
             batch.append(OracleTask(scenario, delay, tau, seeds, plan.rows, plan.hours, plan.sellers))
+            sample = 3 if seeds[0] == plan.first_seed else 0
             for strategy in plan.strategies:
-                sample = 3 if seeds[0] == plan.first_seed else 0
                 task = RunTask(scenario, delay, tau, seeds, strategy, plan.rows, plan.hours, plan.sellers, sample)
                 batch.append(task)
         out.extend(sorted(batch, key=lambda t: -weight[t.scenario]))

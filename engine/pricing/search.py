@@ -378,23 +378,26 @@ class EngineSearch:
         Returns the new state and whether a verdict was taken.
         """
         price = view.our.listing_price
-        previous = state.live_price
-        if previous != price:
-            state = msgspec.structs.replace(state, live_price=price, live_since=view.as_of)
-        state = msgspec.structs.replace(state, seen_as_of=view.as_of)
-        settled = state.target is None or view.as_of - state.live_since >= self.config.settle_s
+        moved = state.live_price is not None and state.live_price != price
+        live_since = state.live_since if state.live_price == price else view.as_of
+        settled = state.target is None or view.as_of - live_since >= self.config.settle_s
         # A change of our Buy Box status comes from a recompute at our price as shown (a competitor's move would
         # show in L); only "still the same" needs time for Amazon to have recomputed since our price went live.
-        # Unless the change comes with a new price: then any price we asked for since the last observation may
-        # have been live in between and be the one Amazon recomputed at.
+        # Unless the change comes with a new price while an older ask was pending: then a price we never saw
+        # live may have been live in between and be the one Amazon recomputed at.
         changed = view.we_hold != state.held
-        if changed and not settled and state.superseded and previous is not None and previous != price:
-            state = msgspec.structs.replace(state, change_unplaced=True)
-        if state.superseded and price == state.target:
-            state = msgspec.structs.replace(state, superseded=False)
-        if not (settled or (changed and not state.change_unplaced)):
+        unplaced = state.change_unplaced or (changed and not settled and state.superseded and moved)
+        verdict = settled or (changed and not unplaced)
+        state = msgspec.structs.replace(
+            state,
+            live_price=price,
+            live_since=live_since,
+            seen_as_of=view.as_of,
+            superseded=state.superseded and price != state.target,
+            change_unplaced=unplaced and not verdict,
+        )
+        if not verdict:
             return state, False
-        state = msgspec.structs.replace(state, change_unplaced=False)
         rel = math.log(view.our.landed_price) - anchor.log_ref
         if view.we_hold:
             lo = rel if state.theta_lo is None else max(state.theta_lo, rel)
