@@ -76,6 +76,7 @@ class QuotaBook:
         self._index = {name: i for i, name in enumerate(self._ops)}
         specs = list(self._ops.values())
         self._rate = np.array([op.rate for op in specs])
+        self._rates = [float(op.rate) for op in specs]
         self._burst = np.array([float(op.burst) for op in specs])
         self._tokens = np.tile(self._burst, (n_sellers, 1))
         self._last = np.full((n_sellers, len(specs)), start)
@@ -95,11 +96,19 @@ class QuotaBook:
         self._last[sellers, op] = np.maximum(self._last[sellers, op], t)
         return np.asarray(tokens, np.float64)
 
+    def _refill_one(self, seller: int, op: int, t: float) -> float:
+        """`_refill` for one seller, in plain floats (the same arithmetic): every simulated call comes here."""
+        last = float(self._last[seller, op])
+        tokens = min(float(self._burst[op]), float(self._tokens[seller, op]) + max(t - last, 0.0) * self._rates[op])
+        self._tokens[seller, op] = tokens
+        self._last[seller, op] = max(last, t)
+        return tokens
+
     def try_acquire(self, seller: int, operation: str, t: float, n: int = 1) -> bool:
         """Take ``n`` tokens at time ``t`` if the bucket has them; False (and nothing taken) otherwise."""
         self.operation(operation)
         op = self._index[operation]
-        tokens = float(self._refill(seller, op, t))
+        tokens = self._refill_one(seller, op, t)
         if tokens + 1e-9 < n:
             return False
         self._tokens[seller, op] = tokens - n
@@ -119,7 +128,7 @@ class QuotaBook:
         """Seconds from ``t`` until ``n`` tokens are there (0 when they are now)."""
         self.operation(operation)
         op = self._index[operation]
-        tokens = float(self._refill(seller, op, t))
+        tokens = self._refill_one(seller, op, t)
         if tokens + 1e-9 >= n:  # the same tolerance as `try_acquire`: 0.8 s × 5/s is 3.9999999999 tokens
             return 0.0
         return (n - tokens) / float(self._rate[op])
