@@ -283,12 +283,17 @@ class EngineSearch:
     def _to_share_estimate(
         self, view: MarketView, state: SearchState, anchor: _Anchor, estimate: tuple[float, float]
     ) -> Step[SearchState]:
-        """Holding: step to just below the threshold the share places, never up to a price that lost."""
+        """Holding: step to just below the threshold the share places, never up to a price that lost as the holder.
+
+        A challenger's loss bounds the holder's threshold only through the prior's incumbency edge, and may be a
+        verdict taken before Amazon recomputed; a share reading as the holder measures that threshold itself, so
+        only our losses as the holder cap it."""
         top, margin = estimate
         price, ship, tick = view.our.listing_price, view.our.shipping, view.tick
         best = top - margin
-        if state.theta_hi is not None:
-            best = min(best, anchor.log_ref + state.theta_hi - math.log1p(self.config.converged_ratio / 4.0))
+        lost = state.hold_hi
+        if lost is not None and (state.theta_lo is None or lost > state.theta_lo):  # not since held above
+            best = min(best, anchor.log_ref + lost - math.log1p(self.config.converged_ratio / 4.0))
         target = _listing(best, ship, tick, down=True)
         here = math.log(view.our.landed_price)
         # Up by a tick that is a sliver of the price is not worth an update and a round trip; down always is.
