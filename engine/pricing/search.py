@@ -433,7 +433,10 @@ class EngineSearch:
             )
         climb_lost = state.climb_lost
         bound: float | None
-        if state.held:
+        # A loss first seen with a price that was not yet settled (``unplaced``) may have been decided at a price
+        # we never saw live; by the time this one settled, Amazon judged it with the rival as the incumbent. It is
+        # a challenger's loss, not a bound on the holder's threshold.
+        if state.held and not unplaced:
             bound = rel
             fails: int = state.challenge_fails
             failed: int | None = state.failed_price
