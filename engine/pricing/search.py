@@ -240,18 +240,26 @@ class EngineSearch:
             return state, None, False
         if view.share_at < state.held_since + self.config.share_settle_s:
             return state, None, False
+        if share < 0.5 and view.share_at > view.as_of:
+            # Under half the views and newer than what says we hold: a holder's share below one half is one
+            # recompute from losing, and this may be the recompute that took the Buy Box from us (then it is a
+            # challenger's share, and a temperature from it is wrong). Kept until an observation says which.
+            return state, None, False
         theta = math.log(price + view.our.shipping) - anchor.log_ref
         clip = self.config.share_clip
         logit = math.log(share / (1.0 - share)) if clip <= share <= 1.0 - clip else None
         sample = None
-        steep = math.log(1.0 / self.config.share_pair_clip - 1.0)
         if logit is not None and state.share_theta is not None and state.share_logit is not None:
             rise, fall = theta - state.share_theta, state.share_logit - logit
             # Whole percents near 0 or 1 blur the logit: a pair teaches only from readings clear of them.
-            if abs(fall) > 0.1 and rise / fall > 0.0 and max(abs(logit), abs(state.share_logit)) <= steep:
+            if abs(fall) > 0.1 and rise / fall > 0.0 and self._pairable(logit) and self._pairable(state.share_logit):
                 sample = TemperatureSample(rise / fall)
         state = msgspec.structs.replace(state, share_price=price, share_theta=theta, share_logit=logit)
         return state, sample, price == view.our.listing_price
+
+    def _pairable(self, logit: float | None) -> bool:
+        """Whether a reading with this logit can be one of a pair that teaches the temperature."""
+        return logit is not None and abs(logit) <= math.log(1.0 / self.config.share_pair_clip - 1.0)
 
     def _share_estimate(self, view: MarketView, state: SearchState, anchor: _Anchor) -> tuple[float, float] | None:
         """Our hold threshold as ln of a landed price, and how far below it to stay, from the last share reading
@@ -498,10 +506,11 @@ class EngineSearch:
         estimate = self._share_estimate(view, state, anchor)
         if estimate is not None:
             return self._to_share_estimate(view, state, anchor, estimate)
-        if self._prior(view).temperature is None and state.share_logit is not None:
+        if self._prior(view).temperature is None and self._pairable(state.share_logit):
             # Our share says where we stand, but not yet how far that is: read it at a second price first, rather
             # than probe blind. (Where readings say nothing, near 0 or 1 or in a Buy Box that is not shared, the
-            # search below goes on as before.)
+            # search below goes on as before; so it does from a reading too near 1 to be one of a pair: we are
+            # well below the threshold, and small steps up from there take an hour to teach the temperature.)
             if state.share_price == price:
                 lo, hi = self._bracket(view, state, anchor)
                 calibrate = self._calibration(view, state, max(lo, math.log(view.our.landed_price)), hi)
