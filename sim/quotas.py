@@ -76,7 +76,6 @@ class QuotaBook:
         self._index = {name: i for i, name in enumerate(self._ops)}
         specs = list(self._ops.values())
         self._rate = np.array([op.rate for op in specs])
-        self._rates = [float(op.rate) for op in specs]
         self._burst = np.array([float(op.burst) for op in specs])
         self._tokens = np.tile(self._burst, (n_sellers, 1))
         self._last = np.full((n_sellers, len(specs)), start)
@@ -99,7 +98,8 @@ class QuotaBook:
     def _refill_one(self, seller: int, op: int, t: float) -> float:
         """`_refill` for one seller, in plain floats (the same arithmetic): every simulated call comes here."""
         last = float(self._last[seller, op])
-        tokens = min(float(self._burst[op]), float(self._tokens[seller, op]) + max(t - last, 0.0) * self._rates[op])
+        refilled = float(self._tokens[seller, op]) + max(t - last, 0.0) * float(self._rate[op])
+        tokens = min(float(self._burst[op]), refilled)
         self._tokens[seller, op] = tokens
         self._last[seller, op] = max(last, t)
         return tokens

@@ -179,6 +179,8 @@ class EngineSearch:
 
     def __init__(self, config: SearchConfig | None = None) -> None:
         self.config = config or SearchConfig()
+        # The largest |logit| of a share reading that can be one of a pair teaching the temperature.
+        self._pair_logit = math.log(1.0 / self.config.share_pair_clip - 1.0)
 
     @property
     def score_prior(self) -> ScorePrior:
@@ -241,9 +243,10 @@ class EngineSearch:
         if view.share_at < state.held_since + self.config.share_settle_s:
             return state, None, False
         if share < 0.5 and view.share_at > view.as_of:
-            # Under half the views and newer than what says we hold: a holder's share below one half is one
-            # recompute from losing, and this may be the recompute that took the Buy Box from us (then it is a
-            # challenger's share, and a temperature from it is wrong). Kept until an observation says which.
+            # Under half the views and newer than what says we hold. Over half, the reading says we hold by
+            # itself (a majority share is featured); under it, this may be the recompute that took the Buy Box
+            # from us (then it is a challenger's share, and a temperature from it is wrong). Kept until an
+            # observation at least as new says which.
             return state, None, False
         theta = math.log(price + view.our.shipping) - anchor.log_ref
         clip = self.config.share_clip
@@ -259,7 +262,7 @@ class EngineSearch:
 
     def _pairable(self, logit: float | None) -> bool:
         """Whether a reading with this logit can be one of a pair that teaches the temperature."""
-        return logit is not None and abs(logit) <= math.log(1.0 / self.config.share_pair_clip - 1.0)
+        return logit is not None and abs(logit) <= self._pair_logit
 
     def _share_estimate(self, view: MarketView, state: SearchState, anchor: _Anchor) -> tuple[float, float] | None:
         """Our hold threshold as ln of a landed price, and how far below it to stay, from the last share reading
