@@ -88,11 +88,12 @@ def _parser() -> argparse.ArgumentParser:
     conv.set_defaults(handler=_cmd_bench_convergence)
 
     thr = bench_sub.add_parser("throughput", help="offer actors per process: memory, observations/s, latency")
-    thr.add_argument("--actors", type=_counts, default=(10_000, 100_000), help="actor counts: 10k,100k")
-    thr.add_argument("--seconds", type=_positive_float, default=10.0, help="seconds per rate measurement")
-    thr.add_argument("--latency-seconds", type=_positive_float, default=120.0, help="seconds of the latency run")
-    thr.add_argument("--latency-rate", type=_positive_float, default=10_000.0, help="observations/s offered")
-    thr.add_argument("--warmup", type=_positive_float, default=1.0, help="seconds before each rate is measured")
+    thr.add_argument("--actors", type=_counts, default=None, help="actor counts: 10k,100k")
+    thr.add_argument("--seconds", type=_positive_float, default=None, help="seconds per rate measurement (10)")
+    thr.add_argument("--latency-seconds", type=_positive_float, default=None, help="seconds of the latency run (120)")
+    thr.add_argument("--latency-rate", type=_positive_float, default=None, help="observations/s offered (10,000)")
+    thr.add_argument("--warmup", type=_positive_float, default=None, help="seconds before each rate is measured (1)")
+    thr.add_argument("--quick", action="store_true", help="1,000 actors, a second or so per measurement")
     thr.add_argument("--in-process", action="store_true", help="measure in this process, not a fresh one per count")
     thr.add_argument("--json", type=Path, help="write the runs as JSON to FILE")
     thr.set_defaults(handler=_cmd_bench_throughput)
@@ -457,12 +458,16 @@ def _cmd_bench_convergence(args: argparse.Namespace) -> int:
 def _cmd_bench_throughput(args: argparse.Namespace) -> int:
     from bench.throughput import ThroughputPlan, run_throughput, throughput_json, throughput_table
 
+    # `--quick`: every measurement of the full run, at a size that takes seconds (the suite's smoke test).
+    quick = ThroughputPlan(actors=(1000,), seconds=0.3, warmup_s=0.2, latency_seconds=1.0, latency_rate=1000.0)
+
+    base = quick if args.quick else ThroughputPlan()
     plan = ThroughputPlan(
-        actors=args.actors,
-        seconds=args.seconds,
-        latency_seconds=args.latency_seconds,
-        latency_rate=args.latency_rate,
-        warmup_s=args.warmup,
+        actors=args.actors or base.actors,
+        seconds=args.seconds or base.seconds,
+        latency_seconds=args.latency_seconds or base.latency_seconds,
+        latency_rate=args.latency_rate or base.latency_rate,
+        warmup_s=args.warmup or base.warmup_s,
         isolate=not args.in_process,
     )
     runs = run_throughput(plan)

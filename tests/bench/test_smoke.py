@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from bench.convergence import STRATEGIES
 from engine.cli import main
 
 CELL_FIELDS = {
@@ -62,6 +63,17 @@ def test_bench_convergence_writes_the_cells_contract_and_plots(tmp_path: Path) -
     assert sorted(p.name for p in plots.iterdir()) == ["t99_cdf_S1a_D2m_tau0.005.png", "trajectory_S1a.png"]
 
 
+def test_bench_convergence_quick_runs_every_strategy_and_keeps_every_price_in_bounds(tmp_path: Path) -> None:
+    """The `--quick` plan itself, as an evaluator would run it first (a minute of CPU; no timing asserted)."""
+    out = tmp_path / "quick.json"
+    assert main(["bench", "convergence", "--quick", "--quiet", "--json", str(out)]) == 0
+    cells = json.loads(out.read_text())["cells"]
+    assert {(c["scenario"], c["strategy"]) for c in cells} == {(s, k) for s in ("S1b", "S2") for k in STRATEGIES}
+    for cell in cells:
+        assert cell.keys() >= CELL_FIELDS
+        assert (cell["seeds"], cell["rows"], cell["prices_outside_bounds"]) == (2, 2 * 10, 0)  # rows of all seeds
+
+
 def test_bench_convergence_resumes_from_the_runs_it_kept(tmp_path: Path) -> None:
     """A second run of the same plan over the same directory runs nothing and gives the same cells; a plan of
     more seeds runs only the new ones."""
@@ -81,8 +93,7 @@ def test_bench_convergence_resumes_from_the_runs_it_kept(tmp_path: Path) -> None
 
 def test_bench_throughput_writes_the_runs_contract(tmp_path: Path) -> None:
     out = tmp_path / "throughput.json"
-    argv = ["bench", "throughput", "--actors", "1000", "--seconds", "0.3", "--latency-seconds", "1", "--warmup", "0.2"]
-    assert main([*argv, "--latency-rate", "1000", "--in-process", "--json", str(out)]) == 0
+    assert main(["bench", "throughput", "--quick", "--in-process", "--json", str(out)]) == 0
     (run,) = json.loads(out.read_text())["runs"]
     assert run.keys() >= RUN_FIELDS
     assert run["actors"] == 1000
