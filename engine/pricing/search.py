@@ -242,6 +242,11 @@ class EngineSearch:
             return state, None, False
         if view.share_at < state.held_since + self.config.share_settle_s:
             return state, None, False
+        if price != view.our.listing_price:
+            # A reading of a price we have since left: Amazon has not recomputed since our live price went live,
+            # so we know of no recompute after we took the Buy Box either; it may be the one that gave it to us,
+            # made with the rival as the incumbent (a challenger's share, and a temperature from it is wrong).
+            return state, None, False
         if share < 0.5 and view.share_at > view.as_of:
             # Under half the views and newer than what says we hold. Over half, the reading says we hold by
             # itself (a majority share is featured); under it, this may be the recompute that took the Buy Box
@@ -298,15 +303,21 @@ class EngineSearch:
 
         A challenger's loss bounds the holder's threshold only through the prior's incumbency edge, and may be a
         verdict taken before Amazon recomputed; a share reading as the holder measures that threshold itself, so
-        only our losses as the holder cap it."""
+        only our losses as the holder cap it. An estimate above such a loss is wrong here (a temperature taught by
+        a reading Amazon made before it recomputed with us as the incumbent is too large): then the step bisects
+        between the best price known to hold and the loss, instead of stopping just below the loss each time and
+        creeping down by a sliver per lost probe."""
         top, margin = estimate
         price, ship, tick = view.our.listing_price, view.our.shipping, view.tick
+        here = math.log(view.our.landed_price)
         best = top - margin
         lost = state.hold_hi
         if lost is not None and (state.theta_lo is None or lost > state.theta_lo):  # not since held above
-            best = min(best, anchor.log_ref + lost - math.log1p(self.config.converged_ratio / 4.0))
+            cap = anchor.log_ref + lost - math.log1p(self.config.converged_ratio / 4.0)
+            if best > cap:
+                held = here if state.theta_lo is None else max(here, anchor.log_ref + state.theta_lo)
+                best = min(cap, 0.5 * (held + anchor.log_ref + lost))
         target = _listing(best, ship, tick, down=True)
-        here = math.log(view.our.landed_price)
         # Up by a tick that is a sliver of the price is not worth an update and a round trip; down always is.
         worth = max(tick, math.ceil(price * self.config.share_margin / 2.0))
         if target >= price + worth or (top < here and target < price):

@@ -311,6 +311,21 @@ def test_a_reading_made_before_we_held_long_is_not_taken_as_the_holders() -> Non
     assert early.state.share_price is None and early.state.share_theta is None
 
 
+def test_a_reading_of_a_price_we_have_since_left_is_not_taken_as_the_holders() -> None:
+    """Amazon has not recomputed since our live price went live, so the reading may be the recompute that gave us
+    the Buy Box, made with the rival as the incumbent. S1b seed 230 (D = 5 min) paired such a reading (82% at the
+    price it took the Buy Box at, 5.5 min after, no recompute since) with the next, learned a temperature 17 times
+    too large, and took two hours to the 99% band."""
+    search = EngineSearch()
+    state = msgspec.structs.replace(_holding(search, 1990, 2000, 0.0), live_price=2004, live_since=200.0)
+    old = search.decide(_with_share(_view(2004, 2000, hold=True, now=330.0), 0.82, 1990), state)
+    assert old.state.share_price is None and old.state.share_logit is None
+    assert not isinstance(old.learned, TemperatureSample)
+    # The same reading at the live price is the holder's.
+    here = search.decide(_with_share(_view(2004, 2000, hold=True, now=330.0), 0.8, 2004), state)
+    assert here.state.share_price == 2004
+
+
 @given(
     distance=st.floats(0.0005, 0.012),
     temperature=st.floats(0.003, 0.01),
@@ -366,6 +381,11 @@ def test_a_share_reading_as_the_holder_stays_below_a_price_that_lost_as_the_hold
     state = msgspec.structs.replace(state, theta_hi=lost, hold_hi=lost, climb_lost=True)
     step = _reading_as_holder(state, 2031.0)
     assert step.target is not None and 2005 < step.target < 2015
+    # An estimate far above that loss bisects between the best price known to hold and the loss, rather than
+    # stopping a sliver below the loss (one lost probe, and a retreat, for every sliver).
+    assert 2009 <= step.target <= 2010
+    held = msgspec.structs.replace(state, theta_lo=math.log(2011 / 2000))
+    assert 2012 <= (_reading_as_holder(held, 2031.0).target or 0) <= 2013
     # A loss as the holder that a later hold above it contradicts bounds nothing.
     state = msgspec.structs.replace(state, theta_lo=math.log(2016 / 2000), theta_hi=None)
     assert (_reading_as_holder(state, 2031.0).target or 0) > 2015
