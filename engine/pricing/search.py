@@ -232,9 +232,9 @@ class EngineSearch:
     def _read_share(
         self, view: MarketView, state: SearchState, anchor: _Anchor
     ) -> tuple[SearchState, TemperatureSample | None, bool]:
-        """Take in a share reading Amazon made with us holding; with the previous one (at another price, the same
-        competitor binding) it gives the temperature. Also returns whether it was made at our live price, which
-        means Amazon has recomputed the Buy Box there: as good as a verdict for the search."""
+        """Take in a share reading Amazon made with us holding, at our live price; with the previous one (at
+        another price, the same competitor binding) it gives the temperature. Also returns whether it took one:
+        Amazon has then recomputed the Buy Box at our live price, as good as a verdict for the search."""
         share, price = view.share, view.share_price
         if share is None or price is None or price == state.share_price or not view.we_hold:
             return state, None, False
@@ -263,7 +263,7 @@ class EngineSearch:
             if abs(fall) > 0.1 and rise / fall > 0.0 and self._pairable(logit) and self._pairable(state.share_logit):
                 sample = TemperatureSample(rise / fall)
         state = msgspec.structs.replace(state, share_price=price, share_theta=theta, share_logit=logit)
-        return state, sample, price == view.our.listing_price
+        return state, sample, True
 
     def _pairable(self, logit: float | None) -> bool:
         """Whether a reading with this logit can be one of a pair that teaches the temperature."""
@@ -315,7 +315,7 @@ class EngineSearch:
         if lost is not None and (state.theta_lo is None or lost > state.theta_lo):  # not since held above
             cap = anchor.log_ref + lost - math.log1p(self.config.converged_ratio / 4.0)
             if best > cap:
-                held = here if state.theta_lo is None else max(here, anchor.log_ref + state.theta_lo)
+                held = max(self._bracket(view, state, anchor)[0], here)
                 best = min(cap, 0.5 * (held + anchor.log_ref + lost))
         target = _listing(best, ship, tick, down=True)
         # Up by a tick that is a sliver of the price is not worth an update and a round trip; down always is.
