@@ -305,4 +305,5 @@ class SimulatedMarketplace:
             competitors=snap.competitors,
             buybox=winner,
             buybox_state="suppressed" if snap.suppressed else "available",
+            competitive_price_threshold=snap.reference_price,
         )

@@ -240,7 +240,9 @@ class OfferSnapshot(msgspec.Struct, frozen=True, gc=False, tag=True):
 
     ``as_of`` is when the data was true at Amazon (a notification's offer-change time), ``received_at`` when it
     reached us; their difference is the age the policy weighs. ``our`` is None when Amazon did not list our offer
-    (not live, or not among the top 20).
+    (not live, or not among the top 20). ``competitive_price_threshold`` is Amazon's CompetitivePriceThreshold
+    (getItemOffers and ANY_OFFER_CHANGED summaries; getCompetitiveSummary's reference prices): an offer whose landed
+    price is above it cannot be featured. None where Amazon gives none.
     """
 
     key: OfferKey
@@ -251,6 +253,7 @@ class OfferSnapshot(msgspec.Struct, frozen=True, gc=False, tag=True):
     competitors: tuple[CompetitorOffer, ...]
     buybox: tuple[BuyBoxPrice, ...] = ()
     buybox_state: BuyBoxState = "available"
+    competitive_price_threshold: int | None = None
 
 
 class FoepReading(msgspec.Struct, frozen=True, gc=False, tag=True):
@@ -315,6 +318,7 @@ class Reason(enum.StrEnum):
     NO_COMPETITION_SALE_PRICE = "no_competition_sale_price"
     SUPPRESSED = "buybox_suppressed"
     DISQUALIFIED = "offer_disqualified"
+    ABOVE_THRESHOLD = "above_competitive_price_threshold"
     NO_DATA = "no_fresh_data"
     NOT_LIVE = "offer_not_live"
     PAUSED = "paused"
@@ -345,6 +349,7 @@ class DecisionInputs(msgspec.Struct, frozen=True, gc=False):
     foep: int | None = None
     competitors: int = 0
     age_s: float = 0.0
+    competitive_cap: int | None = None  # the max as lowered to Amazon's competitive price threshold
 
 
 class Decision(msgspec.Struct, frozen=True, gc=False):

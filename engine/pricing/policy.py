@@ -5,12 +5,20 @@ Rules, in order, each with its own reason in the trace:
 2. no fresh data (nothing observed, or older than the channel's limit): hold;
 3. our offer is not live: hold. Never chase the Buy Box down while Amazon does not show our offer yet (it may be
    unapproved or still processing); the price it would go live at is the one the seller set;
-4. our offer disqualified from the Buy Box (PRICING_HEALTH), or the Buy Box suppressed for everyone: the
-   channel's configured action (hold, use max, compete with the lowest landed price, use the sale price);
+4. our offer disqualified from the Buy Box (PRICING_HEALTH) where no price within bounds cures it, or the Buy Box
+   suppressed for everyone: the channel's configured action (hold, use max, compete with the lowest landed price,
+   use the sale price);
 5. no competition after the channel's filters: max, or the sale price when "with no competition, use sale price
    as maximum price" is on;
 6. otherwise the strategy decides, seeing competitors filtered by condition, fulfilment type, feedback and
    Amazon retail, and the Buy Box winner in our segment (Prime if our offer is Prime, else non-Prime).
+
+Amazon's competitive price threshold (in the offers' summary, or named by PRICING_HEALTH) caps the max of rules 5
+and 6: an offer whose landed price is above it cannot be featured, so the highest price that still wins lies at or
+below it. That is also what cures a disqualification our own price caused (a probe above the threshold): the
+strategy goes on within [min, threshold] instead of holding a price that can never win (where it would hold a
+price above the threshold, the price comes down to it). Only when the threshold lies below our min does rule 4
+apply to a disqualification.
 
 The policy is pure: it takes the time as an argument and returns the new strategy state with the decision.
 """
@@ -30,6 +38,7 @@ from engine.model import (
     DecisionInputs,
     FoepReading,
     HealthEvent,
+    OfferBounds,
     OfferSettings,
     OfferSnapshot,
     OurListing,
@@ -87,7 +96,12 @@ def decide(inputs: PolicyInputs, strategy: Strategy[S], state: S, now: float) ->
     if our is None or not our.live:
         return Outcome(Decision(key, now, None, Reason.NOT_LIVE, summary), state)
     price: int | None
-    if inputs.health is not None and inputs.health.disqualified:
+    cap = _competitive_cap(snapshot, inputs.health, our, inputs.tick)
+    curable = cap is not None and cap >= bounds.min_price
+    if cap is not None and curable and cap < bounds.max_price:
+        bounds = OfferBounds(bounds.min_price, cap)
+        summary = msgspec.structs.replace(summary, competitive_cap=cap)
+    if inputs.health is not None and inputs.health.disqualified and not curable:
         price = _unavailable_price(inputs, competitors, our)
         return Outcome(Decision(key, now, price, Reason.DISQUALIFIED, summary, price is not None), state)
     if snapshot.buybox_state == "suppressed":
@@ -119,7 +133,16 @@ def decide(inputs: PolicyInputs, strategy: Strategy[S], state: S, now: float) ->
         prior=inputs.prior,
     )
     step = strategy.decide(view, state)
-    decision = Decision(key, now, step.target, step.reason, summary, step.signal_backed)
+    target = step.target
+    if summary.competitive_cap is not None:
+        # Strategies keep to the bounds they see, give or take the guard's rounding onto the tick; the guard
+        # itself knows only the offer's own max, so the threshold is enforced here.
+        if target is None and our.listing_price > bounds.max_price:
+            # The strategy waits, but our price cannot be featured where it is: come down to the threshold.
+            return Outcome(Decision(key, now, bounds.max_price, Reason.ABOVE_THRESHOLD, summary, True), step.state)
+        if target is not None and target > bounds.max_price:
+            target = bounds.max_price
+    decision = Decision(key, now, target, step.reason, summary, step.signal_backed)
     return Outcome(decision, step.state, step.recheck_at, step.want_foep, step.learned, step.want_share)
 
 
@@ -173,6 +196,18 @@ def segment_winner(winners: tuple[BuyBoxPrice, ...], our: OurListing | None) -> 
         if price.segment is None:
             return price
     return winners[0]
+
+
+def _competitive_cap(snapshot: OfferSnapshot, health: HealthEvent | None, our: OurListing, tick: int) -> int | None:
+    """The highest listing price on the tick whose landed price Amazon's competitive price threshold allows: the
+    newest offers' summary says, else the last PRICING_HEALTH notification (either way: disqualified or qualified
+    again) that named it."""
+    threshold = snapshot.competitive_price_threshold
+    if threshold is None and health is not None:
+        threshold = health.reference_price
+    if threshold is None:
+        return None
+    return (threshold - our.shipping) // tick * tick
 
 
 def _unavailable_price(inputs: PolicyInputs, competitors: tuple[CompetitorOffer, ...], our: OurListing) -> int | None:

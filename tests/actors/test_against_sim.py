@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import pytest
 import trio
 import trio.testing
 
+from adapters.simulated import SimulatedMarketplace, catalog_settings
 from bench.harness import build_run
+from engine.actors.recorder import Recorder
+from engine.daemon import Daemon, MarketRuntime, RuntimeConfig
+from engine.model import ChannelSettings
+from engine.pricing.baselines import BASELINES, make_baseline
 from engine.pricing.search import EngineSearch
+from engine.pricing.view import Strategy
+from engine.store import MemoryStore
+from sim.buybox import BuyBoxParams
+from sim.competitors import CompetitorSpec
+from sim.market import Market
 from sim.scenarios import RunParams, build_market
+from sim.spec import OurSpec, RowSpec, spec_from_rows
 from sim.trajectory import UNWINNABLE
 
 
@@ -51,3 +65,34 @@ async def test_a_batch_of_seeds_runs_each_market_as_its_own_seller_account(
     holding = market.holder == 0
     assert holding.sum() >= 0.7 * market.n_rows
     assert all(r.updates_sent > 0 for r in run.results)
+
+
+@pytest.mark.parametrize("name", ["engine", *BASELINES])
+async def test_an_offer_capped_by_amazons_competitive_price_threshold_is_not_left_disqualified(
+    name: str, autojump_clock: trio.testing.MockClock
+) -> None:
+    """Our FBA offer would win up to about 1135 against the rival at 1080, but Amazon features no landed price above
+    its competitive price threshold, 1100: p* is 1100. Starting at max (2000, disqualified from the start), every
+    strategy ends at or under the threshold, holding the Buy Box, instead of holding a price that cannot win."""
+    rival = CompetitorSpec(price=1080, feedback=0.85, handling_days=5)
+    row = RowSpec(our=OurSpec(2000, 500, 2000, fba=True, handling_days=1), competitors=[rival], ref_price=1100)
+    market = Market(spec_from_rows([row] * 4), seed=3, buybox=BuyBoxParams(tau=0.005, spread=0.0))
+    assert (market.p_star == 1100).all()
+    strategy: Strategy[Any] = EngineSearch() if name == "engine" else make_baseline(name)
+    store = MemoryStore()
+    recorder = Recorder(store)
+    adapter = SimulatedMarketplace(market, code="DE")
+    config = RuntimeConfig()
+    runtime = MarketRuntime(
+        adapter, catalog_settings(market), ChannelSettings(), store, recorder, strategy, tick=market.tick, config=config
+    )
+    daemon = Daemon([runtime], store, recorder, config)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(daemon.run)
+        await trio.sleep(6 * 3600)
+        daemon.stop.set()
+    assert (market.price[:, 0] <= 1100).all(), market.price[:, 0]
+    assert not market.our_disqualified.any()
+    assert (market.holder == 0).all()
+    if name == "engine":
+        assert (market.price[:, 0] >= 0.998 * 1100).all(), market.price[:, 0]

@@ -23,8 +23,11 @@ from engine.model import (
     OurListing,
     Reason,
 )
+from engine.pricing.baselines import BASELINES, make_baseline
+from engine.pricing.guard import guard
 from engine.pricing.policy import PolicyInputs, decide, filter_competitors, segment_winner
 from engine.pricing.search import EngineSearch
+from engine.pricing.view import Strategy
 
 KEY = OfferKey("DE", "SKU-1")
 BOUNDS = OfferBounds(1000, 3000)
@@ -103,6 +106,68 @@ def test_buybox_not_available_applies_the_channels_action(action: BuyBoxAction, 
         inputs = _inputs(_snapshot(), channel, health=HealthEvent(KEY, NOW, disqualified=True))
         reason = Reason.DISQUALIFIED
     assert _decide(inputs) == (target, reason)
+
+
+def test_amazons_competitive_price_threshold_caps_the_max() -> None:
+    """A landed price above the threshold cannot be featured: alone, the offer goes to the threshold, not max."""
+    capped = OfferSnapshot(
+        key=KEY,
+        source="notification",
+        as_of=NOW,
+        received_at=NOW,
+        our=OurListing(2800, shipping=150),
+        competitors=(),
+        competitive_price_threshold=2650,
+    )
+    outcome = decide(_inputs(capped), EngineSearch(), EngineSearch().initial_state(), NOW)
+    assert (outcome.decision.target, outcome.decision.reason) == (2500, Reason.NO_COMPETITION)
+    assert outcome.decision.inputs.competitive_cap == 2500
+
+
+@pytest.mark.parametrize("strategy", [EngineSearch(), *(make_baseline(name) for name in BASELINES)])
+def test_a_disqualification_our_price_caused_is_cured_below_the_threshold(strategy: Strategy[object]) -> None:
+    """PRICING_HEALTH after a probe above the threshold: the strategy goes on below it, whatever the channel's
+    action (holding a price Amazon will never feature would keep the Buy Box lost all day)."""
+    channel = ChannelSettings(buybox_unavailable_action=BuyBoxAction.HOLD)
+    health = HealthEvent(KEY, NOW, disqualified=True, reference_price=2400)
+    outcome = decide(_inputs(_snapshot(), channel, health=health), strategy, strategy.initial_state(), NOW)
+    target = outcome.decision.target
+    assert outcome.decision.reason is not Reason.DISQUALIFIED
+    assert target is not None and BOUNDS.min_price <= target <= 2400
+
+
+def test_a_threshold_below_our_min_leaves_a_disqualification_to_the_channels_action() -> None:
+    channel = ChannelSettings(buybox_unavailable_action=BuyBoxAction.USE_MAX)
+    health = HealthEvent(KEY, NOW, disqualified=True, reference_price=900)
+    assert _decide(_inputs(_snapshot(), channel, health=health)) == (3000, Reason.DISQUALIFIED)
+
+
+@given(
+    threshold=st.integers(1, 4000),
+    shipping=st.integers(0, 300),
+    rivals=st.lists(st.integers(1, 5000), min_size=0, max_size=4),
+    disqualified=st.booleans(),
+    foep=st.none() | st.integers(1, 5000),
+    in_health=st.booleans(),
+)
+def test_no_price_above_a_known_threshold_is_sent_while_one_within_bounds_meets_it(
+    threshold: int, shipping: int, rivals: list[int], disqualified: bool, foep: int | None, in_health: bool
+) -> None:
+    snapshot = OfferSnapshot(
+        key=KEY,
+        source="notification",
+        as_of=NOW,
+        received_at=NOW,
+        our=OurListing(2800, shipping=shipping),
+        competitors=tuple(CompetitorOffer(f"R{i}", p, is_buybox_winner=i == 0) for i, p in enumerate(rivals)),
+        competitive_price_threshold=None if in_health else threshold,
+    )
+    health = HealthEvent(KEY, NOW, disqualified, threshold if in_health else None)
+    inputs = _inputs(snapshot, health=health, foep=None if foep is None else FoepReading(KEY, NOW, foep))
+    target, _ = _decide(inputs)
+    if target is not None and threshold - shipping >= BOUNDS.min_price:
+        sent = guard(target, BOUNDS, 1, current=2800, signal_backed=True, step_cap=DEFAULT_CHANNEL.step_cap)
+        assert sent.price + shipping <= threshold
 
 
 def test_no_fresh_data_holds_whatever_the_channel_action() -> None:
