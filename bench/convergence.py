@@ -193,7 +193,7 @@ def run_one(task: RunTask) -> list[RunOutcome]:
     import trio
     import trio.testing
 
-    from bench.harness import build_run
+    from bench.harness import build_run, fix_scheduling
     from sim import metrics
 
     started = time.perf_counter()
@@ -209,6 +209,7 @@ def run_one(task: RunTask) -> list[RunOutcome]:
         await run.run_for(task.hours * 3600.0)
         return run.results
 
+    fix_scheduling(task.seeds[0])
     results = trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
     wall = (time.perf_counter() - started) / len(results)
     outcomes = []

@@ -1,10 +1,13 @@
-"""Shared test set-up: a derandomised Hypothesis profile for CI, so landing never hinges on luck."""
+"""Shared test set-up: a derandomised Hypothesis profile for CI and trio's scheduler on a fixed seed, so landing
+never hinges on luck."""
 
 import os
 
 import pytest
 import trio.testing
 from hypothesis import HealthCheck, settings
+
+from bench.harness import fix_scheduling
 
 settings.register_profile(
     "ci", derandomize=True, max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -16,3 +19,9 @@ settings.load_profile("ci" if os.environ.get("CI") else os.environ.get("HYPOTHES
 @pytest.fixture
 def autojump_clock() -> trio.testing.MockClock:
     return trio.testing.MockClock(autojump_threshold=0)
+
+
+@pytest.fixture(autouse=True)
+def fixed_scheduling() -> None:
+    """Trio runs the tasks ready at one instant in a random order; every test gets the same order on every run."""
+    fix_scheduling(0)
