@@ -679,10 +679,11 @@ class EngineSearch:
         return Step(target, reason, state, signal_backed=True, want_foep=view.foep is None)
 
     def _bracket(self, view: MarketView, state: SearchState, anchor: _Anchor) -> tuple[float, float]:
-        """The interval of ln T (landed) that the verdicts and the bounds leave open."""
+        """The interval of ln T (landed) that the verdicts and the bounds leave open: ``lo`` holds (or is the min),
+        ``hi`` lost (or is a tick above the highest price the max allows, which may well hold)."""
         ship = view.our.shipping
         lo = math.log(view.bounds.min_price + ship)
-        hi = math.log(view.bounds.max_price + ship)
+        hi = math.log(_top(view) + view.tick + ship)
         if state.theta_lo is not None:
             lo = max(lo, anchor.log_ref + state.theta_lo)
         if state.theta_hi is not None:
@@ -693,7 +694,7 @@ class EngineSearch:
         """True when the best price the bracket still allows is within ``ratio`` (default: ``converged_ratio``)
         of its lower end.
 
-        ``hi`` is a price that lost (or the max bound), so the best possible winning price is a tick below it.
+        ``hi`` is a price that lost (or a tick above the max), so the best possible winning price is a tick below it.
         """
         ratio = self.config.converged_ratio if ratio is None else ratio
         lo_price = _listing(lo, shipping, tick, down=True)
@@ -760,6 +761,7 @@ class EngineSearch:
                 return step._replace(target=None, reason=reason, state=state)
             target = state.target
         assert target is not None
+        target = min(target, _top(view))  # a probe at the bracket's top, a tick above the max, is the max
         if target == view.our.listing_price and state.target in (None, target):
             return step._replace(target=None, reason=reason, state=state)
         pending = state.target is not None and state.target != view.our.listing_price
@@ -772,6 +774,11 @@ class EngineSearch:
             superseded=state.superseded or pending,
         )
         return step._replace(target=target, reason=reason, state=state)
+
+
+def _top(view: MarketView) -> int:
+    """The highest price on the tick grid that the max allows."""
+    return view.bounds.max_price // view.tick * view.tick
 
 
 def _listing(log_landed: float, shipping: int, tick: int, *, down: bool) -> int:
