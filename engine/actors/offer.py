@@ -79,6 +79,7 @@ class OfferActor:
         "_share",
         "_snapshot",
         "_waiter",
+        "asked",
         "channel",
         "crashes",
         "decisions",
@@ -137,6 +138,7 @@ class OfferActor:
         self.crashes: tuple[float, ...] = ()
         self.decisions = 0
         self.last: Decision | None = None
+        self.asked: int | None = None  # the last price handed to the batcher
         self.trace: tuple[Decision, ...] = ()
 
     @property
@@ -228,6 +230,7 @@ class OfferActor:
             health=self.health,
             paused=self.paused,
             prior=self.sinks.prior(),
+            asked=self.asked,
         )
         outcome = decide(inputs, self.strategy, self.state, now)
         self.state = outcome.state
@@ -238,6 +241,7 @@ class OfferActor:
             intent = PriceIntent(self.key, decision.target, decision.reason, now, decision.signal_backed)
             current = None if self.snapshot is None or self.snapshot.our is None else self.snapshot.our.listing_price
             self.sinks.intent(intent, current)
+            self.asked = decision.target
         if outcome.recheck_at is not None:
             self.sinks.recheck(self.key, outcome.recheck_at)
         if outcome.want_foep:

@@ -69,6 +69,7 @@ class PolicyInputs(msgspec.Struct, frozen=True, gc=False):
     health: HealthEvent | None = None
     paused: bool = False
     prior: ScorePrior | None = None
+    asked: int | None = None  # the last price this offer asked for (live or not yet)
 
 
 class Outcome(NamedTuple, Generic[S]):
@@ -137,8 +138,11 @@ def decide(inputs: PolicyInputs, strategy: Strategy[S], state: S, now: float) ->
     if summary.competitive_cap is not None:
         # Strategies keep to the bounds they see, give or take the guard's rounding onto the tick; the guard
         # itself knows only the offer's own max, so the threshold is enforced here.
-        if target is None and our.listing_price > bounds.max_price:
-            # The strategy waits, but our price cannot be featured where it is: come down to the threshold.
+        on_its_way = inputs.asked is not None and inputs.asked != our.listing_price and inputs.asked <= bounds.max_price
+        if target is None and not on_its_way and our.listing_price > bounds.max_price:
+            # The strategy holds, but our price cannot be featured where it is: come down to the threshold. (Not
+            # while a price it asked for within the threshold is on its way: this would replace it in the batcher,
+            # and the strategy would wait for a price that was never sent.)
             return Outcome(Decision(key, now, bounds.max_price, Reason.ABOVE_THRESHOLD, summary, True), step.state)
         if target is not None and target > bounds.max_price:
             target = bounds.max_price

@@ -136,6 +136,27 @@ def test_a_disqualification_our_price_caused_is_cured_below_the_threshold(strate
     assert target is not None and BOUNDS.min_price <= target <= 2400
 
 
+@pytest.mark.parametrize("strategy", [EngineSearch(), *(make_baseline(name) for name in BASELINES)])
+def test_a_move_below_the_threshold_still_on_its_way_is_not_replaced_by_one_to_the_threshold(
+    strategy: Strategy[object],
+) -> None:
+    """Above the threshold, every strategy soon asks for a price under it. Until that price is live, later looks at
+    the offer send nothing in its place: a move to the threshold would replace the strategy's price in the
+    batcher, and the strategy would wait (an hour, to its resend) for a price that was never sent."""
+    health = HealthEvent(KEY, NOW, disqualified=True, reference_price=2400)
+    state, asked, moves = strategy.initial_state(), None, []
+    for look in range(40):  # every 30 s for 20 min, our price still 2800: the price asked for is slow to go live
+        now = NOW + 30.0 * look
+        outcome = decide(_inputs(_snapshot(as_of=now), health=health, asked=asked), strategy, state, now)
+        state, target = outcome.state, outcome.decision.target
+        if target is not None:
+            moves.append((target, outcome.decision.reason))
+            asked = target
+    assert moves and moves[0][0] <= 2400, moves
+    if moves[0][0] < 2400:
+        assert all(reason is not Reason.ABOVE_THRESHOLD for _, reason in moves), moves
+
+
 def test_a_threshold_below_our_min_leaves_a_disqualification_to_the_channels_action() -> None:
     channel = ChannelSettings(buybox_unavailable_action=BuyBoxAction.USE_MAX)
     health = HealthEvent(KEY, NOW, disqualified=True, reference_price=900)
