@@ -322,7 +322,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     import time
 
+    from bench.harness import fix_scheduling
+
     started = time.perf_counter()
+    fix_scheduling(args.seed)  # the same seed, the same run
     results = trio.run(_demo, args, clock=trio.testing.MockClock(autojump_threshold=0))
     summary = _summarize_demo(args, results, time.perf_counter() - started)
     print(_demo_table(summary))
