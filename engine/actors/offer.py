@@ -265,9 +265,13 @@ class OfferActor:
                 case SetBounds(bounds=bounds):
                     self.settings = msgspec.structs.replace(self.settings, bounds=bounds)
                     changed = True
-                case SubmissionResult(status="invalid", at=at):
+                case SubmissionResult(status="invalid", at=at, price=price):
                     # Amazon refused the update: the trace shows it, and the search asks again in its own time.
+                    # A refused price is not on its way.
                     self._remember(Decision(self.key, at, None, Reason.REJECTED))
+                    if price == self.asked:
+                        self.asked = None
+                        changed = True
                 case SubmissionResult():
                     pass  # not queued (see `command`)
         return changed
