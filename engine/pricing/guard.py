@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 from engine.model import OfferBounds
 
-__all__ = ["GuardError", "Guarded", "guard", "tick_bounds"]
+__all__ = ["GuardError", "Guarded", "guard", "on_tick", "tick_bounds"]
 
 
 class GuardError(ValueError):
@@ -30,10 +30,15 @@ class Guarded(NamedTuple):
     capped: bool
 
 
+def on_tick(price: int, tick: int) -> int:
+    """The highest price on the tick grid at or below ``price``."""
+    return price // tick * tick
+
+
 def tick_bounds(bounds: OfferBounds, tick: int) -> tuple[int, int]:
     """The lowest and highest prices on the tick grid within the bounds."""
     lo = -(-bounds.min_price // tick) * tick
-    hi = (bounds.max_price // tick) * tick
+    hi = on_tick(bounds.max_price, tick)
     if lo > hi or lo <= 0:
         raise GuardError(f"no price on a {tick}-unit tick lies within [{bounds.min_price}, {bounds.max_price}]")
     return lo, hi
@@ -50,13 +55,13 @@ def guard(
     dry_run: bool = False,
 ) -> Guarded:
     lo, hi = tick_bounds(bounds, tick)
-    price = (target // tick) * tick
+    price = on_tick(target, tick)
     capped = False
     if not signal_backed and current is not None and current > 0:
-        max_move = max(tick, int(Decimal(current) * step_cap) // tick * tick)
+        max_move = max(tick, on_tick(int(Decimal(current) * step_cap), tick))
         limited = min(max(price, current - max_move), current + max_move)
         capped = limited != price
-        price = (limited // tick) * tick
+        price = on_tick(limited, tick)
     # Bounds are applied last: they win over the step cap (say, after the operator narrowed them).
     clamped_price = min(max(price, lo), hi)
     return Guarded(clamped_price, send=not dry_run, clamped=clamped_price != price, capped=capped)

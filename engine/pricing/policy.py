@@ -45,6 +45,7 @@ from engine.model import (
     Reason,
     ShareReading,
 )
+from engine.pricing.guard import on_tick
 from engine.pricing.learning import Lesson
 from engine.pricing.scoring import ScorePrior
 from engine.pricing.view import MarketView, Strategy
@@ -211,7 +212,7 @@ def _competitive_cap(snapshot: OfferSnapshot, health: HealthEvent | None, our: O
         threshold = health.reference_price
     if threshold is None:
         return None
-    return (threshold - our.shipping) // tick * tick
+    return on_tick(threshold - our.shipping, tick)
 
 
 def _unavailable_price(inputs: PolicyInputs, competitors: tuple[CompetitorOffer, ...], our: OurListing) -> int | None:

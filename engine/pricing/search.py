@@ -44,6 +44,7 @@ from typing import NamedTuple
 import msgspec
 
 from engine.model import Reason
+from engine.pricing.guard import on_tick
 from engine.pricing.learning import Lesson, SwingSample, TemperatureSample, WeightSample
 from engine.pricing.scoring import SPREAD, Offset, ScorePrior
 from engine.pricing.view import MarketView, Step
@@ -683,7 +684,7 @@ class EngineSearch:
         ``hi`` lost (or is a tick above the highest price the max allows, which may well hold)."""
         ship = view.our.shipping
         lo = math.log(view.bounds.min_price + ship)
-        hi = math.log(_top(view) + view.tick + ship)
+        hi = math.log(on_tick(view.bounds.max_price, view.tick) + view.tick + ship)
         if state.theta_lo is not None:
             lo = max(lo, anchor.log_ref + state.theta_lo)
         if state.theta_hi is not None:
@@ -761,7 +762,7 @@ class EngineSearch:
                 return step._replace(target=None, reason=reason, state=state)
             target = state.target
         assert target is not None
-        target = min(target, _top(view))  # a probe at the bracket's top, a tick above the max, is the max
+        target = min(target, on_tick(bounds.max_price, view.tick))  # the bracket top, a tick above max, is max
         if target == view.our.listing_price and state.target in (None, target):
             return step._replace(target=None, reason=reason, state=state)
         pending = state.target is not None and state.target != view.our.listing_price
@@ -774,11 +775,6 @@ class EngineSearch:
             superseded=state.superseded or pending,
         )
         return step._replace(target=target, reason=reason, state=state)
-
-
-def _top(view: MarketView) -> int:
-    """The highest price on the tick grid that the max allows."""
-    return view.bounds.max_price // view.tick * view.tick
 
 
 def _listing(log_landed: float, shipping: int, tick: int, *, down: bool) -> int:

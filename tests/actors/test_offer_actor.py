@@ -8,9 +8,7 @@ from engine.model import (
     CompetitorOffer,
     Decision,
     HealthEvent,
-    OfferBounds,
     OfferKey,
-    OfferSettings,
     OfferSnapshot,
     OurListing,
     PriceIntent,
@@ -20,9 +18,10 @@ from engine.model import (
 from engine.pricing.learning import Lesson
 from engine.pricing.scoring import ScorePrior
 from engine.pricing.search import EngineSearch
+from tests.actors.fakes import settings
 
-KEY = OfferKey("DE", "SKU-1")
-SETTINGS = OfferSettings(key=KEY, asin="B000000001", currency="EUR", bounds=OfferBounds(1000, 3000))
+SETTINGS = settings("SKU-1")  # bounds [1000, 3000]
+KEY = SETTINGS.key
 RIVAL = CompetitorOffer("R1", 2000, shipping=100, feedback_pct=95, is_buybox_winner=True)
 
 
