@@ -6,8 +6,8 @@ Rules, in order, each with its own reason in the trace:
 3. our offer is not live: hold. Never chase the Buy Box down while Amazon does not show our offer yet (it may be
    unapproved or still processing); the price it would go live at is the one the seller set;
 4. our offer disqualified from the Buy Box (PRICING_HEALTH) where no price within bounds cures it, or the Buy Box
-   suppressed for everyone: the channel's configured action (hold, use max, compete with the lowest landed price,
-   use the sale price);
+   suppressed for everyone where our price does not cure it: the channel's configured action (hold, use max,
+   compete with the lowest landed price, use the sale price), never above the threshold below;
 5. no competition after the channel's filters: max, or the sale price when "with no competition, use sale price
    as maximum price" is on;
 6. otherwise the strategy decides, seeing competitors filtered by condition, fulfilment type, feedback and
@@ -18,7 +18,10 @@ and 6: an offer whose landed price is above it cannot be featured, so the highes
 below it. That is also what cures a disqualification our own price caused (a probe above the threshold): the
 strategy goes on within [min, threshold] instead of holding a price that can never win (where it would hold a
 price above the threshold, the price comes down to it). Only when the threshold lies below our min does rule 4
-apply to a disqualification.
+apply to a disqualification. A Buy Box suppressed for everyone while our price is above a threshold within our
+bounds is the same case: Amazon features no offer because every one is priced above the threshold, so ours, once
+below it, is featured; the strategy goes on within [min, threshold] there too. Holding at max instead (the
+channel's default action) left such an offer without the Buy Box all day although a price within its bounds wins.
 
 The policy is pure: it takes the time as an argument and returns the new strategy state with the decision.
 """
@@ -106,8 +109,11 @@ def decide(inputs: PolicyInputs, strategy: Strategy[S], state: S, now: float) ->
     if inputs.health is not None and inputs.health.disqualified and not curable:
         price = _unavailable_price(inputs, competitors, our)
         return Outcome(Decision(key, now, price, Reason.DISQUALIFIED, summary, price is not None), state)
-    if snapshot.buybox_state == "suppressed":
+    ours_to_cure = curable and cap is not None and our.listing_price > cap
+    if snapshot.buybox_state == "suppressed" and not ours_to_cure:
         price = _unavailable_price(inputs, competitors, our)
+        if price is not None and curable:
+            price = min(price, bounds.max_price)
         return Outcome(Decision(key, now, price, Reason.SUPPRESSED, summary, price is not None), state)
     if not competitors:
         if channel.no_competition_use_sale_price and settings.sale_price is not None:

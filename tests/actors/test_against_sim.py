@@ -18,7 +18,7 @@ from engine.pricing.baselines import BASELINES, make_baseline
 from engine.pricing.search import EngineSearch
 from engine.pricing.view import Strategy
 from engine.store import MemoryStore
-from sim.buybox import BuyBoxParams
+from sim.buybox import NO_HOLDER, BuyBoxParams
 from sim.competitors import CompetitorSpec
 from sim.market import Market
 from sim.scenarios import RunParams, build_market
@@ -32,10 +32,8 @@ async def test_offers_facing_one_static_competitor_win_and_settle_within_998_of_
     run = build_run(scenario="S1a", seed=7, skus=12, strategy=EngineSearch())
     await run.run_for(4 * 3600)
     market = run.markets[0]
-    # Rows whose Buy Box is suppressed (every offer above Amazon's reference price) follow the channel's action
-    # (hold, by default), not the search; rows where no price within bounds wins are counted apart.
-    suppressed = ~market.available[:, 1:].any(axis=1) | (market.holder < 0)
-    winnable = np.flatnonzero((market.p_star != UNWINNABLE) & ~suppressed)
+    # Rows where no price within bounds wins are counted apart.
+    winnable = np.flatnonzero(market.p_star != UNWINNABLE)
     price, p_star = market.price[winnable, 0], market.p_star[winnable]
     holding = market.holder[winnable] == 0
     settled = holding & (price <= p_star) & (price >= 0.998 * p_star)
@@ -67,17 +65,22 @@ async def test_a_batch_of_seeds_runs_each_market_as_its_own_seller_account(
     assert all(r.updates_sent > 0 for r in run.results)
 
 
+@pytest.mark.parametrize("rival_price", [1080, 1180], ids=["disqualified", "suppressed"])
 @pytest.mark.parametrize("name", ["engine", *BASELINES])
-async def test_an_offer_capped_by_amazons_competitive_price_threshold_is_not_left_disqualified(
-    name: str, autojump_clock: trio.testing.MockClock
+async def test_an_offer_capped_by_amazons_competitive_price_threshold_is_not_left_without_the_buybox(
+    name: str, rival_price: int, autojump_clock: trio.testing.MockClock
 ) -> None:
-    """Our FBA offer would win up to about 1135 against the rival at 1080, but Amazon features no landed price above
-    its competitive price threshold, 1100: p* is 1100. Starting at max (2000, disqualified from the start), every
-    strategy ends at or under the threshold, holding the Buy Box, instead of holding a price that cannot win."""
-    rival = CompetitorSpec(price=1080, feedback=0.85, handling_days=5)
+    """Amazon features no landed price above its competitive price threshold, 1100. Against the rival at 1080 our
+    FBA offer would win up to about 1135: p* is 1100, and we start disqualified at max (2000). With the rival at
+    1180, above the threshold too, Amazon features nobody (the Buy Box is suppressed) until our price comes under
+    it: p* is 1100 again. Either way every strategy ends at or under the threshold, holding the Buy Box, instead of
+    holding a price that cannot win (the channel's action, hold, would keep max all day)."""
+    rival = CompetitorSpec(price=rival_price, feedback=0.85, handling_days=5)
     row = RowSpec(our=OurSpec(2000, 500, 2000, fba=True, handling_days=1), competitors=[rival], ref_price=1100)
     market = Market(spec_from_rows([row] * 4), seed=3, buybox=BuyBoxParams(tau=0.005, spread=0.0))
     assert (market.p_star == 1100).all()
+    if rival_price > 1100:
+        assert (market.holder == NO_HOLDER).all()  # nobody is featured
     strategy: Strategy[Any] = EngineSearch() if name == "engine" else make_baseline(name)
     store = MemoryStore()
     recorder = Recorder(store)

@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+import msgspec
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -157,6 +158,40 @@ def test_a_move_below_the_threshold_still_on_its_way_is_not_replaced_by_one_to_t
         assert all(reason is not Reason.ABOVE_THRESHOLD for _, reason in moves), moves
 
 
+@pytest.mark.parametrize("strategy", [EngineSearch(), *(make_baseline(name) for name in BASELINES)])
+def test_a_buybox_suppressed_while_our_price_is_above_the_threshold_is_cured_below_it(
+    strategy: Strategy[object],
+) -> None:
+    """Every offer is above Amazon's competitive price threshold, so Amazon features none; ours, once under it, is
+    the one featured. Every strategy goes on below it, whatever the channel's action (hold would keep max)."""
+    channel = ChannelSettings(buybox_unavailable_action=BuyBoxAction.HOLD)
+    rival = CompetitorOffer("R1", 2600, shipping=100, feedback_pct=95)
+    snapshot = msgspec.structs.replace(
+        _snapshot(competitors=(rival,), suppressed=True), competitive_price_threshold=2400
+    )
+    outcome = decide(_inputs(snapshot, channel), strategy, strategy.initial_state(), NOW)
+    target = outcome.decision.target
+    assert outcome.decision.reason is not Reason.SUPPRESSED
+    assert target is not None and BOUNDS.min_price <= target <= 2400
+
+
+@pytest.mark.parametrize(
+    ("action", "target"),
+    [(BuyBoxAction.HOLD, None), (BuyBoxAction.USE_MAX, 2400), (BuyBoxAction.COMPETE_LOWEST, 2400)],
+)
+def test_a_buybox_suppressed_with_our_price_under_the_threshold_takes_the_channels_action_under_it(
+    action: BuyBoxAction, target: int | None
+) -> None:
+    """Our price already meets the threshold and the Buy Box is still suppressed: not ours to cure, so the channel's
+    action applies, but never above the threshold (max would then be cured again at the next look, and so on)."""
+    channel = ChannelSettings(buybox_unavailable_action=action)
+    rival = CompetitorOffer("R1", 2600, shipping=100, feedback_pct=95)
+    snapshot = msgspec.structs.replace(
+        _snapshot(our=OurListing(2300), competitors=(rival,), suppressed=True), competitive_price_threshold=2400
+    )
+    assert _decide(_inputs(snapshot, channel)) == (target, Reason.SUPPRESSED)
+
+
 def test_a_threshold_below_our_min_leaves_a_disqualification_to_the_channels_action() -> None:
     channel = ChannelSettings(buybox_unavailable_action=BuyBoxAction.USE_MAX)
     health = HealthEvent(KEY, NOW, disqualified=True, reference_price=900)
@@ -170,9 +205,16 @@ def test_a_threshold_below_our_min_leaves_a_disqualification_to_the_channels_act
     disqualified=st.booleans(),
     foep=st.none() | st.integers(1, 5000),
     in_health=st.booleans(),
+    suppressed=st.booleans(),
 )
 def test_no_price_above_a_known_threshold_is_sent_while_one_within_bounds_meets_it(
-    threshold: int, shipping: int, rivals: list[int], disqualified: bool, foep: int | None, in_health: bool
+    threshold: int,
+    shipping: int,
+    rivals: list[int],
+    disqualified: bool,
+    foep: int | None,
+    in_health: bool,
+    suppressed: bool,
 ) -> None:
     snapshot = OfferSnapshot(
         key=KEY,
@@ -182,6 +224,7 @@ def test_no_price_above_a_known_threshold_is_sent_while_one_within_bounds_meets_
         our=OurListing(2800, shipping=shipping),
         competitors=tuple(CompetitorOffer(f"R{i}", p, is_buybox_winner=i == 0) for i, p in enumerate(rivals)),
         competitive_price_threshold=None if in_health else threshold,
+        buybox_state="suppressed" if suppressed else "available",
     )
     health = HealthEvent(KEY, NOW, disqualified, threshold if in_health else None)
     inputs = _inputs(snapshot, health=health, foep=None if foep is None else FoepReading(KEY, NOW, foep))
