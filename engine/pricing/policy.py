@@ -102,19 +102,22 @@ def decide(inputs: PolicyInputs, strategy: Strategy[S], state: S, now: float) ->
         return Outcome(Decision(key, now, None, Reason.NOT_LIVE, summary), state)
     price: int | None
     cap = _competitive_cap(snapshot, inputs.health, our, inputs.tick)
-    curable = cap is not None and cap >= bounds.min_price
-    if cap is not None and curable and cap < bounds.max_price:
+    if cap is not None and cap < bounds.min_price:
+        cap = None  # no price within bounds meets the threshold: nothing for our price to cure
+    if cap is not None and cap < bounds.max_price:
         bounds = OfferBounds(bounds.min_price, cap)
         summary = msgspec.structs.replace(summary, competitive_cap=cap)
-    if inputs.health is not None and inputs.health.disqualified and not curable:
+    unavailable: Reason | None = None
+    if inputs.health is not None and inputs.health.disqualified and cap is None:
+        unavailable = Reason.DISQUALIFIED
+    elif snapshot.buybox_state == "suppressed" and (cap is None or our.listing_price <= cap):
+        unavailable = Reason.SUPPRESSED
+    if unavailable is not None:
+        # The channel's action, never above the threshold (max would be cured again at the next look).
         price = _unavailable_price(inputs, competitors, our)
-        return Outcome(Decision(key, now, price, Reason.DISQUALIFIED, summary, price is not None), state)
-    ours_to_cure = curable and cap is not None and our.listing_price > cap
-    if snapshot.buybox_state == "suppressed" and not ours_to_cure:
-        price = _unavailable_price(inputs, competitors, our)
-        if price is not None and curable:
+        if price is not None:
             price = min(price, bounds.max_price)
-        return Outcome(Decision(key, now, price, Reason.SUPPRESSED, summary, price is not None), state)
+        return Outcome(Decision(key, now, price, unavailable, summary, price is not None), state)
     if not competitors:
         if channel.no_competition_use_sale_price and settings.sale_price is not None:
             sale = min(settings.sale_price, bounds.max_price)
