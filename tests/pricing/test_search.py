@@ -485,3 +485,103 @@ def test_asking_again_before_the_last_price_is_seen_live_marks_the_search_supers
     assert anchor is not None
     step = search._finish(view, Step(1995, Reason.SEARCH_UP, state), anchor)
     assert step.state.superseded and step.state.target == 1995
+
+
+def _converged_against(search: EngineSearch, rival: int, held: int, lost: int) -> SearchState:
+    """Holding at ``held`` against R1 at ``rival`` after a loss at ``lost``, everything long settled."""
+    log_ref = math.log(rival)
+    return msgspec.structs.replace(
+        search.initial_state(),
+        binding="R1",
+        theta_lo=math.log(held) - log_ref,
+        theta_hi=math.log(lost) - log_ref,
+        held=True,
+        target=held,
+        target_at=0.0,
+        target_log_ref=log_ref,
+        live_price=held,
+        live_since=0.0,
+        probes=5,
+        market_log_ref=log_ref,
+    )
+
+
+def test_the_buybox_status_shown_with_a_competitors_new_price_is_no_verdict_until_amazon_recomputed() -> None:
+    """Amazon shows a competitor's new price at once and recomputes the Buy Box about a minute later: until then
+    "we still hold" is its verdict on the market before the move. Taken at the new price it had set θ ≥ ln(2009 /
+    1800) and dropped the loss at 2012, so a rival's 10% cut sent the search up instead of after it."""
+    search = EngineSearch()
+    settle = SearchConfig().settle_s
+    state = _converged_against(search, 2000, 2009, 2012)
+    step = search.decide(_view(2009, 1800, hold=True, now=1000.0), state)
+    assert step.state.theta_lo == state.theta_lo and step.state.theta_hi == state.theta_hi
+    # θ is relative to L: the search follows the cut in one step, to the price that holds against 1800.
+    assert step.target is not None and 1800 * 2009 / 2000 - 2 <= step.target < 1800 * 2012 / 2000
+    assert step.reason is Reason.RECONVERGE
+    assert step.recheck_at == 1000.0 + settle
+    # Holding there once Amazon has recomputed: what was learned against 2000 still stands against 1800.
+    live = search.decide(_view(step.target, 1800, hold=True, now=1100.0), step.state)
+    settled = search.decide(_view(step.target, 1800, hold=True, now=1100.0 + settle), live.state)
+    assert settled.target is None
+    assert settled.state.theta_lo == state.theta_lo and settled.state.theta_hi == state.theta_hi
+
+
+def test_a_loss_shown_with_a_competitors_raise_is_no_verdict_at_the_new_price() -> None:
+    search = EngineSearch()
+    # Challenging R1 at 2000: 1950 lost, nothing held yet.
+    state = msgspec.structs.replace(
+        search.initial_state(),
+        binding="R1",
+        theta_hi=math.log(1950 / 2000),
+        target=1950,
+        live_price=1950,
+        live_since=0.0,
+        target_log_ref=math.log(2000),
+        market_log_ref=math.log(2000),
+        challenge_fails=1,
+        failed_price=1950,
+    )
+    # R1 goes up 30%; the status shown is still the loss at 1950 against 2000.
+    step = search.decide(_view(1950, 2600, hold=False, now=1000.0), state)
+    assert step.state.theta_hi == state.theta_hi
+    # What the loss taught moves up with L, and the failed challenge no longer drags the next one below 1950.
+    assert step.state.challenge_fails == 0
+    assert step.target is not None and step.target > 2000
+
+
+def test_unwinnable_is_forgotten_when_our_min_comes_down_or_another_competitor_binds() -> None:
+    search = EngineSearch()
+
+    def view(rival: str, *, now: float, our: int = 1000, lo: int = 1000, feedback: int = 95) -> MarketView:
+        return MarketView(
+            key=OfferKey("DE", "S"),
+            now=now,
+            as_of=now,
+            bounds=OfferBounds(lo, 4000),
+            tick=1,
+            our=OurListing(our, feedback_pct=95, is_buybox_winner=False),
+            competitors=(CompetitorOffer(rival, 1000, feedback_pct=feedback, is_buybox_winner=True),),
+        )
+
+    state = msgspec.structs.replace(
+        search.initial_state(),
+        binding="R1",
+        target=1000,
+        live_price=1000,
+        live_since=0.0,
+        target_log_ref=math.log(1000),
+        market_log_ref=math.log(1000),
+        challenge_fails=1,
+        failed_price=990,
+    )
+    lost = search.decide(view("R1", now=1000.0), state)
+    assert lost.reason is Reason.UNWINNABLE and lost.target == 4000
+    at_max = search.decide(view("R1", now=2000.0, our=4000), lost.state)
+    assert at_max.target is None and at_max.state.unwinnable_log_ref is not None
+    lower_min = search.decide(view("R1", now=3000.0, our=4000, lo=800), at_max.state)
+    assert lower_min.reason is not Reason.UNWINNABLE
+    assert lower_min.target is not None and lower_min.target < 1000
+    # A different competitor binds at the same price: what we lost against R1 says nothing of it.
+    other = search.decide(view("R2", now=3000.0, our=4000, feedback=80), at_max.state)
+    assert other.reason is not Reason.UNWINNABLE
+    assert other.target is not None and other.target < 4000
