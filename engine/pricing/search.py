@@ -668,14 +668,15 @@ class EngineSearch:
         if state.unwinnable_min is not None and bounds.min_price < state.unwinnable_min:
             # Our min came down since we lost at it: a price under the old min may win.
             state = msgspec.structs.replace(state, unwinnable_log_ref=None, unwinnable_min=None)
+        # Losing at our min is an observation too: the move to max is backed by it, not a blind step to cap.
         if state.unwinnable_log_ref is not None and anchor.log_ref <= state.unwinnable_log_ref:
-            return Step(bounds.max_price, Reason.UNWINNABLE, state)
+            return Step(bounds.max_price, Reason.UNWINNABLE, state, signal_backed=True)
         if verdict and price <= bounds.min_price and state.challenge_fails > 0:
             # We lost at our min: nothing within bounds wins until the market moves up.
             state = msgspec.structs.replace(
                 state, unwinnable_log_ref=anchor.log_ref + cfg.converged_ratio, unwinnable_min=bounds.min_price
             )
-            return Step(bounds.max_price, Reason.UNWINNABLE, state)
+            return Step(bounds.max_price, Reason.UNWINNABLE, state, signal_backed=True)
         rival = view.winning_rival()
         gap = self._prior(view).challenge_gap(rival is not None, rival is not None and rival.is_amazon)
         shift = gap.center + 0.5 * gap.half_width
@@ -788,6 +789,8 @@ class EngineSearch:
                     state = msgspec.structs.replace(state, min_touches=recent, war_until=recent[0] + cfg.war_window_s)
                 else:
                     state = msgspec.structs.replace(state, min_touches=(*recent, now))
+        if target is not None:
+            target = min(target, on_tick(bounds.max_price, view.tick))  # the bracket top, a tick above max, is max
         if target is None or target == state.target:
             resend = (
                 state.target is not None
@@ -798,7 +801,6 @@ class EngineSearch:
                 return step._replace(target=None, reason=reason, state=state)
             target = state.target
         assert target is not None
-        target = min(target, on_tick(bounds.max_price, view.tick))  # the bracket top, a tick above max, is max
         if target == view.our.listing_price and state.target in (None, target):
             return step._replace(target=None, reason=reason, state=state)
         pending = state.target is not None and state.target != view.our.listing_price

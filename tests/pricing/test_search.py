@@ -576,6 +576,7 @@ def test_unwinnable_is_forgotten_when_our_min_comes_down_or_another_competitor_b
     )
     lost = search.decide(view("R1", now=1000.0), state)
     assert lost.reason is Reason.UNWINNABLE and lost.target == 4000
+    assert lost.signal_backed  # the loss at min backs the move: the guard's step cap would take hours over it
     at_max = search.decide(view("R1", now=2000.0, our=4000), lost.state)
     assert at_max.target is None and at_max.state.unwinnable_log_ref is not None
     lower_min = search.decide(view("R1", now=3000.0, our=4000, lo=800), at_max.state)
@@ -585,3 +586,15 @@ def test_unwinnable_is_forgotten_when_our_min_comes_down_or_another_competitor_b
     other = search.decide(view("R2", now=3000.0, our=4000, feedback=80), at_max.state)
     assert other.reason is not Reason.UNWINNABLE
     assert other.target is not None and other.target < 4000
+
+
+def test_a_target_above_max_is_asked_for_once_at_max() -> None:
+    search = EngineSearch()
+    state = _holding(search, 1990, 2000, 0.0)
+    view = _view(1990, 2000, hold=True, now=600.0)
+    anchor = search._anchor(view)
+    assert anchor is not None
+    first = search._finish(view, Step(4100, Reason.SEARCH_UP, state), anchor)
+    assert first.target == 4000 and first.state.target == 4000
+    again = search._finish(view, Step(4100, Reason.SEARCH_UP, first.state), anchor)
+    assert again.target is None and not again.state.superseded
