@@ -146,7 +146,6 @@ class SearchState(msgspec.Struct, frozen=True, gc=False):
     held_since: float | None = None  # when the current spell of holding the Buy Box began
     spell_foep: int | None = None  # the first FOEP value read during this spell of holding
     unwinnable_log_ref: float | None = None
-    unwinnable_min: int | None = None  # our min price when we lost at it (a lower min may win)
     min_touches: tuple[float, ...] = ()
     war_until: float = -math.inf
     probes: int = 0
@@ -161,11 +160,6 @@ class SearchState(msgspec.Struct, frozen=True, gc=False):
     # new price until that price has settled (``change_unplaced``).
     superseded: bool = False
     change_unplaced: bool = False
-    # The binding competitor's landed price (ln) as last seen, and when it last moved. Our Buy Box status shown
-    # with a new competitor price is Amazon's verdict on the market before it moved, until Amazon recomputes:
-    # "still the same" counts only ``settle_s`` after the move, as after a move of our own.
-    market_log_ref: float | None = None
-    market_since: float = -math.inf
 
 
 class _Anchor(NamedTuple):
@@ -225,11 +219,6 @@ class EngineSearch:
         lesson = swing if swing is not None else temperature
         if lesson is not None and step.learned is None:
             step = step._replace(learned=lesson)
-        settle_at = step.state.market_since + self.config.settle_s
-        if view.as_of < settle_at and (step.recheck_at is None or step.recheck_at > settle_at):
-            # The competitor moved: look again once Amazon has surely recomputed the Buy Box (a recompute that
-            # leaves the holder as it was sends no notification).
-            step = step._replace(recheck_at=settle_at)
         if view.we_hold and state.held_since is not None and step.state.share_price != view.our.listing_price:
             # Ask for our share at this price once Amazon has surely recomputed it with us as the holder.
             due = max(state.held_since + self.config.share_settle_s, state.live_since + self.config.share_after_s)
@@ -409,8 +398,6 @@ class EngineSearch:
             share_price=None,
             share_theta=None,
             share_logit=None,
-            unwinnable_log_ref=None,
-            unwinnable_min=None,
         )
 
     def _observe(self, view: MarketView, state: SearchState, anchor: _Anchor) -> tuple[SearchState, bool]:
@@ -418,21 +405,12 @@ class EngineSearch:
 
         Returns the new state and whether a verdict was taken.
         """
-        cfg = self.config
         price = view.our.listing_price
         moved = state.live_price is not None and state.live_price != price
         live_since = state.live_since if state.live_price == price else view.as_of
-        last_ref = state.market_log_ref
-        market_since = view.as_of if last_ref is not None and anchor.log_ref != last_ref else state.market_since
-        settled = state.target is None or view.as_of - live_since >= cfg.settle_s
-        settled = settled and view.as_of - market_since >= cfg.settle_s
-        if last_ref is not None and anchor.log_ref > last_ref + cfg.converged_ratio:
-            # The market moved up: the challenges that failed below it say nothing of where to challenge now (the
-            # bracket keeps what they taught, relative to L), and FOEP is worth asking again.
-            state = msgspec.structs.replace(state, challenge_fails=0, failed_price=None)
+        settled = state.target is None or view.as_of - live_since >= self.config.settle_s
         # A change of our Buy Box status comes from a recompute at our price as shown (a competitor's move would
-        # show in L); only "still the same" needs time for Amazon to have recomputed since our price went live
-        # and since L last moved.
+        # show in L); only "still the same" needs time for Amazon to have recomputed since our price went live.
         # Unless the change comes with a new price while an older ask was pending: then a price we never saw
         # live may have been live in between and be the one Amazon recomputed at.
         changed = view.we_hold != state.held
@@ -445,8 +423,6 @@ class EngineSearch:
             seen_as_of=view.as_of,
             superseded=state.superseded and price != state.target,
             change_unplaced=unplaced and not verdict,
-            market_log_ref=anchor.log_ref,
-            market_since=market_since,
         )
         if not verdict:
             return state, False
@@ -540,13 +516,6 @@ class EngineSearch:
             ask = ask and (view.foep_at is None or view.foep is not None)
             recheck = state.live_since + cfg.settle_s
             return Step(None, Reason.AWAIT_LIVE, state, recheck_at=recheck, want_foep=ask)
-        if state.theta_lo is not None and state.theta_hi is not None:
-            lo, hi = self._bracket(view, state, anchor)
-            if math.log(view.our.landed_price) >= hi:
-                # Shown holding at a price that loses against L as it is now: the competitor came down and Amazon
-                # has not recomputed yet (a verdict of holding there would have dropped the bound). Follow it down
-                # to the price known to hold, before the Buy Box goes.
-                return Step(_listing(lo, ship, view.tick, down=True), Reason.RECONVERGE, state, signal_backed=True)
         if price >= view.bounds.max_price:
             return Step(None, Reason.CONVERGED, state)
         estimate = self._share_estimate(view, state, anchor)
@@ -665,18 +634,12 @@ class EngineSearch:
         bounds = view.bounds
         if not verdict and self._waiting(view, state, anchor):
             return Step(None, Reason.AWAIT_LIVE, state, recheck_at=state.live_since + cfg.settle_s)
-        if state.unwinnable_min is not None and bounds.min_price < state.unwinnable_min:
-            # Our min came down since we lost at it: a price under the old min may win.
-            state = msgspec.structs.replace(state, unwinnable_log_ref=None, unwinnable_min=None)
-        # Losing at our min is an observation too: the move to max is backed by it, not a blind step to cap.
         if state.unwinnable_log_ref is not None and anchor.log_ref <= state.unwinnable_log_ref:
-            return Step(bounds.max_price, Reason.UNWINNABLE, state, signal_backed=True)
+            return Step(bounds.max_price, Reason.UNWINNABLE, state)
         if verdict and price <= bounds.min_price and state.challenge_fails > 0:
             # We lost at our min: nothing within bounds wins until the market moves up.
-            state = msgspec.structs.replace(
-                state, unwinnable_log_ref=anchor.log_ref + cfg.converged_ratio, unwinnable_min=bounds.min_price
-            )
-            return Step(bounds.max_price, Reason.UNWINNABLE, state, signal_backed=True)
+            state = msgspec.structs.replace(state, unwinnable_log_ref=anchor.log_ref + cfg.converged_ratio)
+            return Step(bounds.max_price, Reason.UNWINNABLE, state)
         rival = view.winning_rival()
         gap = self._prior(view).challenge_gap(rival is not None, rival is not None and rival.is_amazon)
         shift = gap.center + 0.5 * gap.half_width
@@ -789,8 +752,6 @@ class EngineSearch:
                     state = msgspec.structs.replace(state, min_touches=recent, war_until=recent[0] + cfg.war_window_s)
                 else:
                     state = msgspec.structs.replace(state, min_touches=(*recent, now))
-        if target is not None:
-            target = min(target, on_tick(bounds.max_price, view.tick))  # the bracket top, a tick above max, is max
         if target is None or target == state.target:
             resend = (
                 state.target is not None
@@ -801,6 +762,7 @@ class EngineSearch:
                 return step._replace(target=None, reason=reason, state=state)
             target = state.target
         assert target is not None
+        target = min(target, on_tick(bounds.max_price, view.tick))  # the bracket top, a tick above max, is max
         if target == view.our.listing_price and state.target in (None, target):
             return step._replace(target=None, reason=reason, state=state)
         pending = state.target is not None and state.target != view.our.listing_price
