@@ -236,9 +236,9 @@ def _time_to_buybox(seg: _Segments, *, start: float, end: float, n_rows: int) ->
     buybox.md says "expected share over a trailing 10 min ≥ 0.5". Measured at the window's end, a trailing
     window reports a win at share s some 300/s seconds late (5 minutes at s = 1, 10 at s = ½): it would put even
     a win in one round trip past issue 5's 6-minute target, and charge a price that wins with about half the
-    views (the engine's, at the threshold) twice what it charges an undercutter's. So the window is read forward
-    from t instead: t is when we win, and the next ten minutes confirm it was not a flicker. A row that starts
-    winning has T_BB = 0; the window has to fit before ``end``, else the row is censored.
+    views (the engine's, once at the threshold) up to twice what it charges an undercutter's. So the window is
+    read forward from t instead: t is when we win, and the next ten minutes confirm it was not a flicker. A row
+    that starts winning has T_BB = 0; the window has to fit before ``end``, else the row is censored.
 
     The mean over [t, t+W] is piecewise linear in t, with breakpoints where t or t+W crosses a segment boundary,
     so the first passage is found exactly: at a breakpoint, or by solving the line inside a piece.
