@@ -100,10 +100,7 @@ def decide(inputs: PolicyInputs, strategy: Strategy[S], state: S, now: float) ->
     summary = _summary(snapshot, our, competitors, winner, inputs.foep, now)
     if our is None or not our.live:
         return Outcome(Decision(key, now, None, Reason.NOT_LIVE, summary), state)
-    price: int | None
-    cap = _competitive_cap(snapshot, inputs.health, our, inputs.tick)
-    if cap is not None and cap < bounds.min_price:
-        cap = None  # no price within bounds meets the threshold: nothing for our price to cure
+    cap = _competitive_cap(snapshot, inputs.health, our, inputs.tick, bounds.min_price)
     if cap is not None and cap < bounds.max_price:
         bounds = OfferBounds(bounds.min_price, cap)
         summary = msgspec.structs.replace(summary, competitive_cap=cap)
@@ -113,10 +110,7 @@ def decide(inputs: PolicyInputs, strategy: Strategy[S], state: S, now: float) ->
     elif snapshot.buybox_state == "suppressed" and (cap is None or our.listing_price <= cap):
         unavailable = Reason.SUPPRESSED
     if unavailable is not None:
-        # The channel's action, never above the threshold (max would be cured again at the next look).
-        price = _unavailable_price(inputs, competitors, our)
-        if price is not None:
-            price = min(price, bounds.max_price)
+        price = _unavailable_price(inputs, bounds, competitors, our)
         return Outcome(Decision(key, now, price, unavailable, summary, price is not None), state)
     if not competitors:
         if channel.no_competition_use_sale_price and settings.sale_price is not None:
@@ -212,31 +206,39 @@ def segment_winner(winners: tuple[BuyBoxPrice, ...], our: OurListing | None) -> 
     return winners[0]
 
 
-def _competitive_cap(snapshot: OfferSnapshot, health: HealthEvent | None, our: OurListing, tick: int) -> int | None:
+def _competitive_cap(
+    snapshot: OfferSnapshot, health: HealthEvent | None, our: OurListing, tick: int, min_price: int
+) -> int | None:
     """The highest listing price on the tick whose landed price Amazon's competitive price threshold allows: the
     newest offers' summary says, else the last PRICING_HEALTH notification (either way: disqualified or qualified
-    again) that named it."""
+    again) that named it. None without a threshold, or when it lies below ``min_price``: then no price within
+    bounds meets it, and there is nothing for our price to cure."""
     threshold = snapshot.competitive_price_threshold
     if threshold is None and health is not None:
         threshold = health.reference_price
     if threshold is None:
         return None
-    return on_tick(threshold - our.shipping, tick)
+    cap = on_tick(threshold - our.shipping, tick)
+    return cap if cap >= min_price else None
 
 
-def _unavailable_price(inputs: PolicyInputs, competitors: tuple[CompetitorOffer, ...], our: OurListing) -> int | None:
-    """The channel's action when the Buy Box is not available to us."""
-    settings = inputs.settings
+def _unavailable_price(
+    inputs: PolicyInputs, bounds: OfferBounds, competitors: tuple[CompetitorOffer, ...], our: OurListing
+) -> int | None:
+    """The channel's action when the Buy Box is not available to us, never above ``bounds.max_price`` (the
+    competitive price threshold where it is lower: a price above it would be ours to cure again at the next look)."""
+    price: int | None = None
     match inputs.channel.buybox_unavailable_action:
         case BuyBoxAction.HOLD:
             return None
         case BuyBoxAction.USE_MAX:
-            return settings.bounds.max_price
+            price = bounds.max_price
         case BuyBoxAction.COMPETE_LOWEST:
             lowest = min((c.landed_price for c in competitors), default=None)
-            return None if lowest is None else lowest - our.shipping
+            price = None if lowest is None else lowest - our.shipping
         case BuyBoxAction.USE_SALE_PRICE:
-            return settings.sale_price
+            price = inputs.settings.sale_price
+    return None if price is None else min(price, bounds.max_price)
 
 
 def _fresh_foep(reading: FoepReading | None, now: float) -> int | None:
