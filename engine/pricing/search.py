@@ -145,7 +145,10 @@ class SearchState(msgspec.Struct, frozen=True, gc=False):
     challenge_amazon: bool = False
     held_since: float | None = None  # when the current spell of holding the Buy Box began
     spell_foep: int | None = None  # the first FOEP value read during this spell of holding
+    # We lost at our min: nothing within bounds wins while the binding competitor's landed price (ln) stays at
+    # most this, or until our min comes down below the one we lost at.
     unwinnable_log_ref: float | None = None
+    unwinnable_min: int | None = None
     min_touches: tuple[float, ...] = ()
     war_until: float = -math.inf
     probes: int = 0
@@ -634,11 +637,16 @@ class EngineSearch:
         bounds = view.bounds
         if not verdict and self._waiting(view, state, anchor):
             return Step(None, Reason.AWAIT_LIVE, state, recheck_at=state.live_since + cfg.settle_s)
+        if state.unwinnable_min is not None and bounds.min_price < state.unwinnable_min:
+            # The seller lowered the min we lost at: prices below it may win, so search again.
+            state = msgspec.structs.replace(state, unwinnable_log_ref=None, unwinnable_min=None)
         if state.unwinnable_log_ref is not None and anchor.log_ref <= state.unwinnable_log_ref:
             return Step(bounds.max_price, Reason.UNWINNABLE, state)
         if verdict and price <= bounds.min_price and state.challenge_fails > 0:
-            # We lost at our min: nothing within bounds wins until the market moves up.
-            state = msgspec.structs.replace(state, unwinnable_log_ref=anchor.log_ref + cfg.converged_ratio)
+            # We lost at our min: nothing within bounds wins until the market moves up or our min comes down.
+            state = msgspec.structs.replace(
+                state, unwinnable_log_ref=anchor.log_ref + cfg.converged_ratio, unwinnable_min=bounds.min_price
+            )
             return Step(bounds.max_price, Reason.UNWINNABLE, state)
         rival = view.winning_rival()
         gap = self._prior(view).challenge_gap(rival is not None, rival is not None and rival.is_amazon)

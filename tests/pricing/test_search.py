@@ -184,6 +184,28 @@ def test_unwinnable_at_min_goes_to_max_and_waits_for_the_market_to_move() -> Non
     assert Reason.UNWINNABLE in result.reasons
 
 
+def test_unwinnable_is_searched_again_once_the_seller_lowers_the_min_it_was_lost_at() -> None:
+    search = EngineSearch()
+
+    def losing(our_price: int, now: float, min_price: int) -> MarketView:
+        view = _view(our_price, 1000, hold=False, now=now)
+        return msgspec.structs.replace(view, bounds=OfferBounds(min_price, 2000))
+
+    # A challenge already failed, and the next one at our min of 1,000 loses too.
+    lost = msgspec.structs.replace(search.initial_state(), binding="R1", challenge_fails=1)
+    at_min = search.decide(losing(1000, 500.0, 1000), lost)
+    assert (at_min.target, at_min.reason) == (2000, Reason.UNWINNABLE)
+    # At max, with the same min and the same market: nothing to try.
+    live = search.decide(losing(2000, 900.0, 1000), at_min.state)
+    waiting = search.decide(losing(2000, 1500.0, 1000), live.state)
+    assert waiting.reason == Reason.UNWINNABLE  # and nothing to send: we are there
+    # The seller lowers the min to 800: a price below the old min is tried, within the new bounds.
+    lowered = search.decide(losing(2000, 2100.0, 800), waiting.state)
+    assert lowered.reason != Reason.UNWINNABLE
+    assert lowered.target is not None and 800 <= lowered.target < 1000
+    assert lowered.state.unwinnable_log_ref is None
+
+
 def test_foep_made_with_us_featured_takes_a_new_holder_into_the_99_band_in_one_probe() -> None:
     # Taking the Buy Box from Amazon needs a price 2.5% below what holds it once it is ours.
     bounds = OfferBounds(1000, 4000)
