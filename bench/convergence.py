@@ -1,7 +1,7 @@
 """`repricer bench convergence`: the engine and the baselines against the simulated competitors, side by side.
 
 Protocol: reference/buybox.md ("Definitions", "Scenarios", "Baselines"). A *cell* is (scenario, D, τ, strategy).
-Every run is the real daemon (`bench.harness.build_run`): simulated marketplace adapter, intake, router, offer
+Every run is the real daemon (`adapters.simulated.run.build_run`): simulated marketplace adapter, intake, router, offer
 actors, policy, guard, batcher, with the strategy under test plugged into the offer actors, under
 `MockClock(autojump_threshold=0)`. The metrics are `sim.metrics`'s, never recomputed here.
 
@@ -24,7 +24,7 @@ The oracle, per (scenario, D, τ, seed), shared by the strategies:
   above one half, so it earns more than p* does.
 
 Runs are independent `trio.run`s, so (cell, batch of seeds) runs and oracles go to a pool of worker processes. A
-batch is several seeds in one run (``--batch``, `bench.harness.build_run`): their markets side by side in one
+batch is several seeds in one run (``--batch``, `adapters.simulated.run.build_run`): their markets side by side in one
 simulated market, each its own seller account with its own runtime, so each seed is the market it would be alone
 while the simulator handles their events in the same vectorised rounds.
 """
@@ -193,8 +193,9 @@ def run_one(task: RunTask) -> list[RunOutcome]:
     import trio
     import trio.testing
 
-    from bench.harness import build_run, fix_scheduling
+    from adapters.simulated.run import build_run
     from sim import metrics
+    from sim.scheduling import fix_scheduling
 
     started = time.perf_counter()
     params = _params(task.scenario, task.delay_s, task.tau, task.sellers)

@@ -243,7 +243,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 async def _run_sim(args: argparse.Namespace) -> int:
-    from bench.harness import build_run
+    from adapters.simulated.run import build_run
     from engine.live import LiveView
     from engine.pricing.search import EngineSearch
 
@@ -322,7 +322,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     import time
 
-    from bench.harness import fix_scheduling
+    from sim.scheduling import fix_scheduling
 
     started = time.perf_counter()
     fix_scheduling(args.seed)  # the same seed, the same run
@@ -335,7 +335,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 async def _demo(args: argparse.Namespace) -> Any:
-    from bench.harness import build_run
+    from adapters.simulated.run import build_run
     from engine.pricing.search import EngineSearch
 
     run = build_run(

@@ -7,7 +7,7 @@ import pytest
 import trio.testing
 from hypothesis import HealthCheck, settings
 
-from bench.harness import fix_scheduling
+from sim.scheduling import fix_scheduling
 
 settings.register_profile(
     "ci", derandomize=True, max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]

@@ -10,7 +10,7 @@ import trio
 import trio.testing
 
 from adapters.simulated import SimulatedMarketplace, catalog_settings
-from bench.harness import build_run
+from adapters.simulated.run import build_run
 from engine.actors.recorder import Recorder
 from engine.daemon import Daemon, MarketRuntime, RuntimeConfig
 from engine.model import ChannelSettings

@@ -20,7 +20,7 @@ from typing import Any
 
 import trio
 
-from adapters.simulated import MarketFeed, SimulatedMarketplace, catalog_settings
+from adapters.simulated.marketplace import MarketFeed, SimulatedMarketplace, catalog_settings
 from engine.actors.recorder import Recorder
 from engine.daemon import Daemon, MarketRuntime, MarketStatus, RuntimeConfig
 from engine.marketplaces import by_code
@@ -32,21 +32,7 @@ from sim.scenarios import SCENARIOS, RunParams, build_market, build_spec
 from sim.spec import MarketSpec
 from sim.trajectory import Trajectory
 
-__all__ = ["MarketResult", "SimRun", "build_run", "fix_scheduling"]
-
-
-def fix_scheduling(seed: int) -> None:
-    """Make trio's scheduler pick the same order on every run of this process from here on.
-
-    Trio runs each batch of ready tasks in a random order (it reverses half of them) to shake out code that leans
-    on one order. Under virtual time that order decides which of two things due at the same instant happens
-    first, so two runs of one seed could end apart. Trio keeps a seeded, deterministic mode for Hypothesis;
-    benchmarks and tests switch it on, so a figure or a failure can be run again and come out the same.
-    """
-    from trio._core import _run
-
-    _run._ALLOW_DETERMINISTIC_SCHEDULING = True  # type: ignore[misc]
-    _run._r.seed(seed)
+__all__ = ["MarketResult", "SimRun", "build_run"]
 
 
 @dataclass(frozen=True, slots=True)
