@@ -28,7 +28,7 @@ from engine.model import (
     ShareReading,
     SubmissionResult,
 )
-from engine.ports import Quota
+from engine.ports import ItemFailure, Quota
 
 __all__ = ["NoopActor", "NoopMarketplace", "NullStore", "competitors", "snapshot"]
 
@@ -92,6 +92,10 @@ class NoopMarketplace:
     def code(self) -> str:
         return self._code
 
+    @property
+    def seller(self) -> str:
+        return "BENCH"
+
     def quota(self, operation: str) -> Quota:
         return Quota(rate=1e9, burst=1_000_000_000, batch=100 if operation == "submit" else 20)
 
@@ -126,33 +130,40 @@ class NoopMarketplace:
             self.done.set()
             await trio.sleep_forever()
 
-    async def poll_offers(self, keys: Sequence[OfferKey]) -> list[OfferSnapshot]:
+    async def poll_offers(self, keys: Sequence[OfferKey]) -> list[OfferSnapshot | ItemFailure]:
         return []
 
-    async def featured_offer_prices(self, keys: Sequence[OfferKey]) -> list[FoepReading]:
+    async def featured_offer_prices(self, keys: Sequence[OfferKey]) -> list[FoepReading | ItemFailure]:
         return []
 
-    async def featured_shares(self, keys: Sequence[OfferKey]) -> list[ShareReading]:
+    async def featured_shares(self, keys: Sequence[OfferKey]) -> list[ShareReading | ItemFailure]:
         return []
 
     async def submit(self, updates: Sequence[OfferUpdate]) -> list[SubmissionResult]:
         now = trio.current_time()
         return [SubmissionResult(u.key, u.update_id, "accepted", now, u.price) for u in updates]
 
-    async def read_back(self, keys: Sequence[OfferKey]) -> list[ListingState]:
+    async def read_back(self, keys: Sequence[OfferKey]) -> list[ListingState | ItemFailure]:
         return []
 
 
 class NullStore:
     """A `Store` that keeps nothing: the throughput benchmark measures the actors, not a database."""
 
-    async def load_offers(self, marketplace: str) -> list[OfferSettings]:
+    @property
+    def persistent(self) -> bool:
+        return False
+
+    async def load_offers(self, seller: str, marketplace: str) -> list[OfferSettings]:
         return []
+
+    async def remove_offers(self, keys: Sequence[OfferKey]) -> None:
+        return None
 
     async def save_offers(self, offers: Sequence[OfferSettings]) -> None:
         return None
 
-    async def load_search_states(self, marketplace: str) -> dict[OfferKey, bytes]:
+    async def load_search_states(self, seller: str, marketplace: str) -> dict[OfferKey, bytes]:
         return {}
 
     async def save_search_states(self, states: Mapping[OfferKey, bytes]) -> None:
@@ -170,7 +181,7 @@ class NullStore:
     async def outbox_done(self, results: Sequence[SubmissionResult]) -> None:
         return None
 
-    async def outbox_pending(self, marketplace: str) -> list[OfferUpdate]:
+    async def outbox_pending(self, seller: str, marketplace: str) -> list[OfferUpdate]:
         return []
 
     async def aclose(self) -> None:

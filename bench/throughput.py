@@ -35,7 +35,7 @@ import trio
 from bench.noop import NoopActor, NoopCounter, NoopMarketplace, NullStore
 from bench.progress import Progress
 from engine.actors.recorder import Recorder
-from engine.daemon import Daemon, MarketRuntime, RuntimeConfig
+from engine.daemon import Daemon, MarketRuntime, RuntimeConfig, SellerRuntime
 from engine.model import ChannelSettings, OfferBounds, OfferKey, OfferSettings, PriceIntent
 
 __all__ = ["ThroughputPlan", "ThroughputRun", "measure", "run_throughput", "throughput_json", "throughput_table"]
@@ -85,7 +85,7 @@ def _rss_bytes() -> int:
 
 
 def _catalog(n: int) -> tuple[list[OfferKey], list[OfferSettings]]:
-    keys = [OfferKey("DE", f"SKU-{i:07d}") for i in range(n)]
+    keys = [OfferKey("BENCH", "DE", f"SKU-{i:07d}") for i in range(n)]
     settings = [
         OfferSettings(key=k, asin=f"B{i:09d}", currency="EUR", bounds=OfferBounds(8_000, 16_000), quantity=5)
         for i, k in enumerate(keys)
@@ -121,9 +121,11 @@ def _runtime(marketplace: NoopMarketplace, settings: Sequence[OfferSettings], *,
         timed_runtime = _TimedRuntime(*args, tick=1, config=config)
         timed_runtime.latencies = []
         timed_runtime._counted = {}
-        return Daemon([timed_runtime], store, recorder, config)
-    runtime = MarketRuntime(*args, tick=1, config=config)
-    return Daemon([runtime], store, recorder, config)
+        runtime: MarketRuntime = timed_runtime
+    else:
+        runtime = MarketRuntime(*args, tick=1, config=config)
+    seller = SellerRuntime(runtime.seller, [runtime], runtime.switch)
+    return Daemon([seller], config=config, services=[recorder])
 
 
 async def _settle(runtime: MarketRuntime, target: int) -> None:

@@ -87,13 +87,18 @@ Segment = Literal["prime", "non_prime"]
 
 
 class OfferKey(msgspec.Struct, frozen=True, gc=False, order=True):
-    """One offer: a seller SKU on one marketplace (country code, "DE")."""
+    """One offer: a seller account's SKU on one marketplace (country code, "DE").
 
+    Two sellers may list the same SKU on the same marketplace, so the seller (Amazon's selling partner id, or the
+    account name the configuration gives it) is part of every key.
+    """
+
+    seller: str
     marketplace: str
     sku: str
 
     def __str__(self) -> str:
-        return f"{self.marketplace}/{self.sku}"
+        return f"{self.seller}/{self.marketplace}/{self.sku}"
 
 
 # --- what the seller configures -------------------------------------------------------------------------------
@@ -379,7 +384,9 @@ class OfferUpdate(msgspec.Struct, frozen=True, gc=False, tag=True):
     """The full offer as sent to Amazon: price, bounds and, unless prices only, stock and handling.
 
     A price and a quantity travel together so new stock never goes live at a stale price, and the full
-    ``purchasable_offer`` is always sent because Amazon's ``replace`` drops any sub-field left out.
+    ``purchasable_offer`` is always sent because Amazon's ``replace`` drops any sub-field left out. ``quantity`` is
+    None when it is not to change: always for an offer Amazon fulfils (sending one would turn it into a
+    merchant-fulfilled offer), and when the quantity Amazon already has is the one to offer.
     """
 
     key: OfferKey
@@ -388,6 +395,7 @@ class OfferUpdate(msgspec.Struct, frozen=True, gc=False, tag=True):
     price: int
     min_price: int
     max_price: int
+    fulfilment: Fulfilment = Fulfilment.MERCHANT
     sale_price: int | None = None
     quantity: int | None = None
     lead_time_days: int | None = None

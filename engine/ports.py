@@ -28,7 +28,18 @@ from engine.model import (
     SubmissionResult,
 )
 
-__all__ = ["Clock", "Marketplace", "Quota", "Store", "Throttled"]
+__all__ = [
+    "AccountError",
+    "Clock",
+    "ItemFailure",
+    "Marketplace",
+    "MarketplaceError",
+    "Quota",
+    "StockProvider",
+    "Store",
+    "Throttled",
+    "TransientError",
+]
 
 
 class Clock:
@@ -62,13 +73,60 @@ class Clock:
         return self._trio_anchor + (when - self._wall_anchor).total_seconds()
 
 
-class Throttled(Exception):
-    """Amazon (or the simulator) refused a call for quota (HTTP 429). ``retry_after`` is a hint in seconds."""
+# --- the port's fault contract ----------------------------------------------------------------------------------
+#
+# A marketplace call either answers (per item: an answer or an `ItemFailure`), or raises one of these for the whole
+# call. Anything else a call raises is a bug in the adapter: the engine restarts the service that made the call.
+
+
+class MarketplaceError(Exception):
+    """A whole call failed; the subclass says what the caller does about it."""
+
+
+class Throttled(MarketplaceError):
+    """Amazon (or the simulator) refused a call for quota (HTTP 429). ``retry_after`` is a hint in seconds.
+
+    The caller's pacer empties its bucket and waits; nothing is retried faster than the quota refills."""
 
     def __init__(self, operation: str, retry_after: float | None = None) -> None:
         super().__init__(f"{operation} throttled" + (f"; retry in {retry_after:.1f}s" if retry_after else ""))
         self.operation = operation
         self.retry_after = retry_after
+
+
+class TransientError(MarketplaceError):
+    """A failure that time may cure: an HTTP 5xx, a timeout, a refused or dropped connection.
+
+    The caller retries with capped, jittered backoff (`engine.actors.backoff`); nothing is lost meanwhile."""
+
+    def __init__(self, operation: str, detail: str) -> None:
+        super().__init__(f"{operation}: {detail}")
+        self.operation = operation
+        self.detail = detail
+
+
+class AccountError(MarketplaceError):
+    """A failure no retry cures: the seller's authorization was revoked, the account is suspended or unknown.
+
+    It stops that seller's runtimes (their state saved) and shows in the status; the daemon and every other
+    seller carry on."""
+
+    def __init__(self, seller: str, detail: str) -> None:
+        super().__init__(f"seller {seller}: {detail}")
+        self.seller = seller
+        self.detail = detail
+
+
+class ItemFailure(msgspec.Struct, frozen=True, gc=False, tag=True):
+    """One item of a batch call failed while the others answered (Amazon's batch replies carry a status per
+    item). ``transient``: worth asking again soon (a 5xx or 429 for that item); otherwise the item is wrong as
+    asked (an unknown SKU, a 400) and asking again will not help until something changes."""
+
+    key: OfferKey
+    at: float
+    code: str
+    message: str = ""
+    transient: bool = True
 
 
 class Quota(msgspec.Struct, frozen=True):
@@ -82,7 +140,8 @@ class Quota(msgspec.Struct, frozen=True):
 class Marketplace(Protocol):
     """One seller account on one Amazon marketplace: the pricing side of the SP-API.
 
-    Orders, inventory and reports join this port with their own issues.
+    Every call may raise `Throttled`, `TransientError` or `AccountError` (see above). Orders, inventory and reports
+    join this port with their own issues.
     """
 
     @property
@@ -90,9 +149,15 @@ class Marketplace(Protocol):
         """The marketplace's country code ("DE")."""
         ...
 
+    @property
+    def seller(self) -> str:
+        """The seller account this adapter acts for (the ``seller`` of every `OfferKey` it serves)."""
+        ...
+
     def quota(self, operation: str) -> Quota:
-        """The rate limit of an operation: ``poll_offers``, ``featured_offer_prices``, ``featured_shares``,
-        ``submit``, ``read_back``."""
+        """One seller's rate limit of an operation: ``poll_offers``, ``featured_offer_prices``,
+        ``featured_shares``, ``submit``, ``read_back``. Amazon's buckets are per seller and application, shared by
+        every marketplace of the seller's region: the engine keeps one pacer per (seller, region, operation)."""
         ...
 
     async def stream_observations(
@@ -104,35 +169,55 @@ class Marketplace(Protocol):
         """Push notifications (ANY_OFFER_CHANGED, PRICING_HEALTH) as observations until cancelled."""
         ...
 
-    async def poll_offers(self, keys: Sequence[OfferKey]) -> list[OfferSnapshot]:
-        """The current offers on each key's item (one batch call, at most ``quota('poll_offers').batch`` keys)."""
+    async def poll_offers(self, keys: Sequence[OfferKey]) -> list[OfferSnapshot | ItemFailure]:
+        """The current offers on each key's item (one batch call, at most ``quota('poll_offers').batch`` keys);
+        one answer per key, in order."""
         ...
 
-    async def featured_offer_prices(self, keys: Sequence[OfferKey]) -> list[FoepReading]:
-        """Amazon's featured offer expected price for each key (one batch call)."""
+    async def featured_offer_prices(self, keys: Sequence[OfferKey]) -> list[FoepReading | ItemFailure]:
+        """Amazon's featured offer expected price for each key (one batch call); one answer per key, in order."""
         ...
 
-    async def featured_shares(self, keys: Sequence[OfferKey]) -> list[ShareReading]:
-        """Our share of each key's Buy Box from the items' competitive summaries (one batch call)."""
+    async def featured_shares(self, keys: Sequence[OfferKey]) -> list[ShareReading | ItemFailure]:
+        """Our share of each key's Buy Box from the items' competitive summaries (one batch call); one answer per
+        key, in order."""
         ...
 
     async def submit(self, updates: Sequence[OfferUpdate]) -> list[SubmissionResult]:
-        """Send offer updates; one result per update, in order. Raises `Throttled` when refused whole."""
+        """Send offer updates; one result per update, in order (an update Amazon throttled on its own comes back
+        ``throttled``, one that failed on its own ``failed``). Raises `Throttled` when refused whole."""
         ...
 
-    async def read_back(self, keys: Sequence[OfferKey]) -> list[ListingState]:
-        """Read our listings back, to verify that accepted updates were applied."""
+    async def read_back(self, keys: Sequence[OfferKey]) -> list[ListingState | ItemFailure]:
+        """Read our listings back, to verify that accepted updates were applied; one answer per key, in order."""
         ...
+
+
+class StockProvider(Protocol):
+    """How many units to offer for a merchant-fulfilled offer, sent with its next price (None: do not say).
+
+    Today the catalog's own stock (`engine.daemon.CatalogStock`); the stock ledger replaces it with its own issue.
+    """
+
+    def available(self, offer: OfferSettings) -> int | None: ...
 
 
 class Store(Protocol):
-    """Persistent state. Every method is atomic: it either happened or it did not."""
+    """Persistent state. Every method is atomic: it either happened or it did not. ``persistent`` says whether
+    anything survives the process (the in-memory store's does not), so no output claims a save that is not one."""
 
-    async def load_offers(self, marketplace: str) -> list[OfferSettings]: ...
+    @property
+    def persistent(self) -> bool: ...
+
+    async def load_offers(self, seller: str, marketplace: str) -> list[OfferSettings]: ...
 
     async def save_offers(self, offers: Sequence[OfferSettings]) -> None: ...
 
-    async def load_search_states(self, marketplace: str) -> dict[OfferKey, bytes]:
+    async def remove_offers(self, keys: Sequence[OfferKey]) -> None:
+        """Forget offers the seller no longer reprices, with their search states."""
+        ...
+
+    async def load_search_states(self, seller: str, marketplace: str) -> dict[OfferKey, bytes]:
         """Each offer's stored search state, msgpack-encoded by the pricing code that owns its shape."""
         ...
 
@@ -148,7 +233,7 @@ class Store(Protocol):
 
     async def outbox_done(self, results: Sequence[SubmissionResult]) -> None: ...
 
-    async def outbox_pending(self, marketplace: str) -> list[OfferUpdate]:
+    async def outbox_pending(self, seller: str, marketplace: str) -> list[OfferUpdate]:
         """Updates stored but not yet answered: the latest per SKU, to send again after a restart."""
         ...
 

@@ -236,6 +236,7 @@ class Market:
         self.healthy: B = np.ones_like(self._listed)
         self._available: B = self._listed & self._in_stock & self.healthy
         self._our_stock: I64 = spec.our_stock.astype(np.int64).copy()
+        self._sold: I64 = np.zeros(self.n_rows, np.int64)  # units sold per row so far (a submitted quantity's base)
         # Each row is scored by its own seed's coefficients (one set in a scenario's market).
         self.static_bonus: F64 = np.zeros(self.fba.shape)
         self._incumbency: F64 = np.zeros(self.fba.shape)
@@ -288,6 +289,7 @@ class Market:
         self._pend_price = np.zeros((n, _QUEUE_START), np.int64)
         self._pend_seq = np.zeros((n, _QUEUE_START), np.int64)
         self._pend_qty = np.full((n, _QUEUE_START), -1, np.int64)
+        self._pend_sold = np.zeros((n, _QUEUE_START), np.int64)  # units sold by the submit
         self._view_mean = np.where(spec.views_per_s > 0, 1.0 / np.maximum(spec.views_per_s, 1e-300), np.inf)
         self._foep_price: I64 = np.full(n, -1, np.int64)
         self._foep_status = np.full(n, _FOEP_CODES.index(FoepStatus.ASIN_NOT_ELIGIBLE), np.int8)
@@ -585,6 +587,7 @@ class Market:
         newer = seq > self._live_seq[rows]
         new_price = self._pend_price[rows, col]
         qty = self._pend_qty[rows, col]
+        sold_since = self._sold[rows] - self._pend_sold[rows, col]
         changed = newer & (new_price != self._price[rows, 0])
         apply = rows[newer]
         self._price[apply, 0] = new_price[newer]
@@ -594,7 +597,8 @@ class Market:
         flags.our[pos] |= changed & self._available[rows, 0]
         with_qty = newer & (qty >= 0)
         if with_qty.any():
-            self._set_stock(rows[with_qty], qty[with_qty], pos[with_qty], flags)
+            stock = np.maximum(qty[with_qty] - sold_since[with_qty], 0)
+            self._set_stock(rows[with_qty], stock, pos[with_qty], flags)
 
     def _our_listing(self, rows: Idx, at: F64, pos: Idx, flags: _Flags) -> None:
         """Our offer, not live at the start, becomes live."""
@@ -621,6 +625,7 @@ class Market:
                 self.fba[buyers, 0],
                 self.spec.seller[buyers],
             )
+            self._sold[buyers] += qty
             self._set_stock(buyers, self._our_stock[buyers] - qty, pos[buys], flags)
         wait = exponential(self._view_mean[rows], uniform_from(self._row_streams[Purpose.PAGE_VIEWS][rows], count + 1))
         self._next_at[rows, _VIEW] = at + wait
@@ -803,8 +808,12 @@ class Market:
         A price that is not a positive multiple of the tick is rejected. An accepted submit goes live after
         the submit→live latency, unless it is one of the share that never applies; when it goes live it
         replaces the live price only if it is newer than the submit that set it. Quantity -1 means unchanged.
+
+        A quantity is what the seller offered at ``t``: the units sold between the submit and going live come off
+        it (never below 0), as Amazon takes its own orders off the quantity a listing was given, so a sold unit
+        never comes back into stock.
         """
-        self.advance_to(t)
+        self._read_at(t)  # every sale by ``t`` counted (none deferred) before the submits remember them
         row_arr = np.atleast_1d(np.asarray(rows, np.intp))
         price_arr = np.broadcast_to(np.asarray(prices, np.int64), row_arr.shape)
         qty_arr = np.broadcast_to(np.asarray(-1 if quantity is None else quantity, np.int64), row_arr.shape)
@@ -825,6 +834,7 @@ class Market:
         return accepted
 
     def _enqueue(self, rows: Idx, live_at: F64, price: I64, seq: I64, qty: I64) -> None:
+        """Queue submits to go live (rows distinct), each remembering the units sold so far on its row."""
         free = np.isinf(self._pend_at[rows])
         if not free.any(axis=1).all():
             self._grow_queue()
@@ -834,6 +844,7 @@ class Market:
         self._pend_price[rows, col] = price
         self._pend_seq[rows, col] = seq
         self._pend_qty[rows, col] = qty
+        self._pend_sold[rows, col] = self._sold[rows]
         self._next_at[rows, _OUR_LIVE] = np.minimum(self._next_at[rows, _OUR_LIVE], live_at)
         self._row_next[rows] = np.minimum(self._row_next[rows], live_at)
         if rows.size:
@@ -847,6 +858,7 @@ class Market:
         self._pend_price = wider(self._pend_price, 0)
         self._pend_seq = wider(self._pend_seq, 0)
         self._pend_qty = wider(self._pend_qty, -1)
+        self._pend_sold = wider(self._pend_sold, 0)
 
     def set_listed(self, rows: npt.ArrayLike, listed: npt.ArrayLike, t: float) -> None:
         """Switch our offers live or not live at ``t`` (a listing activated or closed), effective at once."""

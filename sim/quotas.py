@@ -3,7 +3,8 @@
 The simulated marketplace charges every call it serves against the calling seller's bucket, in-process too, so
 an engine that would be throttled by Amazon is throttled by the benchmark. Buckets are arrays over sellers: a
 benchmark seller with 10,000 SKUs shares one bucket per operation, as a real seller does, while the "per-sku"
-mode gives every row its own.
+mode gives every row its own. Amazon's buckets are per seller and application, whatever the marketplace, so one
+book may serve the markets of several marketplaces: seller ``i`` of each is then one account.
 
 A bucket holds up to ``burst`` tokens, refills at ``rate`` tokens per second, and starts full.
 """
@@ -79,6 +80,11 @@ class QuotaBook:
         self._burst = np.array([float(op.burst) for op in specs])
         self._tokens = np.tile(self._burst, (n_sellers, 1))
         self._last = np.full((n_sellers, len(specs)), start)
+
+    @property
+    def n_sellers(self) -> int:
+        """How many seller accounts have buckets here (sellers 0 .. n_sellers - 1)."""
+        return len(self._tokens)
 
     def operation(self, name: str) -> Operation:
         """The limit of an operation; a name Amazon does not have is an error, not a free call."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import signal
@@ -11,8 +12,22 @@ import time
 from pathlib import Path
 
 import pytest
+import trio
 
-from engine.cli import main
+import engine.cli.demo
+from engine.cli import _parser, main
+
+NO_DIR = "/no/such/dir"
+
+
+def _refusal(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int | str | None, str]:
+    """Run the command in-process; a refusal is either argparse's SystemExit or a command's return code."""
+    try:
+        code: int | str | None = main(argv)
+    except SystemExit as exit_info:
+        code = exit_info.code
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
 
 
 def test_run_with_neither_sim_nor_config_exits_2_naming_both(capsys: pytest.CaptureFixture[str]) -> None:
@@ -28,6 +43,178 @@ def test_unknown_marketplace_and_scenario_are_refused(capsys: pytest.CaptureFixt
     assert "XX" in capsys.readouterr().err
     assert main(["run", "--sim", "--scenario", "S9"]) == 2
     assert "S9" in capsys.readouterr().err
+
+
+# Every value-taking option of every command, given a bad value: (arguments, the value the message must name).
+BAD_VALUES: list[tuple[list[str], str]] = [
+    (["--log-level", "loud", "run", "--sim"], "loud"),
+    (["run", "--sim", "--skus", "0"], "0"),
+    (["run", "--sim", "--skus", "x"], "x"),
+    (["run", "--sim", "--skus", "2.5"], "2.5"),
+    (["run", "--sim", "--marketplaces", "XX"], "XX"),
+    (["run", "--sim", "--marketplaces", ","], ","),
+    (["run", "--sim", "--speed", "nan"], "nan"),
+    (["run", "--sim", "--speed", "0"], "0"),
+    (["run", "--sim", "--scenario", "S9"], "S9"),
+    (["run", "--sim", "--seed", "-1"], "-1"),
+    (["run", "--sim", "--seed", "one"], "one"),
+    (["run", "--sim", "--hours", "-1"], "-1"),
+    (["run", "--sim", "--hours", "inf"], "inf"),
+    (["run", "--config", "/etc/repricer/seller.toml"], "/etc/repricer/seller.toml"),
+    (["demo", "--skus", "0"], "0"),
+    (["demo", "--skus", "many"], "many"),
+    (["demo", "--hours", "-1"], "-1"),
+    (["demo", "--hours", "4h"], "4h"),
+    (["demo", "--seed", "x"], "x"),
+    (["demo", "--scenario", "S9"], "S9"),
+    (["demo", "--marketplace", "XX"], "XX"),
+    (["demo", "--marketplace", "DE,FR"], "DE,FR"),
+    (["demo", "--json", f"{NO_DIR}/x.json"], f"{NO_DIR}/x.json"),
+    (["bench", "convergence", "--scenario", "S9"], "S9"),
+    (["bench", "convergence", "--delay", "2x"], "2x"),
+    (["bench", "convergence", "--delay", "0m"], "0m"),
+    (["bench", "convergence", "--tau", "-1"], "-1"),
+    (["bench", "convergence", "--tau", "warm"], "warm"),
+    (["bench", "convergence", "--seeds", "0"], "0"),
+    (["bench", "convergence", "--rows", "x"], "x"),
+    (["bench", "convergence", "--hours", "nan"], "nan"),
+    (["bench", "convergence", "--strategies", "nope"], "nope"),
+    (["bench", "convergence", "--sellers", "many"], "many"),
+    (["bench", "convergence", "--workers", "0"], "0"),
+    (["bench", "convergence", "--batch", "-2"], "-2"),
+    (["bench", "convergence", "--first-seed", "0"], "0"),
+    (["bench", "convergence", "--resume", f"{NO_DIR}/runs"], f"{NO_DIR}/runs"),
+    (["bench", "convergence", "--json", f"{NO_DIR}/x.json"], f"{NO_DIR}/x.json"),
+    (["bench", "convergence", "--plots", f"{NO_DIR}/plots"], f"{NO_DIR}/plots"),
+    (["bench", "throughput", "--actors", "0k"], "0k"),
+    (["bench", "throughput", "--actors", "lots"], "lots"),
+    (["bench", "throughput", "--seconds", "0"], "0"),
+    (["bench", "throughput", "--latency-seconds", "x"], "x"),
+    (["bench", "throughput", "--latency-rate", "-5"], "-5"),
+    (["bench", "throughput", "--warmup", "nan"], "nan"),
+    (["bench", "throughput", "--json", f"{NO_DIR}/x.json"], f"{NO_DIR}/x.json"),
+]
+
+
+@pytest.mark.parametrize(("argv", "bad"), BAD_VALUES, ids=[" ".join(argv) for argv, _ in BAD_VALUES])
+def test_every_bad_value_exits_2_naming_it_without_traceback(
+    argv: list[str], bad: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, output = _refusal(argv, capsys)
+    assert code == 2, output
+    [message] = [line for line in output.splitlines() if "error:" in line]
+    assert bad in message
+    assert "Traceback" not in output
+    # argparse names the type function when one lets a ValueError out: the message must be ours.
+    assert "invalid" not in output or "invalid choice" in output
+
+
+def test_output_paths_that_are_not_writable_as_asked_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a_file = tmp_path / "taken"
+    a_file.write_text("")
+    for argv, bad in [
+        (["demo", "--json", str(tmp_path)], str(tmp_path)),  # a directory where a file is wanted
+        (["bench", "convergence", "--plots", str(a_file)], str(a_file)),  # a file where a directory is wanted
+        (["bench", "convergence", "--resume", str(a_file)], str(a_file)),
+        (["bench", "throughput", "--json", str(a_file / "x.json")], str(a_file / "x.json")),
+    ]:
+        code, output = _refusal(argv, capsys)
+        assert (code, "Traceback" in output) == (2, False), output
+        assert bad in output
+
+
+def test_a_real_user_sees_one_message_and_no_traceback() -> None:
+    process = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "demo", "--marketplace", "XX", "--json", f"{NO_DIR}/x.json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert process.returncode == 2
+    assert "XX" in process.stderr
+    assert "Traceback" not in process.stderr + process.stdout
+
+
+def _options(parser: argparse.ArgumentParser) -> list[tuple[str, argparse.Action]]:
+    """Every option of the parser and of its subcommands, named by the command it belongs to."""
+    found = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                found += _options(sub)
+        elif action.option_strings:
+            found.append((parser.prog, action))
+    return found
+
+
+def test_every_option_has_a_help_text_that_gives_its_default() -> None:
+    options = _options(_parser())
+    assert len(options) > 30
+    for prog, action in options:
+        name = f"{prog} {action.option_strings[-1]}"
+        assert action.help, f"{name} has no help text"
+        # The formatter shows a default where there is one; where it depends on another option (or there is
+        # none), the text says it, unless the option only names where to write something.
+        if action.nargs != 0 and action.default is None and action.metavar not in ("FILE", "DIR"):
+            assert "default" in action.help, f"{name} does not say its default"
+
+
+def test_help_shows_the_defaults(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "--help"])
+    assert exit_info.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())  # as wrapped at any terminal width
+    assert "(default: 200)" in out and "(default: DE,FR,GB)" in out and "(default: S1b)" in out
+    with pytest.raises(SystemExit):
+        main(["bench", "convergence", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "(default: 24; 6 with --quick)" in out and "(default: 2m,5m; 2m with --quick)" in out
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.startswith("repricer ")
+
+
+def test_ctrl_c_during_demo_is_one_line_and_exit_130(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def interrupted(args: argparse.Namespace) -> None:
+        # A real SIGINT, taken by trio's handler inside a nursery: it comes out in an exception group.
+        async with trio.open_nursery():
+            os.kill(os.getpid(), signal.SIGINT)
+            await trio.sleep_forever()
+
+    monkeypatch.setattr(engine.cli.demo, "_demo", interrupted)
+    assert main(["demo", "--skus", "1"]) == 130
+    captured = capsys.readouterr()
+    assert captured.err.strip() == "repricer: interrupted"
+    assert captured.out == ""
+
+
+def test_a_crash_inside_a_command_stays_a_crash(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def crashing(args: argparse.Namespace) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(engine.cli.demo, "_demo", crashing)
+    with pytest.raises(RuntimeError, match="a bug"):
+        main(["demo", "--skus", "1"])
+
+
+def test_run_and_demo_load_no_bench_module() -> None:
+    code = (
+        "import sys\n"
+        "import engine.cli.run, engine.cli.demo\n"
+        "import adapters.simulated.run, engine.live, engine.pricing.search, sim.metrics, sim.scheduling\n"
+        "print(sorted(name for name in sys.modules if name.startswith('bench')))\n"
+    )
+    process = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert process.returncode == 0, process.stderr
+    assert process.stdout.strip() == "[]"
 
 
 def test_sigterm_stops_the_daemon_cleanly_with_exit_0() -> None:
@@ -51,7 +238,9 @@ def test_sigterm_stops_the_daemon_cleanly_with_exit_0() -> None:
         if process.poll() is None:
             process.kill()
     assert process.returncode == 0, err
-    assert "20 search states saved" in err
+    # The in-memory store keeps nothing past the process, and the stop line says so rather than claim a save.
+    assert "nothing persisted" in err
+    assert "saved" not in err
 
 
 def test_a_demo_seed_gives_the_same_run_every_time(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,15 +1,17 @@
-"""The real engine on the in-process simulator, under trio's clock: what `run --sim`, `demo` and `bench` share.
+"""A simulated deployment: the daemon's own composition (`engine.daemon.compose`) over simulated markets.
 
-Nothing here re-implements the engine: a run builds the simulated markets, wraps each in the simulated adapter,
-and starts the daemon's own `MarketRuntime`s with the strategy under test plugged into the offer actors. Under
-`MockClock(autojump_threshold=0)` hours of market pass in seconds; with a rate instead (``--speed``) they pass
-at that many times real time.
+What `run --sim`, `demo` and the benchmarks share. Nothing here re-implements the engine: a run builds the
+simulated markets, a plan of one seller account per market group, and hands both to `compose` with the simulated
+adapter as the marketplace factory and the strategy under test plugged into the offer actors. Under
+`MockClock(autojump_threshold=0)` hours of market pass in seconds; with a rate instead (``--speed``) they pass at
+that many times real time.
 
-A benchmark runs many independent markets (seeds). A batch of them can share one run: one simulated market holds
-every seed's rows side by side (each with its own coefficients, random numbers and seller account, so each
-behaves exactly as it would alone) and the daemon gets one `MarketRuntime` per seed, as it would for that many
-seller accounts. The simulator then handles the seeds' events in the same vectorised rounds, which is most of
-what a run costs.
+One seller on several marketplaces (``run --sim --marketplaces DE,FR,GB``) is one account: its markets share one
+quota book, so it has one seller's quota, as on Amazon. A benchmark runs many independent markets (seeds); a batch
+of them can share one run: one simulated market holds every seed's rows side by side (each with its own
+coefficients, random numbers and seller account, so each behaves exactly as it would alone) and the plan has one
+seller per seed. The simulator then handles the seeds' events in the same vectorised rounds, which is most of
+what a run costs. The markets' feeds run as services of the daemon.
 """
 
 from __future__ import annotations
@@ -20,14 +22,23 @@ from typing import Any
 
 import trio
 
-from adapters.simulated.marketplace import MarketFeed, SimulatedMarketplace, catalog_settings
-from engine.actors.recorder import Recorder
-from engine.daemon import Daemon, MarketRuntime, MarketStatus, RuntimeConfig
+from adapters.simulated.marketplace import SIM_SELLER, MarketFeed, SimulatedMarketplace, catalog_settings
+from engine.daemon import (
+    Daemon,
+    DaemonPlan,
+    MarketplacePlan,
+    MarketRuntime,
+    MarketStatus,
+    RuntimeConfig,
+    SellerPlan,
+    compose,
+)
 from engine.marketplaces import by_code
 from engine.model import ChannelSettings
 from engine.pricing.view import Strategy
 from engine.store import MemoryStore
 from sim.market import Market
+from sim.quotas import QuotaBook
 from sim.scenarios import SCENARIOS, RunParams, build_market, build_spec
 from sim.spec import MarketSpec
 from sim.trajectory import Trajectory
@@ -51,7 +62,7 @@ class SimRun:
     """A running simulated deployment: markets, adapters, runtimes and the daemon over them.
 
     ``adapters`` and ``runtimes`` go together, one per (seed, marketplace); each adapter knows its market and rows.
-    ``feeds`` are the shared market feeds the run itself must drive (batches of seeds).
+    ``feeds`` advance the markets (one per market, run by the daemon as services).
     """
 
     scenario: str
@@ -70,14 +81,10 @@ class SimRun:
 
     async def run_for(self, seconds: float) -> None:
         """Run the daemon for ``seconds`` of trio time, then stop it and close the markets' records."""
-        async with trio.open_nursery() as feeds:
-            for feed in self.feeds:
-                await feeds.start(feed.run)
-            async with trio.open_nursery() as nursery:
-                await nursery.start(self.daemon.run)
-                await trio.sleep(seconds)
-                self.daemon.stop.set()
-            feeds.cancel_scope.cancel()
+        async with trio.open_nursery() as nursery:
+            await nursery.start(self.daemon.run)
+            await trio.sleep(seconds)
+            self.daemon.stop.set()
         self.finish()
 
     def finish(self) -> list[MarketResult]:
@@ -107,45 +114,36 @@ def build_run(
     config: RuntimeConfig | None = None,
     batch: Sequence[int] = (),
 ) -> SimRun:
-    """Build a run inside `trio.run`: one simulated market of ``skus`` rows per marketplace.
+    """Build a run inside `trio.run`: one simulated market of ``skus`` rows per marketplace, one seller account.
 
     Each marketplace gets its own seed (``seed``, ``seed + 1``, ...) so the markets differ, and its own currency.
     With ``batch`` (seeds; ``seed`` is then ignored) the run is that many independent markets of ``skus`` rows on
-    the first marketplace, in one simulated market, each its own seller account with its own runtime.
+    the first marketplace, in one simulated market, each its own seller account.
     """
     if scenario not in SCENARIOS:
         raise ValueError(f"unknown scenario {scenario!r}; known: {', '.join(SCENARIOS)}")
     base = params or RunParams()
-    config = config or RuntimeConfig()
-    store = MemoryStore()
-    recorder = Recorder(store)
     now = trio.current_time()
     if batch:
-        parts = (list(batch), skus, strategy, marketplaces[0], base, channel, config)
-        return _build_batch(scenario, *parts, store, recorder)
-    markets, adapters, runtimes = [], [], []
+        return _build_batch(scenario, list(batch), skus, strategy, marketplaces[0], base, channel, config)
+    markets = []
     for i, code in enumerate(marketplaces):
         info = by_code(code)
-        market = build_market(
-            scenario, seed + i, skus, replace(base, marketplace=info.code, currency=info.currency_code), start_at=now
-        )
-        adapter = SimulatedMarketplace(market, code=info.code)
-        runtime = MarketRuntime(
-            adapter,
-            catalog_settings(market),
-            channel or ChannelSettings(),
-            store,
-            recorder,
-            strategy,
-            tick=market.tick,
-            config=config,
-        )
-        markets.append(market)
-        adapters.append(adapter)
-        runtimes.append(runtime)
-    daemon = Daemon(runtimes, store, recorder, config)
-    seeds = [seed + i for i in range(len(marketplaces))]
-    return SimRun(scenario, markets, adapters, runtimes, daemon, store, now, seeds)
+        params_i = replace(base, marketplace=info.code, currency=info.currency_code)
+        markets.append(build_market(scenario, seed + i, skus, params_i, start_at=now))
+    # One account on every marketplace: one quota book for all of them.
+    book = QuotaBook(max(m.spec.n_sellers for m in markets), start=now)
+    feeds = [_FeedService(MarketFeed(market, quotas=book)) for market in markets]
+    by_key: dict[tuple[str, str], SimulatedMarketplace] = {}
+    plans = []
+    for market, code, feed in zip(markets, marketplaces, feeds, strict=True):
+        info = by_code(code)
+        by_key[(SIM_SELLER, info.code)] = SimulatedMarketplace(market, code=info.code, feed=feed.feed)
+        offers = tuple(catalog_settings(market))
+        plans.append(MarketplacePlan(info.code, offers, channel or ChannelSettings(), market.tick))
+    plan = DaemonPlan((SellerPlan(SIM_SELLER, tuple(plans)),))
+    seeds = [seed + i for i in range(len(markets))]
+    return _compose(scenario, plan, by_key, markets, strategy, config, now, seeds, feeds)
 
 
 def _build_batch(
@@ -156,25 +154,59 @@ def _build_batch(
     code: str,
     base: RunParams,
     channel: ChannelSettings | None,
-    config: RuntimeConfig,
-    store: MemoryStore,
-    recorder: Recorder,
+    config: RuntimeConfig | None,
 ) -> SimRun:
     info = by_code(code)
     params = replace(base, marketplace=info.code, currency=info.currency_code)
     now = trio.current_time()
     spec = MarketSpec.concat([build_spec(scenario, s, skus, params) for s in seeds])
     market = Market(spec, latency=params.latency, buybox=params.buybox, orders=params.orders, start_at=now)
-    feed = MarketFeed(market)
-    adapters, runtimes = [], []
-    for i in range(len(seeds)):
+    feed = _FeedService(MarketFeed(market))
+    by_key: dict[tuple[str, str], SimulatedMarketplace] = {}
+    sellers = []
+    for i, seed in enumerate(seeds):
         rows = range(i * skus, (i + 1) * skus)
-        adapter = SimulatedMarketplace(market, code=info.code, rows=rows, feed=feed)
-        offers = catalog_settings(market, rows)
-        runtime = MarketRuntime(
-            adapter, offers, channel or ChannelSettings(), store, recorder, strategy, tick=market.tick, config=config
+        seller = f"{SIM_SELLER}-{seed}"
+        adapter = SimulatedMarketplace(market, code=info.code, rows=rows, feed=feed.feed, seller=seller)
+        by_key[(seller, info.code)] = adapter
+        offers = tuple(catalog_settings(market, rows, seller=seller))
+        sellers.append(
+            SellerPlan(seller, (MarketplacePlan(info.code, offers, channel or ChannelSettings(), market.tick),))
         )
-        adapters.append(adapter)
-        runtimes.append(runtime)
-    daemon = Daemon(runtimes, store, recorder, config)
-    return SimRun(scenario, [market], adapters, runtimes, daemon, store, now, seeds, [feed])
+    return _compose(scenario, DaemonPlan(tuple(sellers)), by_key, [market], strategy, config, now, seeds, [feed])
+
+
+def _compose(
+    scenario: str,
+    plan: DaemonPlan,
+    adapters: dict[tuple[str, str], SimulatedMarketplace],
+    markets: list[Market],
+    strategy: Strategy[Any],
+    config: RuntimeConfig | None,
+    now: float,
+    seeds: list[int],
+    feeds: list[_FeedService],
+) -> SimRun:
+    store = MemoryStore()
+
+    def factory(seller: str, code: str) -> SimulatedMarketplace:
+        return adapters[(seller, code)]
+
+    daemon = compose(plan, factory, store, strategy, config=config, services=feeds)
+    runtimes = daemon.markets
+    ordered = [adapters[(r.seller, r.code)] for r in runtimes]
+    return SimRun(scenario, markets, ordered, runtimes, daemon, store, now, seeds, [f.feed for f in feeds])
+
+
+class _FeedService:
+    """A market's feed as a daemon service: it advances the market with trio's clock while the daemon runs."""
+
+    def __init__(self, feed: MarketFeed) -> None:
+        self.feed = feed
+        self.name = "simulated market feed"
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        await self.feed.run(task_status=task_status)
+
+    async def finish(self) -> None:
+        return None

@@ -6,6 +6,15 @@ simply replaced), at most one update per SKU is in flight, and a price always tr
 passes the guard first; in dry run nothing is sent at all. Updates go to the outbox before they are sent, so a
 crash cannot lose one; results return to the actors with a non-blocking send; an accepted update is verified by
 reading the listing back later, and sent again if Amazon never applied it.
+
+The quantity offered comes from a stock provider and travels with the price; it is never sent for an offer Amazon
+fulfils (that would turn it into a merchant-fulfilled offer), and not sent again while Amazon has it already.
+
+Faults: a batch is taken only once a submit slot is held, so nothing waits outside the outbox and the pending map.
+A call refused whole for quota waits on the seller's pacer and is sent again; a transient failure (5xx, timeout,
+connection) puts the batch's intents back (unless a newer one came) and pauses sending for a capped, jittered
+backoff; an update throttled or failed on its own goes back the same way. At shutdown `close` stops new batches,
+in-flight submits get the grace period, and `drain` turns what is left into updates for the outbox.
 """
 
 from __future__ import annotations
@@ -18,9 +27,11 @@ from collections.abc import Callable, Mapping, Sequence
 import msgspec
 import trio
 
-from engine.actors.pacing import Pacer
+from engine.actors.pacing import Pacers
+from engine.actors.supervisor import Backoff
 from engine.model import (
     ChannelSettings,
+    Fulfilment,
     OfferKey,
     OfferSettings,
     OfferUpdate,
@@ -28,7 +39,7 @@ from engine.model import (
     Reason,
     SubmissionResult,
 )
-from engine.ports import Marketplace, Store, Throttled
+from engine.ports import ItemFailure, Marketplace, StockProvider, Store, Throttled, TransientError
 from engine.pricing.guard import GuardError, guard
 
 __all__ = ["BatcherConfig", "BatcherCounters", "OfferBatcher"]
@@ -62,6 +73,9 @@ class BatcherCounters(msgspec.Struct):
     verified: int = 0
     unapplied: int = 0
     result_overflow: int = 0
+    transient_errors: int = 0
+    requeued: int = 0
+    dropped_paused: int = 0
 
 
 class _Pending(msgspec.Struct, gc=False):
@@ -77,7 +91,11 @@ class _Sent(msgspec.Struct, frozen=True, gc=False):
 
 
 class OfferBatcher:
-    """See the module docstring. ``offer`` is what actors call; ``run`` is the batcher's task."""
+    """See the module docstring. ``offer`` is what actors call; ``run`` is the batcher's task.
+
+    ``catalog`` is the runtime's own map of offer settings (the one source of truth: a change of bounds there is
+    what the next update guards and sends); ``paused`` says whether an offer is paused (its intents are dropped).
+    """
 
     def __init__(
         self,
@@ -90,6 +108,9 @@ class OfferBatcher:
         deliver: Callable[[SubmissionResult], bool],
         config: BatcherConfig | None = None,
         first_update_id: int = 1,
+        pacers: Pacers | None = None,
+        stock: StockProvider | None = None,
+        paused: Callable[[OfferKey], bool] | None = None,
     ) -> None:
         self.marketplace = marketplace
         self.catalog = catalog
@@ -99,33 +120,75 @@ class OfferBatcher:
         self.deliver = deliver
         self.config = config or BatcherConfig()
         self.counters = BatcherCounters()
+        self.stock = stock
+        self.paused = paused or _never
         self._pending: dict[OfferKey, _Pending] = {}
-        self._in_flight: set[OfferKey] = set()
+        self._in_flight: dict[OfferKey, _Pending] = {}
         self._sent: dict[OfferKey, _Sent] = {}  # the latest update sent per SKU, for verification
         self._resends: dict[OfferKey, int] = {}  # times the current price was sent again, not yet seen live
+        self._quantity: dict[OfferKey, int] = {}  # the quantity Amazon accepted last, per merchant-fulfilled SKU
         self._verify: list[tuple[float, int, OfferKey, int]] = []  # (due, attempt, key, update_id)
         self._ids = itertools.count(first_update_id)
         self._wake = trio.Event()
         self._full = trio.Event()  # set once the intents waiting would fill a submit call
         self._batch_size = marketplace.quota("submit").batch
         self._verify_wake = trio.Event()
-        self._submit_pacer = Pacer(marketplace.quota("submit"))
-        self._read_pacer = Pacer(marketplace.quota("read_back"))
+        pacers = pacers or Pacers(marketplace.quota)
+        self._submit_pacer = pacers["submit"]
+        self._read_pacer = pacers["read_back"]
+        name = f"{marketplace.seller}/{marketplace.code}"
+        self._submit_backoff = Backoff(f"{name} submit")
+        self._read_backoff = Backoff(f"{name} read_back")
+        self._resume_at = float("-inf")  # no batch is taken before this (a backoff after a transient failure)
+        self._closing = False
+        self._idle = trio.Event()  # set whenever nothing is in flight
+        self._idle.set()
 
     # --- the actors' side ----------------------------------------------------------------------------------
 
-    def offer(self, intent: PriceIntent, current: int | None) -> None:
-        """Keep the latest intent for its SKU; never blocks."""
+    def offer(self, intent: PriceIntent, current: int | None) -> bool:
+        """Keep the latest intent for its SKU; never blocks. False: dropped, the offer is paused."""
         self.counters.intents += 1
+        if self.paused(intent.key):
+            self.counters.dropped_paused += 1
+            return False
         self._pending[intent.key] = _Pending(intent, current)
         self._wake.set()
         # At least a call's worth not held back by an update in flight (a lower bound, never an overcount).
         if len(self._pending) - len(self._in_flight) >= self._batch_size:
             self._full.set()
+        return True
 
     @property
     def pending(self) -> int:
         return len(self._pending)
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._in_flight)
+
+    def drop(self, key: OfferKey) -> bool:
+        """Forget the intent waiting for ``key`` (the offer was paused); one in flight finishes. Whether there
+        was one."""
+        if self._pending.pop(key, None) is None:
+            return False
+        self.counters.dropped_paused += 1
+        return True
+
+    def drop_paused(self) -> list[OfferKey]:
+        """Forget every waiting intent of an offer now paused (a marketplace, a seller, or everything paused);
+        the offers whose intent went."""
+        dropped = [k for k in self._pending if self.paused(k)]
+        for key in dropped:
+            self.drop(key)
+        return dropped
+
+    def forget(self, key: OfferKey) -> None:
+        """The offer is gone: nothing more is sent or verified for it, and its per-SKU entries go."""
+        self._pending.pop(key, None)
+        self._sent.pop(key, None)
+        self._resends.pop(key, None)
+        self._quantity.pop(key, None)
 
     # --- the task ----------------------------------------------------------------------------------------------
 
@@ -134,7 +197,7 @@ class OfferBatcher:
             nursery.start_soon(self._verify_loop)
             slots = trio.Semaphore(self.config.concurrency)
             task_status.started()
-            while True:
+            while not self._closing:
                 await self._wake.wait()
                 self._wake = trio.Event()
                 # Under a steady load this sends a call's worth as soon as it is there, rather than everything of
@@ -142,9 +205,27 @@ class OfferBatcher:
                 with trio.move_on_after(self.config.flush_interval_s):
                     await self._full.wait()
                 self._full = trio.Event()
-                while batch := self._take_batch():
+                await trio.sleep_until(self._resume_at)
+                while not self._closing:
+                    # The slot first, then the batch: a batch taken while waiting for a slot would be in no one's
+                    # hands if the daemon stopped meanwhile.
                     await slots.acquire()
+                    batch = self._take_batch()
+                    if not batch or self._closing:
+                        self._untake(batch)
+                        slots.release()
+                        break
                     nursery.start_soon(self._send, batch, slots)
+            # Closing: the submits in flight finish (`close` bounds how long), then verification stops.
+            await self._idle.wait()
+            nursery.cancel_scope.cancel()
+
+    async def close(self, grace_s: float) -> None:
+        """Stop taking batches and give the submits in flight up to ``grace_s`` to be answered."""
+        self._closing = True
+        self._wake.set()
+        with trio.move_on_after(grace_s):
+            await self._idle.wait()
 
     def _take_batch(self) -> list[OfferUpdate]:
         batch: list[OfferUpdate] = []
@@ -156,11 +237,24 @@ class OfferBatcher:
             if not keys:
                 break
             for key in keys:
-                update = self._build(self._pending.pop(key))
+                pending = self._pending.pop(key)
+                update = self._build(pending)
                 if update is not None:
                     batch.append(update)
-                    self._in_flight.add(key)
+                    self._in_flight[key] = pending
+        if batch:
+            self._idle = trio.Event()
         return batch
+
+    def _untake(self, batch: Sequence[OfferUpdate]) -> None:
+        """Put a batch that will not be sent back among the intents (a newer intent for a SKU wins)."""
+        for update in batch:
+            pending = self._in_flight.pop(update.key, None)
+            if pending is not None and update.key not in self._pending:
+                self._pending[update.key] = pending
+                self.counters.requeued += 1
+        if not self._in_flight:
+            self._idle.set()
 
     def _build(self, pending: _Pending) -> OfferUpdate | None:
         intent = pending.intent
@@ -194,12 +288,23 @@ class OfferBatcher:
             price=verdict.price,
             min_price=settings.bounds.min_price,
             max_price=settings.bounds.max_price,
+            fulfilment=settings.fulfilment,
             sale_price=settings.sale_price,
-            quantity=None if prices_only else settings.quantity,
+            quantity=None if prices_only else self._quantity_to_send(settings),
             lead_time_days=None if prices_only else settings.lead_time_days,
             shipping_group=None if prices_only else settings.shipping_group,
             prices_only=prices_only,
         )
+
+    def _quantity_to_send(self, settings: OfferSettings) -> int | None:
+        """The quantity to offer with this price: None for an offer Amazon fulfils, when the stock is not known,
+        or when Amazon already has it."""
+        if settings.fulfilment is Fulfilment.AMAZON or self.stock is None:
+            return None
+        quantity = self.stock.available(settings)
+        if quantity is None or self._quantity.get(settings.key) == quantity:
+            return None
+        return quantity
 
     async def _send(self, batch: list[OfferUpdate], slots: trio.Semaphore) -> None:
         try:
@@ -212,15 +317,40 @@ class OfferBatcher:
                 except Throttled as throttled:
                     self.counters.throttled += 1
                     self._submit_pacer.penalise(throttled.retry_after)
+            self._submit_backoff.reset()
+        except TransientError as error:
+            # Nothing was answered: the intents go back (a newer one wins), the outbox entries are closed as failed
+            # (the next update carries the price), and sending pauses for a backoff.
+            self.counters.transient_errors += 1
+            wait = self._submit_backoff.next()
+            self._resume_at = trio.current_time() + wait
+            log.warning("%s: submit failed (%s); sending again in %.1fs", self.marketplace.code, error, wait)
+            now = trio.current_time()
+            await self.store.outbox_done([SubmissionResult(u.key, u.update_id, "failed", now, u.price) for u in batch])
+            self._untake(batch)
+            slots.release()
+            self._wake.set()
+            return
+        except BaseException:
+            # Cancelled (a stop: `drain` takes them) or a bug: either way the intents go back, not away.
+            self._untake(batch)
+            slots.release()
+            raise
+        try:
             self.counters.updates_sent += len(batch)
             self._record(batch, results)
             await self.store.outbox_done(results)
         finally:
-            for update in batch:
-                self._in_flight.discard(update.key)
-            slots.release()
-            if self._pending:
-                self._wake.set()
+            self._release(batch, slots)
+
+    def _release(self, batch: Sequence[OfferUpdate], slots: trio.Semaphore) -> None:
+        for update in batch:
+            self._in_flight.pop(update.key, None)
+        if not self._in_flight:
+            self._idle.set()
+        slots.release()
+        if self._pending:
+            self._wake.set()
 
     def _record(self, batch: Sequence[OfferUpdate], results: Sequence[SubmissionResult]) -> None:
         by_key = {update.key: update for update in batch}
@@ -229,22 +359,34 @@ class OfferBatcher:
         scheduled = False
         for result in results:
             key = result.key
+            update = by_key[key]
             match result.status:
                 case "accepted":
                     self.counters.accepted += 1
-                    update = by_key[key]
                     previous = self._sent.get(key)
                     if previous is None or previous.price != update.price:
                         self._resends.pop(key, None)
                     self._sent[key] = _Sent(update.update_id, update.price)
+                    if update.quantity is not None:
+                        self._quantity[key] = update.quantity
                     attempt = self._resends.get(key, 0)
                     due = now + self.config.verify_after_s[attempt]
                     heapq.heappush(self._verify, (due, attempt, key, update.update_id))
                     scheduled = True
                 case "invalid":
                     self.counters.rejected += 1
-                case _:
-                    self.counters.failed += 1
+                case "throttled" | "failed":
+                    # This update alone did not get through: its intent goes back, unless a newer one came.
+                    if result.status == "throttled":
+                        self.counters.throttled += 1
+                        self._submit_pacer.penalise()
+                    else:
+                        self.counters.failed += 1
+                    pending = self._in_flight.get(key)
+                    if pending is not None and key not in self._pending and not self.paused(key):
+                        self._pending[key] = pending
+                        self.counters.requeued += 1
+                    continue  # nothing for the actor: the price is still on its way
             if not self.deliver(result):
                 self.counters.result_overflow += 1
         if scheduled:
@@ -277,15 +419,31 @@ class OfferBatcher:
         await self._read_pacer.acquire(len(batch))
         try:
             listings = await self.marketplace.read_back([key for _, key, _ in batch])
-        except Throttled as throttled:
-            self._read_pacer.penalise(throttled.retry_after)
+        except (Throttled, TransientError) as error:
+            if isinstance(error, Throttled):
+                self._read_pacer.penalise(error.retry_after)
+                delay = 60.0
+            else:
+                self.counters.transient_errors += 1
+                delay = self._read_backoff.next()
+                log.warning("%s: read-back failed (%s); again in %.1fs", self.marketplace.code, error, delay)
             for attempt, key, update_id in batch:
-                heapq.heappush(self._verify, (trio.current_time() + 60.0, attempt, key, update_id))
+                heapq.heappush(self._verify, (trio.current_time() + delay, attempt, key, update_id))
             return
-        live = {listing.key: listing.price for listing in listings}
-        for attempt, key, _ in batch:
-            sent = self._sent[key]
-            if live.get(key) == sent.price:
+        self._read_backoff.reset()
+        live: dict[OfferKey, int | None] = {}
+        for listing in listings:
+            if isinstance(listing, ItemFailure):
+                continue
+            live[listing.key] = listing.price
+        for attempt, key, update_id in batch:
+            sent = self._sent.get(key)
+            if sent is None:
+                continue  # the offer went meanwhile
+            if key not in live:
+                # The read failed for this SKU alone: read it again a minute from now, same attempt.
+                heapq.heappush(self._verify, (trio.current_time() + 60.0, attempt, key, update_id))
+            elif live[key] == sent.price:
                 self.counters.verified += 1
                 del self._sent[key]
                 self._resends.pop(key, None)
@@ -298,10 +456,16 @@ class OfferBatcher:
                 self.counters.resent += 1
                 self._resends[key] = attempt + 1
                 intent = PriceIntent(key, sent.price, Reason.AWAIT_LIVE, trio.current_time(), signal_backed=True)
-                self.offer(intent, live.get(key))
+                self.offer(intent, live[key])
 
     def drain(self) -> list[OfferUpdate]:
-        """Turn intents not yet sent into updates for the outbox (at shutdown); they are sent by the next start."""
-        updates = [u for p in list(self._pending.values()) if (u := self._build(p)) is not None]
+        """Turn intents not yet sent, and those of submits still unanswered, into updates for the outbox (at
+        shutdown); they are sent by the next start."""
+        waiting = {**self._in_flight, **self._pending}  # a newer intent wins over the one in flight
+        updates = [u for p in waiting.values() if not self.paused(p.intent.key) and (u := self._build(p)) is not None]
         self._pending.clear()
         return updates
+
+
+def _never(_: OfferKey) -> bool:
+    return False

@@ -7,6 +7,11 @@ learns whether its probe held after Amazon recomputed the Buy Box. Readings (FOE
 from the competitive summary) are swept the same way at their own, much lower, quotas, and read ahead of the sweep
 for the offers that ask. The sweep spends the quota the engine has and no more: it paces itself on Amazon's token
 buckets instead of collecting 429s.
+
+Faults (the port's contract, `engine.ports`): a throttled call empties the pacer; a transient failure (5xx, timeout,
+connection) waits a capped, jittered backoff and tries again, the keys it carried still due; an item that failed
+alone is not counted as swept, so its turn comes again. Anything else a loop raises ends the intake, which the
+runtime restarts (its rotations and asks live on in this object); an `AccountError` goes up to the seller.
 """
 
 from __future__ import annotations
@@ -20,9 +25,10 @@ from collections.abc import Awaitable, Callable, Sequence
 import msgspec
 import trio
 
-from engine.actors.pacing import Pacer
+from engine.actors.pacing import Pacers
+from engine.actors.supervisor import Backoff, StartedOnce
 from engine.model import Observation, OfferKey
-from engine.ports import Marketplace, Throttled
+from engine.ports import ItemFailure, Marketplace, Throttled, TransientError
 
 __all__ = ["Intake", "IntakeConfig", "IntakeCounters"]
 
@@ -47,6 +53,8 @@ class IntakeCounters(msgspec.Struct):
     foep_calls: int = 0
     share_calls: int = 0
     throttled: int = 0
+    transient_errors: int = 0
+    item_failures: int = 0
 
 
 class _Rotation:
@@ -77,6 +85,14 @@ class _Rotation:
         for key in keys:
             self._last[key] = now
 
+    def add(self, key: OfferKey) -> None:
+        """A new offer: first in line (it has never been swept)."""
+        self._queue.appendleft(key)
+
+    def remove(self, key: OfferKey) -> None:
+        self._queue.remove(key)
+        self._last.pop(key, None)
+
     def next_due(self) -> float:
         if not self._queue:
             return float("inf")
@@ -99,18 +115,34 @@ class _Readings:
             self.wanted[key] = None
             self.wake.set()
 
+    def add(self, key: OfferKey) -> None:
+        self.sweep.add(key)
+        self.wake.set()
+
+    def remove(self, key: OfferKey) -> None:
+        self.sweep.remove(key)
+        self.wanted.pop(key, None)
+
 
 class Intake:
+    """See the module docstring. ``send`` stays open across restarts of `run`: its owner closes it."""
+
     def __init__(
         self,
         marketplace: Marketplace,
         keys: Sequence[OfferKey],
         send: trio.MemorySendChannel[Observation],
         config: IntakeConfig | None = None,
+        pacers: Pacers | None = None,
     ) -> None:
         self.marketplace = marketplace
         self.send = send
+        self.pacers = pacers or Pacers(marketplace.quota)
         self.config = config or IntakeConfig()
+        self._backoff = {
+            loop: Backoff(f"{marketplace.seller}/{marketplace.code} {loop}")
+            for loop in ("stream", "poll_offers", "featured_offer_prices", "featured_shares")
+        }
         self.counters = IntakeCounters()
         self._sweep = _Rotation(keys, self.config.sweep_interval_s)
         self._foep = _Readings(keys, self.config.foep_interval_s)
@@ -135,9 +167,23 @@ class Intake:
         """Read our Buy Box share for ``key`` before the sweep's turn."""
         self._shares.want(key)
 
+    def add(self, key: OfferKey) -> None:
+        """A new offer: swept first, its readings too."""
+        self._sweep.add(key)
+        self._foep.add(key)
+        self._shares.add(key)
+        self._wake.set()
+
+    def remove(self, key: OfferKey) -> None:
+        """An offer gone: forget it everywhere (a recheck already queued is skipped when it comes up)."""
+        self._sweep.remove(key)
+        self._foep.remove(key)
+        self._shares.remove(key)
+        self._recheck_at.pop(key, None)
+
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        async with self.send, trio.open_nursery() as nursery:
-            await nursery.start(self.marketplace.stream_observations, self.send.clone())
+        async with trio.open_nursery() as nursery:
+            await nursery.start(self._stream, self.send.clone())
             nursery.start_soon(self._poll_loop, self.send.clone())
             market = self.marketplace
             if self.config.foep:
@@ -147,6 +193,47 @@ class Intake:
                 shares = market.featured_shares
                 nursery.start_soon(self._read_loop, "featured_shares", shares, self._shares, self.send.clone())
             task_status.started()
+
+    async def _stream(
+        self,
+        send: trio.MemorySendChannel[Observation],
+        *,
+        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """The notification stream, subscribed again after a transient failure (the sweep covers the gap)."""
+        backoff = self._backoff["stream"]
+        once = StartedOnce(task_status)
+        async with send:
+            while True:
+                try:
+                    await self.marketplace.stream_observations(send.clone(), task_status=once)
+                    return
+                except TransientError as error:
+                    self.counters.transient_errors += 1
+                    wait = backoff.next()
+                    log.warning("%s: notifications failed (%s); again in %.1fs", self.marketplace.code, error, wait)
+                once.started()  # the parent goes on; the stream is retried in the background
+                await trio.sleep(wait)
+
+    async def _failed(self, operation: str, error: TransientError) -> None:
+        self.counters.transient_errors += 1
+        wait = self._backoff[operation].next()
+        log.warning("%s: %s failed (%s); again in %.1fs", self.marketplace.code, operation, error, wait)
+        await trio.sleep(wait)
+
+    def _item_failed(self, operation: str, failure: ItemFailure) -> None:
+        self.counters.item_failures += 1
+        # Log the 1st, 2nd, 4th, 8th ... only: one SKU Amazon does not know must not flood the log.
+        if self.counters.item_failures & (self.counters.item_failures - 1) == 0:
+            log.warning(
+                "%s: %s failed for %s: %s %s (%d item failures so far)",
+                self.marketplace.code,
+                operation,
+                failure.key,
+                failure.code,
+                failure.message,
+                self.counters.item_failures,
+            )
 
     def _due_rechecks(self, now: float, limit: int) -> list[OfferKey]:
         keys: list[OfferKey] = []
@@ -159,7 +246,7 @@ class Intake:
 
     async def _poll_loop(self, send: trio.MemorySendChannel[Observation]) -> None:
         quota = self.marketplace.quota("poll_offers")
-        pacer = Pacer(quota)
+        pacer = self.pacers["poll_offers"]
         async with send:
             while True:
                 now = trio.current_time()
@@ -173,33 +260,45 @@ class Intake:
                     continue
                 await pacer.acquire()
                 try:
-                    snapshots = await self.marketplace.poll_offers(keys)
+                    answers = await self.marketplace.poll_offers(keys)
                 except Throttled as throttled:
                     self.counters.throttled += 1
                     pacer.penalise(throttled.retry_after)
                     for key in rechecks:
                         self.recheck(key, now)
                     continue
+                except TransientError as error:
+                    for key in rechecks:
+                        self.recheck(key, now)
+                    await self._failed("poll_offers", error)
+                    continue
+                self._backoff["poll_offers"].reset()
                 # A marketplace may answer without waiting (a cache, a stand-in): a sweep of every offer at
                 # start-up must still let the rest of the engine run between its calls.
                 await trio.lowlevel.checkpoint()
                 self.counters.polls += 1
                 self.counters.rechecks += len(rechecks)
-                self.counters.polled_offers += len(snapshots)
-                # Only the sweep's own keys move in its rotation: it stays in least-recently-swept order.
-                self._sweep.touched(keys[len(rechecks) :], trio.current_time())
-                for snapshot in snapshots:
-                    await send.send(snapshot)
+                # Only the sweep's own keys move in its rotation: it stays in least-recently-swept order. A key
+                # that failed for a reason time may cure is not swept: its turn comes again.
+                failed = {a.key for a in answers if isinstance(a, ItemFailure) and a.transient}
+                swept = keys[len(rechecks) :]
+                self._sweep.touched([k for k in swept if k not in failed] if failed else swept, trio.current_time())
+                for answer in answers:
+                    if isinstance(answer, ItemFailure):
+                        self._item_failed("poll_offers", answer)
+                        continue
+                    self.counters.polled_offers += 1
+                    await send.send(answer)
 
     async def _read_loop(
         self,
         operation: str,
-        read: Callable[[Sequence[OfferKey]], Awaitable[Sequence[Observation]]],
+        read: Callable[[Sequence[OfferKey]], Awaitable[Sequence[Observation | ItemFailure]]],
         readings: _Readings,
         send: trio.MemorySendChannel[Observation],
     ) -> None:
         quota = self.marketplace.quota(operation)
-        pacer = Pacer(quota)
+        pacer = self.pacers[operation]
         async with send:
             while True:
                 now = trio.current_time()
@@ -224,11 +323,22 @@ class Intake:
                     for key in wanted:  # they still want it; the sweep's keys wait for their next turn
                         readings.want(key)
                     continue
+                except TransientError as error:
+                    for key in wanted:
+                        readings.want(key)
+                    await self._failed(operation, error)
+                    continue
+                self._backoff[operation].reset()
                 await trio.lowlevel.checkpoint()  # as in the poll loop
                 if operation == "featured_shares":
                     self.counters.share_calls += 1
                 else:
                     self.counters.foep_calls += 1
-                readings.sweep.touched(keys[len(wanted) :], trio.current_time())
+                failed = {a.key for a in answers if isinstance(a, ItemFailure) and a.transient}
+                swept = keys[len(wanted) :]
+                readings.sweep.touched([k for k in swept if k not in failed] if failed else swept, trio.current_time())
                 for answer in answers:
+                    if isinstance(answer, ItemFailure):
+                        self._item_failed(operation, answer)
+                        continue
                     await send.send(answer)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import msgspec
 
-from engine.model import OfferBounds, OfferKey, SubmissionResult
+from engine.model import OfferKey, SubmissionResult
 
-__all__ = ["Command", "Pause", "Resume", "SetBounds"]
+__all__ = ["Command", "Pause", "Resume"]
 
 
 class Pause(msgspec.Struct, frozen=True, gc=False, tag=True):
@@ -19,11 +19,6 @@ class Resume(msgspec.Struct, frozen=True, gc=False, tag=True):
     key: OfferKey
 
 
-class SetBounds(msgspec.Struct, frozen=True, gc=False, tag=True):
-    """New bounds, already validated by `engine.pricing.bounds`."""
-
-    key: OfferKey
-    bounds: OfferBounds
-
-
-Command = Pause | Resume | SetBounds | SubmissionResult
+# New settings (bounds among them) are not a command: the runtime replaces them in its catalog and in the actor at
+# once (`MarketRuntime.replace_offer`), so the batcher's guard and the actor never disagree on an offer's bounds.
+Command = Pause | Resume | SubmissionResult

@@ -2,6 +2,8 @@
 
 Observations conflate: only the newest snapshot of an offer matters, so the actor keeps one slot per kind of
 observation (offers, FOEP, our Buy Box share, pricing health) that a newer one simply replaces, and a wake-up.
+An older one is dropped: Amazon's notifications arrive out of order, and a reordered PRICING_HEALTH or offer change
+would otherwise undo what a newer one said (an offer snapshot older than the one already decided on too).
 A flood of notifications for one SKU therefore costs neither memory nor the other SKUs anything. Commands and
 submission results are not conflated: they go to a small bounded inbox, and a full inbox is a counted overflow
 at the sender, never a stall.
@@ -16,10 +18,9 @@ from __future__ import annotations
 from collections import deque
 from typing import Any, Protocol
 
-import msgspec
 import trio
 
-from engine.actors.messages import Command, Pause, Resume, SetBounds
+from engine.actors.messages import Command, Pause, Resume
 from engine.actors.supervisor import SupervisorConfig, crashed
 from engine.model import (
     ChannelSettings,
@@ -66,6 +67,10 @@ class Sinks(Protocol):
 
     def overflow(self, key: OfferKey) -> None: ...
 
+    def paused(self) -> bool:
+        """Whether the offer's marketplace, seller or the whole daemon is paused."""
+        ...
+
 
 class OfferActor:
     """One offer's decision loop; ``run`` is its task."""
@@ -75,6 +80,7 @@ class OfferActor:
         "_commands",
         "_foep",
         "_health",
+        "_nudged",
         "_pending",
         "_share",
         "_snapshot",
@@ -88,6 +94,7 @@ class OfferActor:
         "last",
         "paused",
         "quarantined",
+        "removed",
         "settings",
         "share",
         "sinks",
@@ -97,6 +104,7 @@ class OfferActor:
         "supervisor",
         "tick",
         "trace",
+        "unsent",
     )
 
     def __init__(
@@ -133,12 +141,15 @@ class OfferActor:
         # Bound once: a bound method made per sleep is one more object per wake-up for the collector to walk.
         self._abort = self._aborted
         self._pending = False
+        self._nudged = False  # decide again on what is held (settings changed, resumed)
         self.paused = False
         self.quarantined = False
+        self.removed = False
         self.crashes: tuple[float, ...] = ()
         self.decisions = 0
         self.last: Decision | None = None
         self.asked: int | None = None  # the last price handed to the batcher
+        self.unsent = False  # ... and it was dropped there unsent (paused)
         self.trace: tuple[Decision, ...] = ()
 
     @property
@@ -152,17 +163,53 @@ class OfferActor:
     # --- producers' side: never blocks -------------------------------------------------------------------
 
     def observe(self, observation: Observation) -> None:
-        """Keep only the newest observation of its kind and wake the loop."""
+        """Keep only the newest observation of its kind and wake the loop; an older one is dropped."""
         match observation:
             case OfferSnapshot():
-                if self._snapshot is None or observation.as_of >= self._snapshot.as_of:
-                    self._snapshot = observation
+                held = self._snapshot or self.snapshot
+                if held is not None and observation.as_of < held.as_of:
+                    return
+                self._snapshot = observation
             case FoepReading():
+                held_foep = self._foep or self.foep
+                if held_foep is not None and observation.as_of < held_foep.as_of:
+                    return
                 self._foep = observation
             case ShareReading():
+                held_share = self._share or self.share
+                if held_share is not None and observation.as_of < held_share.as_of:
+                    return
                 self._share = observation
             case HealthEvent():
+                held_health = self._health or self.health
+                if held_health is not None and observation.as_of < held_health.as_of:
+                    return
                 self._health = observation
+        self._wake()
+
+    def replace_settings(self, settings: OfferSettings) -> None:
+        """New settings (bounds, activation, sale price, ...) from the runtime, which holds the same in its catalog;
+        the next decision is made on them."""
+        self.settings = settings
+        self.nudge()
+
+    def inherit(self, other: OfferActor) -> None:
+        """Take over what another actor of the same offer held (a quarantined one this one replaces)."""
+        for observation in (other._snapshot or other.snapshot, other._foep or other.foep):
+            if observation is not None:
+                self.observe(observation)
+        for reading in (other._share or other.share, other._health or other.health):
+            if reading is not None:
+                self.observe(reading)
+
+    def dropped(self) -> None:
+        """The price this offer asked for was dropped unsent (it was paused): it is not on its way."""
+        self.asked = None
+        self.unsent = True
+
+    def nudge(self) -> None:
+        """Decide again on what is held (its settings or channel changed, or it was resumed)."""
+        self._nudged = True
         self._wake()
 
     def command(self, command: Command) -> bool:
@@ -207,6 +254,8 @@ class OfferActor:
                 self._waiter = trio.lowlevel.current_task()
                 await trio.lowlevel.wait_task_rescheduled(self._abort)
             self._pending = False
+            if self.removed:
+                return
             try:
                 self.step(trio.current_time())
             except Exception:
@@ -216,7 +265,8 @@ class OfferActor:
 
     def step(self, now: float) -> Decision | None:
         """Apply pending commands and observations, then decide once. Synchronous: a decision is never cut."""
-        changed = self._apply_commands()
+        changed = self._apply_commands() or self._nudged
+        self._nudged = False
         changed = self._take_observations() or changed
         if not changed or self.quarantined:
             return None
@@ -228,9 +278,10 @@ class OfferActor:
             foep=self.foep,
             share=self.share,
             health=self.health,
-            paused=self.paused,
+            paused=self.paused or self.sinks.paused(),
             prior=self.sinks.prior(),
             asked=self.asked,
+            unsent=self.unsent,
         )
         outcome = decide(inputs, self.strategy, self.state, now)
         self.state = outcome.state
@@ -240,8 +291,9 @@ class OfferActor:
         if decision.target is not None:
             intent = PriceIntent(self.key, decision.target, decision.reason, now, decision.signal_backed)
             current = None if self.snapshot is None or self.snapshot.our is None else self.snapshot.our.listing_price
+            # Before the hand-over: an intent dropped there (paused) un-asks it.
+            self.asked, self.unsent = decision.target, False
             self.sinks.intent(intent, current)
-            self.asked = decision.target
         if outcome.recheck_at is not None:
             self.sinks.recheck(self.key, outcome.recheck_at)
         if outcome.want_foep:
@@ -261,9 +313,6 @@ class OfferActor:
                     self.paused = changed = True
                 case Resume():
                     self.paused = False
-                    changed = True
-                case SetBounds(bounds=bounds):
-                    self.settings = msgspec.structs.replace(self.settings, bounds=bounds)
                     changed = True
                 case SubmissionResult(status="invalid", at=at, price=price):
                     # Amazon refused the update: the trace shows it, and the search asks again in its own time.

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import trio
 
 from engine.ports import Quota
 
-__all__ = ["Pacer"]
+__all__ = ["Pacer", "Pacers"]
 
 _MARGIN_S = 0.05
 
@@ -57,3 +59,24 @@ class Pacer:
         callers already waiting have taken."""
         self._refill(trio.current_time())
         self._tokens = min(self._tokens, 0.0) - (retry_after or 0.0) * self.rate
+
+
+class Pacers:
+    """One seller's pacers, one per operation, shared by every marketplace runtime of that seller in a region.
+
+    Amazon's token buckets are per seller and application, not per marketplace: a seller on DE, FR and GB has one
+    bucket for each operation, so one pacer paces all three (three pacers would spend three quotas and collect
+    429s). ``quota_of`` gives an operation's limit; a pacer is made on first use.
+    """
+
+    __slots__ = ("_pacers", "_quota_of")
+
+    def __init__(self, quota_of: Callable[[str], Quota]) -> None:
+        self._quota_of = quota_of
+        self._pacers: dict[str, Pacer] = {}
+
+    def __getitem__(self, operation: str) -> Pacer:
+        pacer = self._pacers.get(operation)
+        if pacer is None:
+            pacer = self._pacers[operation] = Pacer(self._quota_of(operation))
+        return pacer

@@ -24,6 +24,10 @@ class RecorderConfig(msgspec.Struct, frozen=True):
 
 
 class Recorder:
+    """A daemon service (`engine.daemon.Service`): decisions in, batches to the store out."""
+
+    name = "recorder"
+
     def __init__(self, store: Store, config: RecorderConfig | None = None) -> None:
         self.store = store
         self.config = config or RecorderConfig()
@@ -46,6 +50,10 @@ class Recorder:
         if batch:
             await self.store.record_decisions(batch)
             self.recorded += len(batch)
+
+    async def finish(self) -> None:
+        """At the stop: write what is buffered."""
+        await self.flush()
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         task_status.started()

@@ -11,12 +11,17 @@ carry on. Cancellation (a `BaseException`) is not caught, so shutting down alway
 from __future__ import annotations
 
 import logging
+import random
+import zlib
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 import msgspec
 import trio
 
-__all__ = ["Supervised", "SupervisorConfig", "crashed"]
+from engine.ports import AccountError
+
+__all__ = ["Backoff", "ServiceState", "StartedOnce", "Supervised", "SupervisorConfig", "crashed", "supervise"]
 
 log = logging.getLogger(__name__)
 
@@ -48,3 +53,115 @@ def crashed(actor: Supervised, config: SupervisorConfig) -> float | None:
     backoff: float = min(config.max_backoff_s, config.first_backoff_s * 2.0 ** (len(actor.crashes) - 1))
     log.warning("%s crashed; restarting in %.1fs", actor.name, backoff, exc_info=True)
     return backoff
+
+
+# --- services ----------------------------------------------------------------------------------------------------
+
+
+class Backoff:
+    """Capped exponential backoff with jitter: the n-th wait is uniform in [½, 1] × min(cap, first × 2ⁿ⁻¹).
+
+    The jitter keeps callers that failed together (one 5xx burst hits every marketplace of a region) from
+    retrying together. Its random numbers come from a generator seeded by the caller's name, so a run under
+    virtual time is the same every time.
+    """
+
+    __slots__ = ("_failures", "_rng", "cap_s", "first_s")
+
+    def __init__(self, name: str, *, first_s: float = 1.0, cap_s: float = 60.0) -> None:
+        self.first_s = first_s
+        self.cap_s = cap_s
+        self._failures = 0
+        self._rng = random.Random(zlib.crc32(name.encode()))
+
+    @property
+    def failures(self) -> int:
+        """Failures since the last success."""
+        return self._failures
+
+    def next(self) -> float:
+        """Count a failure; the wait before the next try."""
+        self._failures += 1
+        ceiling = min(self.cap_s, self.first_s * 2.0 ** min(self._failures - 1, 30))
+        return ceiling * (0.5 + 0.5 * self._rng.random())
+
+    def reset(self) -> None:
+        self._failures = 0
+
+
+class ServiceState(msgspec.Struct):
+    """What `supervise` knows of a service, for the status."""
+
+    name: str
+    restarts: int = 0
+    last_error: str | None = None
+    running: bool = False
+
+
+def _fatal(error: BaseException) -> bool:
+    """Whether an error must end the supervision: cancellation, KeyboardInterrupt, or an `AccountError` (which
+    the seller's runtime handles), also inside an exception group."""
+    if isinstance(error, BaseExceptionGroup):
+        return any(_fatal(inner) for inner in error.exceptions)
+    return not isinstance(error, Exception) or isinstance(error, AccountError)
+
+
+async def supervise(
+    service: Callable[..., Awaitable[object]],
+    state: ServiceState,
+    *,
+    first_backoff_s: float = 1.0,
+    max_backoff_s: float = 60.0,
+    healthy_after_s: float = 300.0,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Run ``service`` (started with ``nursery.start``), restarting it with backoff whenever it raises.
+
+    The parent is told the service started once it first has (or once its first start failed: it keeps being
+    retried in the background, and the status shows it). A service that ran ``healthy_after_s`` before failing
+    starts again from the first backoff. Cancellation, and an `AccountError` (the seller's runtime stops every
+    service of that seller), end the supervision.
+    """
+    backoff = Backoff(state.name, first_s=first_backoff_s, cap_s=max_backoff_s)
+    once = StartedOnce(task_status)
+    while True:
+        began = trio.current_time()
+        state.running = True
+        try:
+            await service(task_status=once)
+            state.running = False
+            return  # the service ended by itself
+        except BaseException as error:
+            state.running = False
+            if _fatal(error):
+                raise
+            if trio.current_time() - began >= healthy_after_s:
+                backoff.reset()
+            wait = backoff.next()
+            state.restarts += 1
+            state.last_error = _describe(error)
+            log.warning("%s failed (%s); restarting in %.1fs", state.name, state.last_error, wait, exc_info=error)
+        once.started()
+        await trio.sleep(wait)
+
+
+class StartedOnce:
+    """A task status that passes the first `started` on to the parent's and ignores the rest, so a service
+    restarted in place tells its parent once (and a first start that failed still lets the parent go on)."""
+
+    __slots__ = ("_status", "told")
+
+    def __init__(self, status: trio.TaskStatus[None]) -> None:
+        self._status = status
+        self.told = False
+
+    def started(self, value: None = None) -> None:
+        if not self.told:
+            self.told = True
+            self._status.started()
+
+
+def _describe(error: BaseException) -> str:
+    while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
+        error = error.exceptions[0]
+    return f"{type(error).__name__}: {error}"

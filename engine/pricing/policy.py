@@ -74,6 +74,7 @@ class PolicyInputs(msgspec.Struct, frozen=True, gc=False):
     paused: bool = False
     prior: ScorePrior | None = None
     asked: int | None = None  # the last price this offer asked for (live or not yet)
+    unsent: bool = False  # the last price asked for was dropped unsent (the offer was paused meanwhile)
 
 
 class Outcome(NamedTuple, Generic[S]):
@@ -136,6 +137,7 @@ def decide(inputs: PolicyInputs, strategy: Strategy[S], state: S, now: float) ->
         share_price=share.price if share is not None else None,
         share_at=share.as_of if share is not None else None,
         prior=inputs.prior,
+        unsent=inputs.unsent,
     )
     step = strategy.decide(view, state)
     target = step.target

@@ -764,7 +764,7 @@ class EngineSearch:
             resend = (
                 state.target is not None
                 and state.target != view.our.listing_price
-                and now - state.target_at >= cfg.resend_after_s
+                and (view.unsent or now - state.target_at >= cfg.resend_after_s)
             )
             if not resend:
                 return step._replace(target=None, reason=reason, state=state)

@@ -39,6 +39,9 @@ class MarketView(msgspec.Struct, frozen=True, gc=False):
     share_at: float | None = None
     # The marketplace's learned Buy Box weights, when its runtime has learned any (see engine.pricing.learning).
     prior: ScorePrior | None = None
+    # The last price this offer asked for never left: it was dropped while the offer was paused. A strategy waiting
+    # for its last target to go live asks for it again instead (a price Amazon refused is not asked for again).
+    unsent: bool = False
 
     @property
     def we_hold(self) -> bool:

@@ -25,21 +25,31 @@ class MemoryStore:
         self._keep = decisions_per_offer
         self.closed = False
 
+    @property
+    def persistent(self) -> bool:
+        return False
+
     def _check(self) -> None:
         if self.closed:
             raise StoreClosed("the store is closed")
 
-    async def load_offers(self, marketplace: str) -> list[OfferSettings]:
+    async def load_offers(self, seller: str, marketplace: str) -> list[OfferSettings]:
         self._check()
-        return [o for k, o in sorted(self._offers.items()) if k.marketplace == marketplace]
+        return [o for k, o in sorted(self._offers.items()) if (k.seller, k.marketplace) == (seller, marketplace)]
 
     async def save_offers(self, offers: Sequence[OfferSettings]) -> None:
         self._check()
         self._offers.update((o.key, o) for o in offers)
 
-    async def load_search_states(self, marketplace: str) -> dict[OfferKey, bytes]:
+    async def remove_offers(self, keys: Sequence[OfferKey]) -> None:
         self._check()
-        return {k: v for k, v in self._states.items() if k.marketplace == marketplace}
+        for key in keys:
+            self._offers.pop(key, None)
+            self._states.pop(key, None)
+
+    async def load_search_states(self, seller: str, marketplace: str) -> dict[OfferKey, bytes]:
+        self._check()
+        return {k: v for k, v in self._states.items() if (k.seller, k.marketplace) == (seller, marketplace)}
 
     async def save_search_states(self, states: Mapping[OfferKey, bytes]) -> None:
         self._check()
@@ -67,11 +77,13 @@ class MemoryStore:
         for result in results:
             self._outbox.pop((result.key, result.update_id), None)
 
-    async def outbox_pending(self, marketplace: str) -> list[OfferUpdate]:
+    async def outbox_pending(self, seller: str, marketplace: str) -> list[OfferUpdate]:
         self._check()
         latest: dict[OfferKey, OfferUpdate] = {}
         for (key, update_id), update in self._outbox.items():
-            if key.marketplace == marketplace and (key not in latest or update_id > latest[key].update_id):
+            if (key.seller, key.marketplace) == (seller, marketplace) and (
+                key not in latest or update_id > latest[key].update_id
+            ):
                 latest[key] = update
         return sorted(latest.values(), key=lambda u: u.update_id)
 

@@ -12,7 +12,7 @@ import trio.testing
 from adapters.simulated import SimulatedMarketplace, catalog_settings
 from adapters.simulated.run import build_run
 from engine.actors.recorder import Recorder
-from engine.daemon import Daemon, MarketRuntime, RuntimeConfig
+from engine.daemon import MarketRuntime, RuntimeConfig
 from engine.model import ChannelSettings
 from engine.pricing.baselines import BASELINES, make_baseline
 from engine.pricing.search import EngineSearch
@@ -24,6 +24,7 @@ from sim.market import Market
 from sim.scenarios import RunParams, build_market
 from sim.spec import OurSpec, RowSpec, spec_from_rows
 from sim.trajectory import UNWINNABLE
+from tests.actors.fakes import daemon_of
 
 
 async def test_offers_facing_one_static_competitor_win_and_settle_within_998_of_p_star(
@@ -89,7 +90,7 @@ async def test_an_offer_capped_by_amazons_competitive_price_threshold_is_not_lef
     runtime = MarketRuntime(
         adapter, catalog_settings(market), ChannelSettings(), store, recorder, strategy, tick=market.tick, config=config
     )
-    daemon = Daemon([runtime], store, recorder, config)
+    daemon = daemon_of([runtime], recorder, config)
     async with trio.open_nursery() as nursery:
         await nursery.start(daemon.run)
         await trio.sleep(6 * 3600)

@@ -47,6 +47,9 @@ class _Sinks:
 
     def overflow(self, key: OfferKey) -> None: ...
 
+    def paused(self) -> bool:
+        return False
+
 
 def _above_threshold(at: float) -> OfferSnapshot:
     return OfferSnapshot(

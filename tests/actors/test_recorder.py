@@ -39,7 +39,7 @@ class StepsOf(trio.abc.Instrument):
 
 
 def _decision(at: float) -> Decision:
-    return Decision(OfferKey("DE", "SKU-1"), at, None, Reason.REJECTED)
+    return Decision(OfferKey("SELLER", "DE", "SKU-1"), at, None, Reason.REJECTED)
 
 
 async def test_an_idle_recorder_does_not_wake(autojump_clock: trio.testing.MockClock) -> None:

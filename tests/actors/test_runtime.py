@@ -12,12 +12,12 @@ import trio.testing
 
 from engine.actors.recorder import Recorder
 from engine.actors.supervisor import SupervisorConfig
-from engine.daemon import Daemon, MarketRuntime, RuntimeConfig
+from engine.daemon import MarketRuntime, RuntimeConfig
 from engine.model import ChannelSettings, OfferKey, Reason
 from engine.pricing.search import EngineSearch, SearchState
 from engine.pricing.view import MarketView, Step
 from engine.store import MemoryStore
-from tests.actors.fakes import ScriptedMarketplace, settings
+from tests.actors.fakes import ScriptedMarketplace, daemon_of, settings
 
 
 class ExplodingFor:
@@ -61,11 +61,13 @@ async def test_an_offer_that_asks_for_its_share_gets_a_reading_before_the_sweep(
         # The sweep reads every offer's share at start; the ask comes on top of it, within one call's quota.
         await trio.sleep(5.0)
         swept = len(market.share_asked)
-        runtime.actors[OfferKey("DE", "A")].observe(market.snapshot(OfferKey("DE", "A"), price=1990))
+        runtime.actors[OfferKey("SELLER", "DE", "A")].observe(
+            market.snapshot(OfferKey("SELLER", "DE", "A"), price=1990)
+        )
         await trio.sleep(60.0)
         nursery.cancel_scope.cancel()
-    assert market.share_asked[swept:] == [OfferKey("DE", "A")]
-    reading = runtime.actors[OfferKey("DE", "A")].share
+    assert market.share_asked[swept:] == [OfferKey("SELLER", "DE", "A")]
+    reading = runtime.actors[OfferKey("SELLER", "DE", "A")].share
     assert reading is not None and reading.share == 0.25 and reading.price == 2000
 
 
@@ -88,7 +90,10 @@ async def test_a_flood_for_one_sku_neither_blocks_the_others_nor_grows_memory(
 ) -> None:
     market = ScriptedMarketplace()
     runtime = _runtime(market, [f"SKU-{i:03d}" for i in range(20)])
-    flooded, other = runtime.actors[OfferKey("DE", "SKU-000")], runtime.actors[OfferKey("DE", "SKU-001")]
+    flooded, other = (
+        runtime.actors[OfferKey("SELLER", "DE", "SKU-000")],
+        runtime.actors[OfferKey("SELLER", "DE", "SKU-001")],
+    )
     async with trio.open_nursery() as nursery:
         await nursery.start(runtime.run)
         await trio.sleep(60)  # the first sweep has polled everyone
@@ -116,7 +121,7 @@ async def test_a_flood_for_one_sku_neither_blocks_the_others_nor_grows_memory(
 async def test_observations_conflate_to_the_newest_before_a_decision(autojump_clock: trio.testing.MockClock) -> None:
     market = ScriptedMarketplace()
     runtime = _runtime(market, ["A"])
-    actor = runtime.actors[OfferKey("DE", "A")]
+    actor = runtime.actors[OfferKey("SELLER", "DE", "A")]
     for i in range(10_000):
         actor.observe(market.snapshot(actor.key, price=2000 + i))
     decision = actor.step(trio.current_time())
@@ -133,7 +138,7 @@ async def test_a_crashing_actor_is_restarted_then_quarantined_while_others_carry
     market = ScriptedMarketplace()
     config = SupervisorConfig(max_crashes=3, window_s=3600, first_backoff_s=1, max_backoff_s=4)
     runtime = _runtime(market, ["BAD", "GOOD"], strategy=ExplodingFor("BAD"), supervisor=config)
-    bad, good = runtime.actors[OfferKey("DE", "BAD")], runtime.actors[OfferKey("DE", "GOOD")]
+    bad, good = runtime.actors[OfferKey("SELLER", "DE", "BAD")], runtime.actors[OfferKey("SELLER", "DE", "GOOD")]
     async with trio.open_nursery() as nursery:
         await nursery.start(runtime.run)
         for _ in range(6):
@@ -155,7 +160,7 @@ async def test_shutdown_persists_search_states_and_unsent_intents(autojump_clock
     runtime = MarketRuntime(
         market, [settings("A"), settings("B")], ChannelSettings(), store, recorder, EngineSearch(), tick=1
     )
-    daemon = Daemon([runtime], store, recorder, RuntimeConfig())
+    daemon = daemon_of([runtime], recorder)
     async with trio.open_nursery() as nursery:
         await nursery.start(daemon.run)
         await trio.sleep(120)
@@ -163,14 +168,15 @@ async def test_shutdown_persists_search_states_and_unsent_intents(autojump_clock
         runtime.batcher._wake = trio.Event()  # keep the batcher asleep
         from engine.model import PriceIntent
 
-        runtime.batcher.offer(PriceIntent(OfferKey("DE", "A"), 1500, Reason.CHALLENGE, trio.current_time(), True), 2000)
+        runtime.batcher.offer(
+            PriceIntent(OfferKey("SELLER", "DE", "A"), 1500, Reason.CHALLENGE, trio.current_time(), True), 2000
+        )
         daemon.stop.set()
     assert daemon.stopped_cleanly
-    assert store.closed
-    store.closed = False
-    states = await store.load_search_states("DE")
-    assert set(states) == {OfferKey("DE", "A"), OfferKey("DE", "B")}
-    state = msgspec.msgpack.decode(states[OfferKey("DE", "A")], type=SearchState)
+    assert not store.closed  # the composition root closes the store, not the daemon
+    states = await store.load_search_states("SELLER", "DE")
+    assert set(states) == {OfferKey("SELLER", "DE", "A"), OfferKey("SELLER", "DE", "B")}
+    state = msgspec.msgpack.decode(states[OfferKey("SELLER", "DE", "A")], type=SearchState)
     assert state.probes >= 1
-    pending = await store.outbox_pending("DE")
+    pending = await store.outbox_pending("SELLER", "DE")
     assert [(u.key.sku, u.price) for u in pending][-1] == ("A", 1500)

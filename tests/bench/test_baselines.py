@@ -23,7 +23,7 @@ from engine.pricing.baselines import (
 )
 from engine.pricing.view import MarketView, Step, Strategy
 
-KEY = OfferKey("DE", "SKU-1")
+KEY = OfferKey("SELLER", "DE", "SKU-1")
 BOUNDS = OfferBounds(5_000, 10_000)
 SETTLE = BaselineConfig().settle_s
 

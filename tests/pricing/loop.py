@@ -28,7 +28,7 @@ from engine.pricing.guard import guard
 from engine.pricing.policy import PolicyInputs, decide
 from engine.pricing.search import EngineSearch, SearchState
 
-KEY = OfferKey("DE", "SKU-1")
+KEY = OfferKey("SELLER", "DE", "SKU-1")
 
 
 @dataclass

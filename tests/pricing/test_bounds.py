@@ -25,8 +25,8 @@ from engine.pricing.bounds import (
 )
 
 SKU = "MUG-BLUE-042"
-DE = OfferKey("DE", SKU)
-US = OfferKey("US", SKU)
+DE = OfferKey("SELLER", "DE", SKU)
+US = OfferKey("SELLER", "US", SKU)
 
 # DESIGN's worked example: 15% referral fee, 0.30 fixed fee, 3.00 FBA fee, 10.00 cost.
 DE_FEES = Fees(variable_fee=Decimal("0.15"), fixed_fee=30, fulfilment_fee_merchant=450, fulfilment_fee_amazon=300)
@@ -34,7 +34,7 @@ DE_FBA = CostBasis.for_marketplace(MARKETPLACES["DE"], cost=1000, fees=DE_FEES, 
 
 
 def _key(market: MarketplaceInfo) -> OfferKey:
-    return OfferKey(market.code, SKU)
+    return OfferKey("SELLER", market.code, SKU)
 
 
 @st.composite

@@ -30,7 +30,7 @@ from engine.pricing.policy import PolicyInputs, decide, filter_competitors, segm
 from engine.pricing.search import EngineSearch
 from engine.pricing.view import Strategy
 
-KEY = OfferKey("DE", "SKU-1")
+KEY = OfferKey("SELLER", "DE", "SKU-1")
 BOUNDS = OfferBounds(1000, 3000)
 SETTINGS = OfferSettings(key=KEY, asin="B000000001", currency="EUR", bounds=BOUNDS, sale_price=2500)
 RIVAL = CompetitorOffer("R1", 2000, shipping=100, feedback_pct=95, is_buybox_winner=True)

@@ -113,7 +113,7 @@ def test_an_undercutter_with_a_floor_above_our_min_is_met_at_its_floor_not_at_ou
 
 def _view(our_price: int, rival_price: int, *, hold: bool, now: float, as_of: float | None = None) -> MarketView:
     return MarketView(
-        key=OfferKey("DE", "S"),
+        key=OfferKey("SELLER", "DE", "S"),
         now=now,
         as_of=now if as_of is None else as_of,
         bounds=OfferBounds(1000, 4000),

@@ -1,0 +1,206 @@
+"""`repricer bench convergence|throughput`: the benchmarks (bench/README.md).
+
+The only command group that imports `bench`, and only inside its commands (and the ``--strategies`` type).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+
+from engine.cli.args import (
+    HelpFormatter,
+    counts,
+    durations,
+    non_negative_floats,
+    output_dir,
+    output_file,
+    positive_float,
+    positive_int,
+    scenarios,
+    split,
+)
+
+__all__ = ["add_parser"]
+
+# `--quick`: every strategy on one static and one reacting scenario, a few seeds of a few rows, six hours.
+_QUICK: dict[str, Any] = {
+    "scenarios": ("S1b", "S2"),
+    "delays_s": (120.0,),
+    "taus": (0.005,),
+    "seeds": 2,
+    "rows": 10,
+    "hours": 6.0,
+}
+# Without --quick: the ten headline cells' grid of buybox.md, one-row seeds as its protocol has them, at a size
+# that runs in tens of minutes (the full plan is 500 seeds; see bench/README.md).
+_DEFAULT: dict[str, Any] = {
+    "scenarios": ("S1a", "S1b", "S2", "S4", "S5"),
+    "delays_s": (120.0, 300.0),
+    "taus": (0.005,),
+    "seeds": 40,
+    "rows": 1,
+    "hours": 24.0,
+}
+
+
+def _listed(values: tuple[Any, ...]) -> str:
+    return ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values)
+
+
+def _minutes(values: tuple[float, ...]) -> str:
+    return ",".join(f"{v / 60:g}m" for v in values)
+
+
+def _plan_default(key: str, show: Callable[[tuple[Any, ...]], str] = _listed) -> str:
+    """ "(default: X; Y with --quick)" for an option whose default depends on --quick."""
+    full, quick = _DEFAULT[key], _QUICK[key]
+    if isinstance(full, tuple):
+        return f"(default: {show(full)}; {show(quick)} with --quick)"
+    return f"(default: {full:g}; {quick:g} with --quick)"
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    bench = sub.add_parser(
+        "bench",
+        help="benchmarks: convergence against simulated competitors, throughput",
+        description="Benchmarks of the engine; see bench/README.md.",
+        formatter_class=HelpFormatter,
+    )
+    bench_sub = bench.add_subparsers(required=True, metavar="benchmark")
+    conv = bench_sub.add_parser(
+        "convergence",
+        help="the engine and the baselines against simulated competitors, side by side (bench/README.md)",
+        description="The engine and the baseline strategies against simulated competitors, on the same random "
+        "numbers: times to the Buy Box and to 99% / 99.8% of the best price, and profit.",
+        formatter_class=HelpFormatter,
+    )
+    conv.add_argument(
+        "--scenario", type=scenarios, help=f"S1a..S8, comma-separated, or all {_plan_default('scenarios')}"
+    )
+    conv.add_argument(
+        "--delay", type=durations, help=f"submit→live median D, like 2m,5m {_plan_default('delays_s', _minutes)}"
+    )
+    conv.add_argument("--tau", type=non_negative_floats, help=f"Buy Box softmax temperature {_plan_default('taus')}")
+    conv.add_argument("--seeds", type=positive_int, help=f"independent markets per cell {_plan_default('seeds')}")
+    conv.add_argument("--rows", type=positive_int, help=f"rows (SKUs) per market {_plan_default('rows')}")
+    conv.add_argument("--hours", type=positive_float, help=f"simulated hours per run {_plan_default('hours')}")
+    conv.add_argument(
+        "--strategies", type=_strategies, help="comma-separated: engine,undercut,match,... (default: all of them)"
+    )
+    conv.add_argument("--sellers", choices=["one", "per-sku"], default="one", help="quota: one account or per SKU")
+    conv.add_argument("--workers", type=positive_int, default=2, help="worker processes (1 = in this process)")
+    conv.add_argument("--batch", type=positive_int, default=20, help="seeds run side by side in one run")
+    conv.add_argument("--first-seed", type=positive_int, default=1, help="the first seed")
+    conv.add_argument(
+        "--resume", type=output_dir, metavar="DIR", help="keep finished runs in DIR and skip those already there"
+    )
+    conv.add_argument("--json", type=output_file, metavar="FILE", help="write the cells as JSON to FILE")
+    conv.add_argument("--plots", type=output_dir, metavar="DIR", help="write PNG plots into DIR")
+    conv.add_argument("--quick", action="store_true", help="a small plan that runs in a few minutes")
+    conv.add_argument("--quiet", action="store_true", help="no progress line")
+    conv.set_defaults(handler=_cmd_convergence)
+
+    thr = bench_sub.add_parser(
+        "throughput",
+        help="offer actors per process: memory, observations/s, latency",
+        description="Offer actors per process: bytes per actor, observations per second, decision latency.",
+        formatter_class=HelpFormatter,
+    )
+    thr.add_argument("--actors", type=counts, help="actor counts, like 10k,100k (default: 10k,100k; 1k with --quick)")
+    thr.add_argument(
+        "--seconds", type=positive_float, help="seconds per rate measurement (default: 10; 0.3 with --quick)"
+    )
+    thr.add_argument(
+        "--latency-seconds", type=positive_float, help="seconds of the latency run (default: 120; 1 with --quick)"
+    )
+    thr.add_argument(
+        "--latency-rate",
+        type=positive_float,
+        help="observations/s offered in the latency run (default: 10,000; 1,000 with --quick)",
+    )
+    thr.add_argument(
+        "--warmup", type=positive_float, help="seconds before each rate is measured (default: 1; 0.2 with --quick)"
+    )
+    thr.add_argument("--quick", action="store_true", help="1,000 actors, a second or so per measurement")
+    thr.add_argument("--in-process", action="store_true", help="measure in this process, not a fresh one per count")
+    thr.add_argument("--json", type=output_file, metavar="FILE", help="write the runs as JSON to FILE")
+    thr.set_defaults(handler=_cmd_throughput)
+
+
+def _strategies(text: str) -> tuple[str, ...]:
+    from bench.convergence import STRATEGIES
+
+    names = tuple(split(text))
+    unknown = [name for name in names if name not in STRATEGIES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown strategy {', '.join(unknown) or repr(text)}; known: {', '.join(STRATEGIES)}"
+        )
+    return names
+
+
+def _cmd_convergence(args: argparse.Namespace) -> int:
+    from bench.convergence import STRATEGIES, Plan, cells_json, run_plan, table
+
+    base = _QUICK if args.quick else _DEFAULT
+    plan = Plan(
+        scenarios=args.scenario or base["scenarios"],
+        delays_s=args.delay or base["delays_s"],
+        taus=args.tau or base["taus"],
+        strategies=args.strategies or STRATEGIES,
+        seeds=args.seeds or base["seeds"],
+        rows=args.rows or base["rows"],
+        hours=args.hours or base["hours"],
+        sellers=args.sellers,
+        workers=args.workers,
+        batch=args.batch,
+        first_seed=args.first_seed,
+    )
+    runs_total = len(plan.groups()) * len(plan.batches()) * (len(plan.strategies) + 1)
+    print(
+        f"bench convergence: {len(plan.groups()) * len(plan.strategies)} cells, {plan.seeds} seeds × {plan.rows} "
+        f"rows, {plan.hours:g} h each, up to {plan.batch} seeds a run: {runs_total} runs and oracles on "
+        f"{plan.workers} worker(s)",
+        file=sys.stderr,
+    )
+    started = time.perf_counter()
+    cells, runs = run_plan(plan, progress=not args.quiet, resume=args.resume)
+    wall = time.perf_counter() - started
+    print(table(cells))
+    print(f"wall time {wall:.0f} s")
+    if args.json is not None:
+        args.json.write_bytes(msgspec.json.format(msgspec.json.encode(cells_json(cells, plan, wall))) + b"\n")
+    if args.plots is not None:
+        from bench.plots import write_plots
+
+        written = write_plots(cells, runs, args.plots)
+        print(f"{len(written)} plots in {args.plots}", file=sys.stderr)
+    return 0
+
+
+def _cmd_throughput(args: argparse.Namespace) -> int:
+    from bench.throughput import ThroughputPlan, run_throughput, throughput_json, throughput_table
+
+    # `--quick`: every measurement of the full run, at a size that takes seconds (the suite's smoke test).
+    quick = ThroughputPlan(actors=(1000,), seconds=0.3, warmup_s=0.2, latency_seconds=1.0, latency_rate=1000.0)
+
+    base = quick if args.quick else ThroughputPlan()
+    plan = ThroughputPlan(
+        actors=args.actors or base.actors,
+        seconds=args.seconds or base.seconds,
+        latency_seconds=args.latency_seconds or base.latency_seconds,
+        latency_rate=args.latency_rate or base.latency_rate,
+        warmup_s=args.warmup or base.warmup_s,
+        isolate=not args.in_process,
+    )
+    runs = run_throughput(plan)
+    print(throughput_table(runs))
+    if args.json is not None:
+        args.json.write_bytes(msgspec.json.format(msgspec.json.encode(throughput_json(runs, plan))) + b"\n")
+    return 0

@@ -1,0 +1,511 @@
+"""One (seller account, marketplace): intake, router, offer actors and batcher, and the offers changing under them.
+
+```
+MarketRuntime
+├── batcher                  latest intent per SKU wins; guard; one update per SKU in flight; submit; verify
+└── deciding
+    ├── intake               notifications + quota-aware poll sweep → observations (restarted if it fails)
+    ├── router               sku → that offer actor's slots
+    ├── offer actor × N      observation → policy → decision → intent (each supervised in its own task)
+    └── saver                every search state, now and then
+```
+
+The batcher outlives the deciding nursery: at a stop, intake and the actors stop first (a decision is synchronous,
+so none is cut), then the submits in flight get the grace period, then what was not sent goes to the outbox and
+every search state to the store, in a `finally` under a shielded deadline, so that happens however the runtime
+stops (a stop, a cancellation, a seller's revoked authorization, a bug).
+
+The runtime's catalog is the one source of truth for an offer's settings: `replace_offer` changes it and the
+actor's copy in one call, so the guard and the decision never disagree on an offer's bounds.
+"""
+
+from __future__ import annotations
+
+import functools
+import gc
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import msgspec
+import trio
+
+from engine.actors.batcher import BatcherConfig, OfferBatcher
+from engine.actors.intake import Intake, IntakeConfig
+from engine.actors.messages import Pause, Resume
+from engine.actors.offer import OfferActor
+from engine.actors.pacing import Pacers
+from engine.actors.recorder import Recorder
+from engine.actors.router import RouterCounters, route
+from engine.actors.supervisor import ServiceState, SupervisorConfig, supervise
+from engine.model import (
+    ChannelSettings,
+    Decision,
+    Observation,
+    OfferBounds,
+    OfferKey,
+    OfferSettings,
+    PriceIntent,
+    Reason,
+    SubmissionResult,
+)
+from engine.ports import Marketplace, StockProvider, Store
+from engine.pricing.learning import Lesson, TemperatureSample, WeightLearner
+from engine.pricing.scoring import ScorePrior
+from engine.pricing.view import Strategy
+
+__all__ = ["CatalogStock", "MarketRuntime", "MarketStatus", "PersistReport", "RuntimeConfig", "Switch"]
+
+log = logging.getLogger(__name__)
+
+
+class RuntimeConfig(msgspec.Struct, frozen=True):
+    router_buffer: int = 4096
+    batcher: BatcherConfig = BatcherConfig()
+    intake: IntakeConfig = IntakeConfig()
+    supervisor: SupervisorConfig = SupervisorConfig()
+    # How often every search state is saved while running (it is always saved at shutdown).
+    save_interval_s: float = 300.0
+    # Learn the marketplace's Buy Box weights from converged offers; refresh the shared prior every N samples.
+    learn_weights: bool = True
+    relearn_every: int = 5
+    # At a stop: how long the submits in flight may take, then how long saving may take.
+    shutdown_grace_s: float = 10.0
+    persist_timeout_s: float = 30.0
+    # Services (intake, batcher) that fail are restarted after a backoff doubling from the first to the cap.
+    service_backoff_s: float = 1.0
+    service_max_backoff_s: float = 60.0
+    # The collector's thresholds while the daemon runs (CPython's default is (700, 10, 10)). A sleeping offer
+    # actor holds a few objects of trio's that are replaced at each wake-up and so outlive the young generations;
+    # with 100,000 actors a full collection walks half a million of them (a quarter of a second), and by default
+    # one comes every few seconds under load. The engine's data are untracked structs and make no cycles, so
+    # full collections can wait for a thousand middle-generation ones (minutes under load).
+    gc_thresholds: tuple[int, int, int] = (700, 10, 1000)
+
+
+class Switch:
+    """A pause switch with a parent: an offer's marketplace, its seller and the whole daemon each have one, and
+    an offer is paused when any of them is (the kill switch is the daemon's)."""
+
+    __slots__ = ("on", "parent")
+
+    def __init__(self, parent: Switch | None = None) -> None:
+        self.on = False
+        self.parent = parent
+
+    @property
+    def paused(self) -> bool:
+        return self.on or (self.parent is not None and self.parent.paused)
+
+
+class CatalogStock:
+    """The quantity to offer is the catalog's own (`OfferSettings.quantity`), until the stock ledger exists."""
+
+    def available(self, offer: OfferSettings) -> int | None:
+        return offer.quantity
+
+
+class PersistReport(msgspec.Struct, frozen=True):
+    """What the store confirmed at a stop: each count is taken after the store's call returned."""
+
+    states_saved: int = 0
+    outbox_saved: int = 0
+    complete: bool = False  # every save returned within its deadline
+
+
+class MarketStatus(msgspec.Struct, frozen=True):
+    """One marketplace of one seller at a glance, for the live view and `repricer ctl status`."""
+
+    seller: str
+    marketplace: str
+    offers: int
+    live: int
+    holding: int
+    converged: int
+    quarantined: int
+    paused: bool
+    decisions: int
+    intents: int
+    updates_sent: int
+    accepted: int
+    rejected: int
+    throttled: int
+    polls: int
+    observations: int
+    command_overflow: int
+    transient_errors: int
+    service_restarts: int
+    stopped: str | None = None  # why the seller's runtimes stopped (a permanent failure), None while running
+
+
+_ACTOR_TASK = "offer actor"
+
+# Offers the engine has settled: converged, secured within 1% of the best price (holding there before refining),
+# or alone at their max.
+_SETTLED = frozenset({Reason.CONVERGED, Reason.SECURED, Reason.NO_COMPETITION, Reason.NO_COMPETITION_SALE_PRICE})
+
+
+class MarketRuntime:
+    """The actors of one (seller account, marketplace); it is also the offer actors' `Sinks`.
+
+    ``pacers`` are the seller's (shared with its other marketplaces in the region; default: this runtime's own);
+    ``switch`` is this marketplace's pause switch, under the seller's (default: a switch of its own).
+    """
+
+    def __init__(
+        self,
+        marketplace: Marketplace,
+        offers: Sequence[OfferSettings],
+        channel: ChannelSettings,
+        store: Store,
+        recorder: Recorder,
+        strategy: Strategy[Any],
+        *,
+        tick: int,
+        config: RuntimeConfig | None = None,
+        states: Mapping[OfferKey, bytes] | None = None,
+        pacers: Pacers | None = None,
+        stock: StockProvider | None = None,
+        switch: Switch | None = None,
+    ) -> None:
+        self.marketplace = marketplace
+        self.code = marketplace.code
+        self.seller = marketplace.seller
+        self.config = config or RuntimeConfig()
+        self.store = store
+        self.recorder = recorder
+        self.strategy = strategy
+        self.channel = channel
+        self.tick = tick
+        self.switch = switch or Switch()
+        self.pacers = pacers or Pacers(marketplace.quota)
+        self.catalog: dict[OfferKey, OfferSettings] = {}
+        for offer in offers:
+            self._check_key(offer.key)
+            self.catalog[offer.key] = offer
+        self._send, self._receive = trio.open_memory_channel[Observation](self.config.router_buffer)
+        self.router_counters = RouterCounters()
+        self.command_overflow = 0
+        self.batcher = OfferBatcher(
+            marketplace,
+            self.catalog,
+            channel,
+            tick,
+            store,
+            deliver=self._deliver,
+            config=self.config.batcher,
+            pacers=self.pacers,
+            stock=stock if stock is not None else CatalogStock(),
+            paused=self._offer_paused,
+        )
+        self.intake = Intake(marketplace, list(self.catalog), self._send, self.config.intake, self.pacers)
+        name = f"{self.seller}/{self.code}"
+        self.services = {
+            "intake": ServiceState(f"{name} intake"),
+            "batcher": ServiceState(f"{name} batcher"),
+        }
+        # Amazon's weights are the same for every offer here: learn them from the offers that converge, if the
+        # strategy has a prior to refine (the engine's search does; the benchmark's baselines do not).
+        base: ScorePrior | None = getattr(strategy, "score_prior", None)
+        self.learner = WeightLearner(base) if base is not None and self.config.learn_weights else None
+        self._prior: ScorePrior | None = None
+        self._state_type = type(strategy.initial_state())
+        states = states or {}
+        self.actors: dict[OfferKey, OfferActor] = {}
+        for key, settings in self.catalog.items():
+            self.actors[key] = self._actor(settings, states.get(key))
+        self._actors_nursery: trio.Nursery | None = None
+        self._stopping = trio.Event()
+        self._removed: list[OfferKey] = []
+        self.stopped: str | None = None
+        self.persisted: PersistReport | None = None
+
+    def _check_key(self, key: OfferKey) -> None:
+        if (key.seller, key.marketplace) != (self.seller, self.code):
+            raise ValueError(f"offer {key} does not belong to seller {self.seller} on {self.code}")
+
+    def _actor(self, settings: OfferSettings, stored: bytes | None) -> OfferActor:
+        state = None if stored is None else msgspec.msgpack.decode(stored, type=self._state_type)
+        return OfferActor(settings, self.channel, self.tick, self.strategy, self, state, self.config.supervisor)
+
+    # --- Sinks: what offer actors call, never blocking --------------------------------------------------------
+
+    def intent(self, intent: PriceIntent, current_price: int | None) -> None:
+        if not self.batcher.offer(intent, current_price):
+            self._unask([intent.key])
+
+    def _unask(self, keys: Sequence[OfferKey]) -> None:
+        """Intents dropped unsent (paused): their actors must not wait for those prices to go live."""
+        for key in keys:
+            actor = self.actors.get(key)
+            if actor is not None:
+                actor.dropped()
+
+    def decision(self, decision: Decision) -> None:
+        self.recorder.decision(decision)
+
+    def recheck(self, key: OfferKey, at: float) -> None:
+        self.intake.recheck(key, at)
+
+    def want_foep(self, key: OfferKey) -> None:
+        self.intake.want_foep(key)
+
+    def want_share(self, key: OfferKey) -> None:
+        self.intake.want_share(key)
+
+    def prior(self) -> ScorePrior | None:
+        return self._prior
+
+    def paused(self) -> bool:
+        return self.switch.paused
+
+    def learn(self, sample: Lesson) -> None:
+        if self.learner is None:
+            return
+        self.learner.add(sample)
+        # A temperature is used as soon as there is one: every offer still searching converges faster with it.
+        if self.learner.samples % self.config.relearn_every == 0 or isinstance(sample, TemperatureSample):
+            self._prior = self.learner.prior()
+
+    def overflow(self, key: OfferKey) -> None:
+        self.command_overflow += 1
+        log.warning("command inbox of %s is full: command dropped", key)
+
+    def _deliver(self, result: SubmissionResult) -> bool:
+        actor = self.actors.get(result.key)
+        return actor is not None and actor.command(result)
+
+    def _offer_paused(self, key: OfferKey) -> bool:
+        actor = self.actors.get(key)
+        return actor is None or actor.paused or not actor.settings.repricing or self.switch.paused
+
+    # --- offers changing while running ---------------------------------------------------------------------------
+
+    def offer(self, sku: str) -> OfferActor:
+        """The actor of one SKU; a KeyError naming the SKU and the marketplace when there is none."""
+        actor = self.actors.get(OfferKey(self.seller, self.code, sku))
+        if actor is None:
+            raise KeyError(f"no offer {sku!r} for seller {self.seller} on {self.code}")
+        return actor
+
+    def add_offer(self, settings: OfferSettings, state: bytes | None = None) -> None:
+        """Start repricing a new offer (its first poll comes at once), or replace an existing one's settings."""
+        self._check_key(settings.key)
+        if settings.key in self.actors:
+            self.replace_offer(settings)
+            return
+        self.catalog[settings.key] = settings
+        actor = self.actors[settings.key] = self._actor(settings, state)
+        self.intake.add(settings.key)
+        if self._actors_nursery is not None:
+            self._actors_nursery.start_soon(actor.run, name=_ACTOR_TASK)
+
+    def remove_offer(self, sku: str) -> OfferSettings:
+        """Stop repricing an offer: its actor ends, nothing more is sent or verified for it, every per-SKU entry
+        goes. An update already in flight is answered; the store forgets the offer through `forget_removed`."""
+        actor = self.offer(sku)
+        key = actor.key
+        actor.removed = True
+        actor.nudge()
+        del self.actors[key]
+        del self.catalog[key]
+        self.intake.remove(key)
+        self.batcher.forget(key)
+        self._removed.append(key)
+        return actor.settings
+
+    def replace_offer(self, settings: OfferSettings) -> None:
+        """New settings for an offer (bounds, activation, sale price, shipping group, ...): the catalog, which the
+        batcher's guard reads, and the actor's copy change together. An offer switched off loses its waiting
+        intent."""
+        self._check_key(settings.key)
+        actor = self.actors.get(settings.key)
+        if actor is None:
+            raise KeyError(f"no offer {settings.key.sku!r} for seller {self.seller} on {self.code}")
+        self.catalog[settings.key] = settings
+        actor.replace_settings(settings)
+        if not settings.repricing and self.batcher.drop(settings.key):
+            self._unask([settings.key])
+
+    def set_bounds(self, sku: str, bounds: OfferBounds) -> None:
+        """New min and max for one offer (already validated by `engine.pricing.bounds`)."""
+        if bounds.min_price > bounds.max_price:
+            raise ValueError(f"{sku}: min {bounds.min_price} is above max {bounds.max_price}")
+        self.replace_offer(msgspec.structs.replace(self.offer(sku).settings, bounds=bounds))
+
+    def set_channel(self, channel: ChannelSettings) -> None:
+        """New channel settings for the whole marketplace; every offer decides again on them."""
+        self.channel = channel
+        self.batcher.channel = channel
+        for actor in self.actors.values():
+            actor.channel = channel
+            actor.nudge()
+
+    def respawn(self, sku: str) -> None:
+        """Bring a quarantined offer back. Its search starts afresh: the state it crashed on may be the cause."""
+        actor = self.offer(sku)
+        if not actor.quarantined:
+            raise ValueError(f"{actor.key} is not quarantined")
+        fresh = self._actor(actor.settings, None)
+        fresh.paused = actor.paused
+        fresh.inherit(actor)
+        self.actors[actor.key] = fresh
+        if self._actors_nursery is not None:
+            self._actors_nursery.start_soon(fresh.run, name=_ACTOR_TASK)
+        fresh.nudge()
+
+    def pause_offer(self, sku: str) -> None:
+        """Pause one offer: no decision, and its waiting intent is dropped."""
+        actor = self.offer(sku)
+        actor.paused = True
+        actor.command(Pause(actor.key))
+        if self.batcher.drop(actor.key):
+            self._unask([actor.key])
+
+    def resume_offer(self, sku: str) -> None:
+        actor = self.offer(sku)
+        actor.paused = False
+        actor.command(Resume(actor.key))
+
+    def pause(self) -> None:
+        """Pause the whole marketplace."""
+        self.switch.on = True
+        self.dropped_paused()
+
+    def dropped_paused(self) -> None:
+        """A switch at or above this one went on: intents of paused offers go, unsent."""
+        self._unask(self.batcher.drop_paused())
+
+    def resume(self) -> None:
+        self.switch.on = False
+        self.resumed()
+
+    def resumed(self) -> None:
+        """A switch above this one went off: every offer not paused itself decides again."""
+        if self.switch.paused:
+            return
+        for actor in self.actors.values():
+            actor.nudge()
+
+    async def forget_removed(self) -> None:
+        """Tell the store about offers removed since the last call."""
+        removed, self._removed = self._removed, []
+        if removed:
+            await self.store.remove_offers(removed)
+
+    # --- running -------------------------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Begin a graceful stop: `run` stops deciding, drains the batcher and persists, then returns."""
+        self._stopping.set()
+
+    async def run(
+        self,
+        *,
+        spawned: Callable[[], None] | None = None,
+        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Start the batcher and the actors, then intake; on `stop` (or any end) drain and persist.
+
+        ``spawned`` is called once every offer actor is waiting for its first observation and before intake
+        starts: the daemon freezes them out of the collector's walks there, so no observation waits on that (at
+        100,000 actors, most of a second's) collection."""
+        config = self.config
+        first, cap = config.service_backoff_s, config.service_max_backoff_s
+        batcher = functools.partial(
+            supervise, self.batcher.run, self.services["batcher"], first_backoff_s=first, max_backoff_s=cap
+        )
+        intake = functools.partial(
+            supervise, self.intake.run, self.services["intake"], first_backoff_s=first, max_backoff_s=cap
+        )
+        try:
+            async with trio.open_nursery() as submitting:
+                await submitting.start(batcher)
+                async with trio.open_nursery() as deciding:
+                    self._actors_nursery = deciding
+                    await deciding.start(route, self._receive, self.actors, self.router_counters)
+                    for actor in self.actors.values():
+                        # A shared name: by default trio formats one per task, a string per actor kept for its life.
+                        deciding.start_soon(actor.run, name=_ACTOR_TASK)
+                    deciding.start_soon(self._save_periodically)
+                    await trio.lowlevel.checkpoint()  # the actors spawned above run up to their first wait
+                    if spawned is not None:
+                        spawned()
+                    await deciding.start(intake)
+                    task_status.started()
+                    await self._stopping.wait()
+                    deciding.cancel_scope.cancel()
+                self._actors_nursery = None
+                await self.batcher.close(config.shutdown_grace_s)
+                submitting.cancel_scope.cancel()
+        finally:
+            self._actors_nursery = None
+            with trio.move_on_after(config.persist_timeout_s, shield=True):
+                self.persisted = await self.persist()
+
+    async def _save_periodically(self) -> None:
+        while True:
+            await trio.sleep(self.config.save_interval_s)
+            await self.store.save_search_states(self.search_states())
+            await self.forget_removed()
+
+    def search_states(self) -> dict[OfferKey, bytes]:
+        return {key: msgspec.msgpack.encode(actor.state) for key, actor in self.actors.items()}
+
+    async def persist(self) -> PersistReport:
+        """Unsent intents to the outbox, search states to the store; what the store confirmed."""
+        updates = self.batcher.drain()
+        outbox = states = 0
+        complete = False
+        try:
+            await self.store.outbox_put(updates)
+            outbox = len(updates)
+            snapshot = self.search_states()
+            await self.store.save_search_states(snapshot)
+            states = len(snapshot)
+            await self.forget_removed()
+            complete = True
+        except Exception:
+            log.exception("%s/%s: saving at stop failed", self.seller, self.code)
+        return PersistReport(states, outbox, complete)
+
+    def status(self) -> MarketStatus:
+        live = holding = converged = quarantined = 0
+        for actor in self.actors.values():
+            snapshot = actor.snapshot
+            if snapshot is not None and snapshot.our is not None and snapshot.our.live:
+                live += 1
+                holding += snapshot.our.is_buybox_winner
+            # The latest decision that was not just waiting for a price to go live or a verdict to settle.
+            standing = next((d.reason for d in actor.trace if d.reason is not Reason.AWAIT_LIVE), None)
+            converged += standing in _SETTLED
+            quarantined += actor.quarantined
+        counters = self.batcher.counters
+        return MarketStatus(
+            seller=self.seller,
+            marketplace=self.code,
+            offers=len(self.actors),
+            live=live,
+            holding=holding,
+            converged=converged,
+            quarantined=quarantined,
+            paused=self.switch.paused,
+            decisions=sum(a.decisions for a in self.actors.values()),
+            intents=counters.intents,
+            updates_sent=counters.updates_sent,
+            accepted=counters.accepted,
+            rejected=counters.rejected,
+            throttled=counters.throttled + self.intake.counters.throttled,
+            polls=self.intake.counters.polls,
+            observations=self.router_counters.routed,
+            command_overflow=self.command_overflow,
+            transient_errors=counters.transient_errors + self.intake.counters.transient_errors,
+            service_restarts=sum(s.restarts for s in self.services.values()),
+            stopped=self.stopped,
+        )
+
+
+def freeze() -> None:
+    """Everything alive now lives as long as the daemon: keep it out of the collector's walks."""
+    gc.collect()
+    gc.freeze()
