@@ -9,7 +9,7 @@ import pytest
 import trio
 import trio.testing
 
-from adapters.simulated import SimulatedMarketplace, catalog_settings
+from adapters.simulated import OPERATIONS, SimulatedMarketplace, catalog_settings
 from adapters.simulated.run import build_run
 from engine.actors.recorder import Recorder
 from engine.daemon import MarketRuntime, RuntimeConfig
@@ -100,3 +100,22 @@ async def test_an_offer_capped_by_amazons_competitive_price_threshold_is_not_lef
     assert (market.holder == 0).all()
     if name == "engine":
         assert (market.price[:, 0] >= 0.998 * 1100).all(), market.price[:, 0]
+
+
+async def test_one_seller_quota_across_marketplaces(autojump_clock: trio.testing.MockClock) -> None:
+    """A seller on DE, FR and GB has one quota at Amazon, not three: the simulator's buckets are the seller's,
+    shared by the three markets, and the daemon paces the three runtimes on one set of pacers, so it is never
+    refused and never calls more often than one seller's bucket allows."""
+    hours = 2.0
+    run = build_run(scenario="S1b", seed=3, skus=60, strategy=EngineSearch(), marketplaces=("DE", "FR", "GB"))
+    assert len({id(adapter.quotas) for adapter in run.adapters}) == 1  # one book for the three markets
+    await run.run_for(hours * 3600)
+    book = run.adapters[0].quotas
+    for operation, name in OPERATIONS.items():
+        calls = sum(adapter.calls[operation] for adapter in run.adapters)
+        assert sum(adapter.throttled[operation] for adapter in run.adapters) == 0, operation
+        limit = book.operation(name)
+        tokens = 1 if limit.batch > 1 else run.adapters[0].quota(operation).batch  # per-SKU calls: a token each
+        # Calls (batch operations) or SKUs (per-SKU ones) over the run: at most the burst plus the refill.
+        assert calls <= (limit.burst + limit.rate * hours * 3600) * (1 if tokens == 1 else tokens), operation
+    assert all(adapter.calls["poll_offers"] > 0 and adapter.calls["submit"] > 0 for adapter in run.adapters)
