@@ -80,8 +80,8 @@ class SimRun:
         return self.daemon.status()
 
     async def run_for(self, seconds: float) -> None:
-        """Run the daemon for ``seconds`` of trio time, then stop it and close the markets' records."""
-        async with trio.open_nursery() as nursery:
+        """Run the daemon for ``seconds`` of trio time, then stop it, close the store and the markets' records."""
+        async with self.store, trio.open_nursery() as nursery:
             await nursery.start(self.daemon.run)
             await trio.sleep(seconds)
             self.daemon.stop.set()

@@ -57,6 +57,9 @@ class BatcherConfig(msgspec.Struct, frozen=True):
     verify_after_s: tuple[float, ...] = (600.0, 900.0, 1800.0)
     # Submit calls in flight at once (each for different SKUs).
     concurrency: int = 4
+    # An update that failed on its own (a 5xx for that SKU) is sent again this many times in a row at most; after
+    # that the search's own resend, much later, is the backstop, so one broken SKU cannot spend the submit quota.
+    item_retries: int = 3
 
 
 class BatcherCounters(msgspec.Struct):
@@ -127,6 +130,7 @@ class OfferBatcher:
         self._sent: dict[OfferKey, _Sent] = {}  # the latest update sent per SKU, for verification
         self._resends: dict[OfferKey, int] = {}  # times the current price was sent again, not yet seen live
         self._quantity: dict[OfferKey, int] = {}  # the quantity Amazon accepted last, per merchant-fulfilled SKU
+        self._item_failures: dict[OfferKey, int] = {}  # updates in a row that failed on their own, per SKU
         self._verify: list[tuple[float, int, OfferKey, int]] = []  # (due, attempt, key, update_id)
         self._ids = itertools.count(first_update_id)
         self._wake = trio.Event()
@@ -189,6 +193,7 @@ class OfferBatcher:
         self._sent.pop(key, None)
         self._resends.pop(key, None)
         self._quantity.pop(key, None)
+        self._item_failures.pop(key, None)
 
     # --- the task ----------------------------------------------------------------------------------------------
 
@@ -363,6 +368,7 @@ class OfferBatcher:
             match result.status:
                 case "accepted":
                     self.counters.accepted += 1
+                    self._item_failures.pop(key, None)
                     previous = self._sent.get(key)
                     if previous is None or previous.price != update.price:
                         self._resends.pop(key, None)
@@ -376,12 +382,18 @@ class OfferBatcher:
                 case "invalid":
                     self.counters.rejected += 1
                 case "throttled" | "failed":
-                    # This update alone did not get through: its intent goes back, unless a newer one came.
+                    # This update alone did not get through: its intent goes back, unless a newer one came (or it
+                    # failed too often in a row: see `BatcherConfig.item_retries`).
                     if result.status == "throttled":
                         self.counters.throttled += 1
                         self._submit_pacer.penalise()
                     else:
                         self.counters.failed += 1
+                        failures = self._item_failures[key] = self._item_failures.get(key, 0) + 1
+                        if failures > self.config.item_retries:
+                            del self._item_failures[key]
+                            log.warning("%s: update failed %d times in a row; left to the search", key, failures)
+                            continue
                     pending = self._in_flight.get(key)
                     if pending is not None and key not in self._pending and not self.paused(key):
                         self._pending[key] = pending

@@ -44,6 +44,9 @@ class IntakeConfig(msgspec.Struct, frozen=True):
     # Offers ask for readings in bursts (a market move wakes many at once) and one call carries a batch of them, so
     # a reader gathers asks this long before spending a call, the scarcest quota there is, on the first one.
     foep_gather_s: float = 0.5
+    # An offer whose poll failed on its own (a 5xx for that item) is polled again this long after, ahead of the
+    # sweep (which would come back to it only after everyone else).
+    item_retry_s: float = 60.0
 
 
 class IntakeCounters(msgspec.Struct):
@@ -286,6 +289,8 @@ class Intake:
                 for answer in answers:
                     if isinstance(answer, ItemFailure):
                         self._item_failed("poll_offers", answer)
+                        if answer.transient:
+                            self.recheck(answer.key, trio.current_time() + self.config.item_retry_s)
                         continue
                     self.counters.polled_offers += 1
                     await send.send(answer)

@@ -26,9 +26,6 @@ from engine.cli.args import (
 
 __all__ = ["add_parser"]
 
-# What the stop line says when the daemon has no stop report (it did not get that far, or predates one).
-_IN_MEMORY = "stopped (nothing persisted: --sim keeps its state in memory)"
-
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run = sub.add_parser(
@@ -90,7 +87,8 @@ async def _run_sim(args: argparse.Namespace) -> int:
         now = trio.current_time()
         view.show(run.status(), now, now - run.started_at)
 
-    async with trio.open_nursery() as nursery:
+    # The composition root opens and closes the store; the daemon only uses it.
+    async with run.store, trio.open_nursery() as nursery:
         nursery.start_soon(_stop_on_signal, run.daemon.stop)
         nursery.start_soon(_refresh, tick, refresh)
         if args.hours is not None:
@@ -98,10 +96,10 @@ async def _run_sim(args: argparse.Namespace) -> int:
         await run.daemon.run()
         nursery.cancel_scope.cancel()
     tick()
-    # Only what the store confirmed: the daemon's stop report, where it has one.
-    report = getattr(run.daemon, "stop_report", None)
-    print(_IN_MEMORY if report is None else report.describe(), file=sys.stderr)
-    return 0 if run.daemon.stopped_cleanly else 1
+    report = run.daemon.stop_report
+    assert report is not None  # set whenever `Daemon.run` returns
+    print(report.describe(), file=sys.stderr)  # only what the store confirmed
+    return 0 if report.complete else 1
 
 
 async def _stop_on_signal(stop: trio.Event) -> None:

@@ -25,7 +25,7 @@ import msgspec
 import trio
 
 from engine.actors.supervisor import ServiceState, supervise
-from engine.daemon.market import MarketRuntime, MarketStatus, RuntimeConfig, Switch, freeze
+from engine.daemon.market import MarketRuntime, MarketStatus, RuntimeConfig, Switch, freeze, throw
 from engine.daemon.seller import SellerRuntime
 
 __all__ = ["Daemon", "Service", "StopReport"]
@@ -110,14 +110,10 @@ class Daemon:
 
     def pause_all(self) -> None:
         """The kill switch: no offer of any seller decides or sends until `resume_all`."""
-        self.switch.on = True
-        for market in self.markets:
-            market.dropped_paused()
+        throw(self.switch, self.markets, on=True)
 
     def resume_all(self) -> None:
-        self.switch.on = False
-        for market in self.markets:
-            market.resumed()
+        throw(self.switch, self.markets, on=False)
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         thresholds = gc.get_threshold()

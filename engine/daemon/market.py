@@ -54,7 +54,7 @@ from engine.pricing.learning import Lesson, TemperatureSample, WeightLearner
 from engine.pricing.scoring import ScorePrior
 from engine.pricing.view import Strategy
 
-__all__ = ["CatalogStock", "MarketRuntime", "MarketStatus", "PersistReport", "RuntimeConfig", "Switch"]
+__all__ = ["CatalogStock", "MarketRuntime", "MarketStatus", "PersistReport", "RuntimeConfig", "Switch", "throw"]
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +96,17 @@ class Switch:
     @property
     def paused(self) -> bool:
         return self.on or (self.parent is not None and self.parent.paused)
+
+
+def throw(switch: Switch, markets: Sequence[MarketRuntime], on: bool) -> None:
+    """Turn a seller's or the daemon's switch on or off for the marketplaces under it: on drops the waiting
+    intents of every offer now paused; off lets every offer no longer paused decide again."""
+    switch.on = on
+    for market in markets:
+        if on:
+            market.dropped_paused()
+        else:
+            market.resumed()
 
 
 class CatalogStock:
@@ -389,9 +400,10 @@ class MarketRuntime:
 
     async def forget_removed(self) -> None:
         """Tell the store about offers removed since the last call."""
-        removed, self._removed = self._removed, []
-        if removed:
+        if self._removed:
+            removed = list(self._removed)
             await self.store.remove_offers(removed)
+            del self._removed[: len(removed)]  # only once the store has them: a failed call is tried again
 
     # --- running -------------------------------------------------------------------------------------------
 
@@ -444,10 +456,20 @@ class MarketRuntime:
                 self.persisted = await self.persist()
 
     async def _save_periodically(self) -> None:
+        """Every search state now and then; a store that fails (a full disk) is logged and tried again next
+        time, and stops nothing."""
         while True:
             await trio.sleep(self.config.save_interval_s)
-            await self.store.save_search_states(self.search_states())
-            await self.forget_removed()
+            try:
+                await self.store.save_search_states(self.search_states())
+                await self.forget_removed()
+            except Exception:
+                log.exception(
+                    "%s/%s: saving search states failed; trying again in %.0fs",
+                    self.seller,
+                    self.code,
+                    self.config.save_interval_s,
+                )
 
     def search_states(self) -> dict[OfferKey, bytes]:
         return {key: msgspec.msgpack.encode(actor.state) for key, actor in self.actors.items()}

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 
 import trio
 
-from engine.daemon.market import MarketRuntime, MarketStatus, Switch
+from engine.daemon.market import MarketRuntime, MarketStatus, Switch, throw
 from engine.ports import AccountError
 
 __all__ = ["SellerRuntime", "account_error"]
@@ -61,14 +61,11 @@ class SellerRuntime:
             market.stop()
 
     def pause(self) -> None:
-        self.switch.on = True
-        for market in self.markets:
-            market.dropped_paused()
+        """Pause every offer of this seller on every marketplace."""
+        throw(self.switch, self.markets, on=True)
 
     def resume(self) -> None:
-        self.switch.on = False
-        for market in self.markets:
-            market.resumed()
+        throw(self.switch, self.markets, on=False)
 
     async def run(
         self,

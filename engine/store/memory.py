@@ -89,3 +89,10 @@ class MemoryStore:
 
     async def aclose(self) -> None:
         self.closed = True
+
+    async def __aenter__(self) -> MemoryStore:
+        self._check()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.aclose()

@@ -58,6 +58,7 @@ class ScriptedMarketplace:
         self.submit_faults: list[Exception] = []
         self.poll_faults: list[Exception] = []
         self.submit_delay = 0.0
+        self.failing_items: dict[OfferKey, bool] = {}  # key → transient: polls answer an ItemFailure for it
         self.push_send, self.push_receive = trio.open_memory_channel[Observation](0)
 
     @property
@@ -98,7 +99,13 @@ class ScriptedMarketplace:
         if self.poll_faults:
             raise self.poll_faults.pop(0)
         self.polled.extend(keys)
-        return [self.snapshot(key) for key in keys]
+        now = trio.current_time()
+        return [
+            ItemFailure(key, now, "InternalFailure", transient=self.failing_items[key])
+            if key in self.failing_items
+            else self.snapshot(key)
+            for key in keys
+        ]
 
     async def featured_offer_prices(self, keys: Sequence[OfferKey]) -> list[FoepReading | ItemFailure]:
         return [FoepReading(key, trio.current_time(), None, "ASIN_NOT_ELIGIBLE") for key in keys]

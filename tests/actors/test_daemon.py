@@ -327,3 +327,59 @@ def test_channel_settings_are_replaced_for_every_offer() -> None:
     runtime.set_channel(dry)
     assert runtime.batcher.channel is dry
     assert all(actor.channel is dry for actor in runtime.actors.values())
+
+
+async def test_a_failed_item_is_polled_again_while_the_others_are_observed(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    market = ScriptedMarketplace()
+    config = msgspec.structs.replace(FAST, intake=IntakeConfig(sweep_interval_s=1800.0, foep=False, shares=False))
+    daemon = _daemon({("SELLER", "DE"): market}, ["A", "B", "C"], config=config)
+    runtime = _market(daemon, "SELLER", "DE")
+    broken = OfferKey("SELLER", "DE", "B")
+    market.failing_items[broken] = True  # a 5xx for this item alone
+    async with trio.open_nursery() as nursery:
+        await nursery.start(daemon.run)
+        await trio.sleep(300)
+        # A and C were observed on the first sweep and are not due again for half an hour; B, not swept, is
+        # asked again a minute later, ahead of the sweep.
+        assert runtime.offer("A").snapshot is not None and runtime.offer("C").snapshot is not None
+        assert runtime.offer("B").snapshot is None
+        assert market.polled.count(broken) > 1
+        assert market.polled.count(OfferKey("SELLER", "DE", "A")) == 1
+        del market.failing_items[broken]
+        await trio.sleep(120)
+        assert runtime.offer("B").snapshot is not None
+        assert runtime.intake.counters.item_failures >= 2
+        daemon.stop.set()
+
+
+async def test_an_update_throttled_alone_is_sent_again(autojump_clock: trio.testing.MockClock) -> None:
+    """Amazon's per-SKU patches: with three tokens left, five updates get three through and two answered
+    throttled; those two go out again once the seller's bucket refills, at their latest price."""
+    from adapters.simulated import SimulatedMarketplace, catalog_settings
+    from engine.daemon import MarketplacePlan
+    from sim.competitors import CompetitorSpec
+    from sim.market import Market
+    from sim.spec import OurSpec, RowSpec, spec_from_rows
+
+    rival = CompetitorSpec(price=9_500)  # a competitor: the strategy (which holds) decides, not "no competition"
+    market = Market(spec_from_rows([RowSpec(our=OurSpec(10_000, 8_000, 12_000), competitors=[rival])] * 5), seed=3)
+    adapter = SimulatedMarketplace(market, code="DE", api_latency_s=0.0)
+    plan = DaemonPlan((SellerPlan("SIM", (MarketplacePlan("DE", tuple(catalog_settings(market)), tick=market.tick),)),))
+    daemon = compose(plan, lambda s, c: adapter, MemoryStore(), Holds(), config=FAST)
+    runtime = daemon.markets[0]
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(adapter.feed.run)
+        await nursery.start(daemon.run)
+        now = trio.current_time()
+        assert adapter.quotas.try_acquire(0, "patchListingsItem", now, 2)  # someone else spent two tokens
+        for key in runtime.actors:
+            runtime.intent(PriceIntent(key, 9_000, Reason.CHALLENGE, now, signal_backed=True), 10_000)
+        await trio.sleep(10)
+        counters = runtime.batcher.counters
+        assert counters.throttled == 2 and counters.requeued >= 1
+        # Every SKU's latest price went through in the end.
+        assert {key: sent.price for key, sent in runtime.batcher._sent.items()} == dict.fromkeys(runtime.actors, 9_000)
+        daemon.stop.set()
+        nursery.cancel_scope.cancel()
