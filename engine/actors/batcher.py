@@ -247,7 +247,7 @@ class OfferBatcher:
                 if update is not None:
                     batch.append(update)
                     self._in_flight[key] = pending
-        if batch:
+        if batch and self._idle.is_set():  # a fresh event only when the last one was set: nobody waits on it
             self._idle = trio.Event()
         return batch
 
