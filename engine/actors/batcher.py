@@ -202,6 +202,8 @@ class OfferBatcher:
             nursery.start_soon(self._verify_loop)
             slots = trio.Semaphore(self.config.concurrency)
             task_status.started()
+            if self._pending:  # restarted after a failure: what it had not sent is waiting
+                self._wake.set()
             while not self._closing:
                 await self._wake.wait()
                 self._wake = trio.Event()

@@ -151,6 +151,7 @@ class Intake:
         self._foep = _Readings(keys, self.config.foep_interval_s)
         self._shares = _Readings(keys, self.config.share_interval_s)
         self._rechecks: list[tuple[float, OfferKey]] = []
+        self._gone: set[OfferKey] = set()  # offers removed while a poll waited for its turn
         self._recheck_at: dict[OfferKey, float] = {}
         self._wake = trio.Event()
 
@@ -183,6 +184,7 @@ class Intake:
         self._foep.remove(key)
         self._shares.remove(key)
         self._recheck_at.pop(key, None)
+        self._gone.add(key)
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         async with trio.open_nursery() as nursery:
@@ -262,6 +264,12 @@ class Intake:
                     self._wake = trio.Event()
                     continue
                 await pacer.acquire()
+                # Waiting in line for the seller's quota takes a while: an offer removed meanwhile is not asked for.
+                keys = [key for key in keys if key not in self._gone]
+                rechecks = [key for key in rechecks if key not in self._gone]
+                self._gone.clear()
+                if not keys:
+                    continue
                 try:
                     answers = await self.marketplace.poll_offers(keys)
                 except Throttled as throttled:

@@ -24,10 +24,11 @@ def test_callers_sharing_a_pacer_queue_up_instead_of_calling_at_once() -> None:
                 nursery.start_soon(sender)
 
     trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
-    # One call's worth a second: the bucket's rate, and never two calls' worth in the same second.
-    # (A little late rather than early: a margin for the network between our clock and Amazon's.)
+    # One call's worth a second: the bucket's rate, and never two calls' worth in the same second. (A little late
+    # rather than early: a margin for the network between our clock and Amazon's, which a full bucket does not
+    # refill, so each call of a full burst loses it.)
     for got, due in zip(sorted(called), range(10), strict=True):
-        assert due <= got <= due + 0.1
+        assert due <= got <= due * 1.06 + 0.1
 
 
 def test_a_throttle_empties_the_bucket_for_the_time_amazon_asks() -> None:
@@ -44,7 +45,7 @@ def test_a_throttle_empties_the_bucket_for_the_time_amazon_asks() -> None:
     assert 4.0 <= called[0] <= 4.1  # 3 s of debt, then a second for the token
 
 
-def test_a_throttle_keeps_the_turns_already_taken() -> None:
+def test_a_throttle_sends_everyone_in_line_to_wait_for_the_refill() -> None:
     pacer = Pacer(Quota(1.0, 1, 1))
     called: dict[str, float] = {}
 
@@ -57,13 +58,15 @@ def test_a_throttle_keeps_the_turns_already_taken() -> None:
             nursery.start_soon(caller, "a")  # one takes the token there is, the other waits its turn
             nursery.start_soon(caller, "b")
             await trio.sleep(0.5)
-            pacer.penalise()  # a call of someone else's was throttled meanwhile: it goes after both
+            pacer.penalise()  # a call of someone else's was refused meanwhile: the bucket was empty at 0.5 s
             nursery.start_soon(caller, "late")
 
     trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
     first, second = sorted([called["a"], called["b"]])
-    assert first == 0.0 and 1.0 <= second <= 1.1
-    assert 2.0 <= called["late"] <= 2.1
+    # The one waiting goes when the bucket has refilled from the throttle, not at its earlier plan (it would find
+    # the bucket short); the one behind it a token later.
+    assert first == 0.0 and 1.5 <= second <= 1.6
+    assert 2.5 <= called["late"] <= 2.7
 
 
 def test_a_caller_woken_late_pushes_the_next_one_back_by_as_much() -> None:
