@@ -166,23 +166,19 @@ class OfferActor:
         """Keep only the newest observation of its kind and wake the loop; an older one is dropped."""
         match observation:
             case OfferSnapshot():
-                held = self._snapshot or self.snapshot
-                if held is not None and observation.as_of < held.as_of:
+                if _older(observation, self._snapshot or self.snapshot):
                     return
                 self._snapshot = observation
             case FoepReading():
-                held_foep = self._foep or self.foep
-                if held_foep is not None and observation.as_of < held_foep.as_of:
+                if _older(observation, self._foep or self.foep):
                     return
                 self._foep = observation
             case ShareReading():
-                held_share = self._share or self.share
-                if held_share is not None and observation.as_of < held_share.as_of:
+                if _older(observation, self._share or self.share):
                     return
                 self._share = observation
             case HealthEvent():
-                held_health = self._health or self.health
-                if held_health is not None and observation.as_of < held_health.as_of:
+                if _older(observation, self._health or self.health):
                     return
                 self._health = observation
         self._wake()
@@ -195,12 +191,15 @@ class OfferActor:
 
     def inherit(self, other: OfferActor) -> None:
         """Take over what another actor of the same offer held (a quarantined one this one replaces)."""
-        for observation in (other._snapshot or other.snapshot, other._foep or other.foep):
+        held: tuple[Observation | None, ...] = (
+            other._snapshot or other.snapshot,
+            other._foep or other.foep,
+            other._share or other.share,
+            other._health or other.health,
+        )
+        for observation in held:
             if observation is not None:
                 self.observe(observation)
-        for reading in (other._share or other.share, other._health or other.health):
-            if reading is not None:
-                self.observe(reading)
 
     def dropped(self) -> None:
         """The price this offer asked for was dropped unsent (it was paused): it is not on its way."""
@@ -348,3 +347,8 @@ class OfferActor:
         if last is None or decision.target is not None or decision.reason != last.reason:
             self.trace = (decision, *self.trace[: TRACE_LEN - 1])
             self.sinks.decision(decision)
+
+
+def _older(observation: Observation, held: Observation | None) -> bool:
+    """Whether ``observation`` is older than the one of its kind already held (waiting or decided on)."""
+    return held is not None and observation.as_of < held.as_of

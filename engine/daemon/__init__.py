@@ -5,17 +5,12 @@
 """
 
 from engine.daemon.compose import DaemonPlan, MarketplaceFactory, MarketplacePlan, SellerPlan, compose
+from engine.daemon.config import RuntimeConfig
 from engine.daemon.daemon import Daemon, Service, StopReport
-from engine.daemon.market import (
-    CatalogStock,
-    MarketRuntime,
-    MarketStatus,
-    PersistReport,
-    RuntimeConfig,
-    Switch,
-    freeze,
-)
+from engine.daemon.market import CatalogStock, MarketRuntime, freeze
 from engine.daemon.seller import SellerRuntime, account_error
+from engine.daemon.status import MarketStatus, PersistReport
+from engine.daemon.switch import Switch, throw
 
 __all__ = [
     "CatalogStock",
@@ -35,4 +30,5 @@ __all__ = [
     "account_error",
     "compose",
     "freeze",
+    "throw",
 ]

@@ -17,9 +17,11 @@ import msgspec
 
 from engine.actors.pacing import Pacers
 from engine.actors.recorder import Recorder
+from engine.daemon.config import RuntimeConfig
 from engine.daemon.daemon import Daemon, Service
-from engine.daemon.market import MarketRuntime, RuntimeConfig, Switch
+from engine.daemon.market import MarketRuntime
 from engine.daemon.seller import SellerRuntime
+from engine.daemon.switch import Switch
 from engine.marketplaces import by_code
 from engine.model import ChannelSettings, OfferKey, OfferSettings
 from engine.ports import Marketplace, StockProvider, Store

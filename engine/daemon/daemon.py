@@ -25,8 +25,11 @@ import msgspec
 import trio
 
 from engine.actors.supervisor import ServiceState, supervise
-from engine.daemon.market import MarketRuntime, MarketStatus, RuntimeConfig, Switch, freeze, throw
+from engine.daemon.config import RuntimeConfig
+from engine.daemon.market import MarketRuntime, freeze
 from engine.daemon.seller import SellerRuntime
+from engine.daemon.status import MarketStatus
+from engine.daemon.switch import Switch, throw
 
 __all__ = ["Daemon", "Service", "StopReport"]
 

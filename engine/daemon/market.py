@@ -30,14 +30,17 @@ from typing import Any
 import msgspec
 import trio
 
-from engine.actors.batcher import BatcherConfig, OfferBatcher
-from engine.actors.intake import Intake, IntakeConfig
+from engine.actors.batcher import OfferBatcher
+from engine.actors.intake import Intake
 from engine.actors.messages import Pause, Resume
 from engine.actors.offer import OfferActor
 from engine.actors.pacing import Pacers
 from engine.actors.recorder import Recorder
 from engine.actors.router import RouterCounters, route
-from engine.actors.supervisor import ServiceState, SupervisorConfig, supervise
+from engine.actors.supervisor import ServiceState, supervise
+from engine.daemon.config import RuntimeConfig
+from engine.daemon.status import MarketStatus, PersistReport
+from engine.daemon.switch import Switch
 from engine.model import (
     ChannelSettings,
     Decision,
@@ -54,59 +57,9 @@ from engine.pricing.learning import Lesson, TemperatureSample, WeightLearner
 from engine.pricing.scoring import ScorePrior
 from engine.pricing.view import Strategy
 
-__all__ = ["CatalogStock", "MarketRuntime", "MarketStatus", "PersistReport", "RuntimeConfig", "Switch", "throw"]
+__all__ = ["CatalogStock", "MarketRuntime", "freeze"]
 
 log = logging.getLogger(__name__)
-
-
-class RuntimeConfig(msgspec.Struct, frozen=True):
-    router_buffer: int = 4096
-    batcher: BatcherConfig = BatcherConfig()
-    intake: IntakeConfig = IntakeConfig()
-    supervisor: SupervisorConfig = SupervisorConfig()
-    # How often every search state is saved while running (it is always saved at shutdown).
-    save_interval_s: float = 300.0
-    # Learn the marketplace's Buy Box weights from converged offers; refresh the shared prior every N samples.
-    learn_weights: bool = True
-    relearn_every: int = 5
-    # At a stop: how long the submits in flight may take, then how long saving may take.
-    shutdown_grace_s: float = 10.0
-    persist_timeout_s: float = 30.0
-    # Services (intake, batcher) that fail are restarted after a backoff doubling from the first to the cap.
-    service_backoff_s: float = 1.0
-    service_max_backoff_s: float = 60.0
-    # The collector's thresholds while the daemon runs (CPython's default is (700, 10, 10)). A sleeping offer
-    # actor holds a few objects of trio's that are replaced at each wake-up and so outlive the young generations;
-    # with 100,000 actors a full collection walks half a million of them (a quarter of a second), and by default
-    # one comes every few seconds under load. The engine's data are untracked structs and make no cycles, so
-    # full collections can wait for a thousand middle-generation ones (minutes under load).
-    gc_thresholds: tuple[int, int, int] = (700, 10, 1000)
-
-
-class Switch:
-    """A pause switch with a parent: an offer's marketplace, its seller and the whole daemon each have one, and
-    an offer is paused when any of them is (the kill switch is the daemon's)."""
-
-    __slots__ = ("on", "parent")
-
-    def __init__(self, parent: Switch | None = None) -> None:
-        self.on = False
-        self.parent = parent
-
-    @property
-    def paused(self) -> bool:
-        return self.on or (self.parent is not None and self.parent.paused)
-
-
-def throw(switch: Switch, markets: Sequence[MarketRuntime], on: bool) -> None:
-    """Turn a seller's or the daemon's switch on or off for the marketplaces under it: on drops the waiting
-    intents of every offer now paused; off lets every offer no longer paused decide again."""
-    switch.on = on
-    for market in markets:
-        if on:
-            market.dropped_paused()
-        else:
-            market.resumed()
 
 
 class CatalogStock:
@@ -114,39 +67,6 @@ class CatalogStock:
 
     def available(self, offer: OfferSettings) -> int | None:
         return offer.quantity
-
-
-class PersistReport(msgspec.Struct, frozen=True):
-    """What the store confirmed at a stop: each count is taken after the store's call returned."""
-
-    states_saved: int = 0
-    outbox_saved: int = 0
-    complete: bool = False  # every save returned within its deadline
-
-
-class MarketStatus(msgspec.Struct, frozen=True):
-    """One marketplace of one seller at a glance, for the live view and `repricer ctl status`."""
-
-    seller: str
-    marketplace: str
-    offers: int
-    live: int
-    holding: int
-    converged: int
-    quarantined: int
-    paused: bool
-    decisions: int
-    intents: int
-    updates_sent: int
-    accepted: int
-    rejected: int
-    throttled: int
-    polls: int
-    observations: int
-    command_overflow: int
-    transient_errors: int
-    service_restarts: int
-    stopped: str | None = None  # why the seller's runtimes stopped (a permanent failure), None while running
 
 
 _ACTOR_TASK = "offer actor"

@@ -9,7 +9,9 @@ from collections.abc import Callable, Sequence
 
 import trio
 
-from engine.daemon.market import MarketRuntime, MarketStatus, Switch, throw
+from engine.daemon.market import MarketRuntime
+from engine.daemon.status import MarketStatus
+from engine.daemon.switch import Switch, throw
 from engine.ports import AccountError
 
 __all__ = ["SellerRuntime", "account_error"]

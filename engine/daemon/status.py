@@ -1,0 +1,40 @@
+"""What a marketplace runtime reports: its status at a glance, and what its stop saved."""
+
+from __future__ import annotations
+
+import msgspec
+
+__all__ = ["MarketStatus", "PersistReport"]
+
+
+class PersistReport(msgspec.Struct, frozen=True):
+    """What the store confirmed at a stop: each count is taken after the store's call returned."""
+
+    states_saved: int = 0
+    outbox_saved: int = 0
+    complete: bool = False  # every save returned within its deadline
+
+
+class MarketStatus(msgspec.Struct, frozen=True):
+    """One marketplace of one seller at a glance, for the live view and `repricer ctl status`."""
+
+    seller: str
+    marketplace: str
+    offers: int
+    live: int
+    holding: int
+    converged: int
+    quarantined: int
+    paused: bool
+    decisions: int
+    intents: int
+    updates_sent: int
+    accepted: int
+    rejected: int
+    throttled: int
+    polls: int
+    observations: int
+    command_overflow: int
+    transient_errors: int
+    service_restarts: int
+    stopped: str | None = None  # why the seller's runtimes stopped (a permanent failure), None while running
