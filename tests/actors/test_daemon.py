@@ -383,3 +383,19 @@ async def test_an_update_throttled_alone_is_sent_again(autojump_clock: trio.test
         assert {key: sent.price for key, sent in runtime.batcher._sent.items()} == dict.fromkeys(runtime.actors, 9_000)
         daemon.stop.set()
         nursery.cancel_scope.cancel()
+
+
+async def test_pause_one_offer_drops_its_intent_and_resume_asks_again(autojump_clock: trio.testing.MockClock) -> None:
+    market = ScriptedMarketplace()
+    daemon = _daemon({("SELLER", "DE"): market}, ["A", "B"])
+    runtime = _market(daemon, "SELLER", "DE")
+    async with trio.open_nursery() as nursery:
+        await nursery.start(daemon.run)
+        runtime.pause_offer("A")
+        await trio.sleep(600)
+        assert {u.key.sku for u in market.submitted} == {"B"}  # B decided and sent; A decided nothing
+        assert runtime.offer("A").last is not None and runtime.offer("A").last.reason is Reason.PAUSED
+        runtime.resume_offer("A")
+        await trio.sleep(60)
+        assert {u.key.sku for u in market.submitted} == {"A", "B"}
+        daemon.stop.set()
