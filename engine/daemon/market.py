@@ -203,8 +203,9 @@ class MarketRuntime:
         log.warning("command inbox of %s is full: command dropped", key)
 
     def _deliver(self, result: SubmissionResult) -> bool:
+        """A result to its actor; False only for a full inbox (an offer removed meanwhile needs no result)."""
         actor = self.actors.get(result.key)
-        return actor is not None and actor.command(result)
+        return actor is None or actor.command(result)
 
     def _offer_paused(self, key: OfferKey) -> bool:
         actor = self.actors.get(key)
@@ -227,6 +228,8 @@ class MarketRuntime:
             return
         self.catalog[settings.key] = settings
         actor = self.actors[settings.key] = self._actor(settings, state)
+        if settings.key in self._removed:  # removed and added back before the store heard of the removal
+            self._removed.remove(settings.key)
         self.intake.add(settings.key)
         if self._actors_nursery is not None:
             self._actors_nursery.start_soon(actor.run, name=_ACTOR_TASK)

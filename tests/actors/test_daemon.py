@@ -399,3 +399,24 @@ async def test_pause_one_offer_drops_its_intent_and_resume_asks_again(autojump_c
         await trio.sleep(60)
         assert {u.key.sku for u in market.submitted} == {"A", "B"}
         daemon.stop.set()
+
+
+async def test_an_offer_removed_and_added_back_keeps_its_place_in_the_store(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    market = ScriptedMarketplace()
+    store = MemoryStore()
+    daemon = _daemon({("SELLER", "DE"): market}, ["A", "B"], store=store)
+    runtime = _market(daemon, "SELLER", "DE")
+    async with trio.open_nursery() as nursery:
+        await nursery.start(daemon.run)
+        await trio.sleep(60)
+        settings_a = runtime.remove_offer("A")
+        runtime.add_offer(settings_a)
+        await trio.sleep(60)
+        assert runtime.offer("A").decisions > 0
+        daemon.stop.set()
+    assert set(await store.load_search_states("SELLER", "DE")) == {
+        OfferKey("SELLER", "DE", "A"),
+        OfferKey("SELLER", "DE", "B"),
+    }
