@@ -30,12 +30,12 @@ from __future__ import annotations
 import abc
 import math
 from collections.abc import Callable
-from typing import Any, Final, TypeVar
+from typing import Any, ClassVar, Final, TypeVar
 
 import msgspec
 
 from engine.model import Reason
-from engine.pricing.view import MarketView, Step, Strategy
+from engine.pricing.view import MarketView, Step, Strategy, rebased
 
 __all__ = [
     "BASELINES",
@@ -68,7 +68,13 @@ class BaselineConfig(msgspec.Struct, frozen=True, gc=False):
 
 
 class TrackState(msgspec.Struct, frozen=True, gc=False):
-    """What every baseline remembers about our own price: when it went live, and the verdict taken on it."""
+    """What every baseline remembers about our own price: when it went live, and the verdict taken on it.
+
+    It holds every time in a baseline's state: the states around it hold log-prices, probabilities and counts.
+    """
+
+    # The fields on trio's clock, which each baseline's ``rebase`` moves.
+    CLOCK_FIELDS: ClassVar[tuple[str, ...]] = ("seen_as_of", "live_since", "target_at")
 
     seen_as_of: float = -math.inf  # newest observation used; older ones arriving late are ignored
     live_price: int | None = None
@@ -116,6 +122,10 @@ def _see(view: MarketView, track: TrackState, config: BaselineConfig) -> _Seen:
     return _Seen(track, stale=False, pending=pending, verdict=verdict)
 
 
+def _rebased(track: TrackState, delta: float) -> TrackState:
+    return rebased(track, TrackState.CLOCK_FIELDS, delta)
+
+
 def _ask(view: MarketView, track: TrackState, target: int) -> TrackState:
     return msgspec.structs.replace(track, target=target, sent_from=view.our.listing_price, target_at=view.now)
 
@@ -148,6 +158,9 @@ class _Follower(abc.ABC):
 
     def initial_state(self) -> TrackState:
         return TrackState()
+
+    def rebase(self, state: TrackState, delta: float) -> TrackState:
+        return _rebased(state, delta)
 
     @abc.abstractmethod
     def level(self, view: MarketView) -> int | None:
@@ -231,6 +244,9 @@ class StepWinLose:
     def initial_state(self) -> StepState:
         return StepState()
 
+    def rebase(self, state: StepState, delta: float) -> StepState:
+        return msgspec.structs.replace(state, track=_rebased(state.track, delta))
+
     def decide(self, view: MarketView, state: StepState) -> Step[StepState]:
         seen = _see(view, state.track, self.config)
         if seen.stale:
@@ -305,6 +321,9 @@ class LogBisect:
 
     def initial_state(self) -> BisectState:
         return BisectState()
+
+    def rebase(self, state: BisectState, delta: float) -> BisectState:
+        return msgspec.structs.replace(state, track=_rebased(state.track, delta))
 
     def decide(self, view: MarketView, state: BisectState) -> Step[BisectState]:
         if view.as_of < state.track.seen_as_of:
@@ -392,6 +411,9 @@ class ProbabilisticBisect:
 
     def initial_state(self) -> PBisectState:
         return PBisectState()
+
+    def rebase(self, state: PBisectState, delta: float) -> PBisectState:
+        return msgspec.structs.replace(state, track=_rebased(state.track, delta))
 
     def decide(self, view: MarketView, state: PBisectState) -> Step[PBisectState]:
         if view.as_of < state.track.seen_as_of:

@@ -8,7 +8,8 @@ over these measurements, starting from the prior's weights and their ±50% uncer
 their covariance; the prior built from it narrows every other offer's bracket, so the offers still searching need
 fewer probes, and a new competitor or a re-convergence starts from what the marketplace has taught.
 
-Pure: no I/O, no clock. The marketplace runtime owns one learner and hands its current prior to the offers.
+Pure: no I/O, no clock. The marketplace runtime owns one learner and hands its current prior to the offers, and
+stores what it has learned (`WeightLearner.snapshot`, plain data with no times in it) to restore it after a restart.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import msgspec
 
 from engine.pricing.scoring import FEATURES, SPREAD, Offset, ScorePrior
 
-__all__ = ["Lesson", "SwingSample", "TemperatureSample", "WeightLearner", "WeightSample"]
+__all__ = ["LearnerState", "Lesson", "SwingSample", "TemperatureSample", "WeightLearner", "WeightSample"]
 
 N = len(FEATURES)
 
@@ -55,6 +56,23 @@ class TemperatureSample(msgspec.Struct, frozen=True, gc=False):
 Lesson = WeightSample | SwingSample | TemperatureSample
 
 
+class LearnerState(msgspec.Struct, frozen=True, gc=False):
+    """All a `WeightLearner` has learned, to store and restore exactly.
+
+    The normal equations (``precision`` row-major over FEATURES, and ``rhs``) sum every weight sample ever taken,
+    which the bounded ``recent`` no longer holds, and they start from the base prior's weights as they were when
+    learning began.
+    """
+
+    precision: tuple[float, ...]
+    rhs: tuple[float, ...]
+    recent: tuple[WeightSample, ...]
+    seller_swings: tuple[float, ...]
+    amazon_swings: tuple[float, ...]
+    temperatures: tuple[float, ...]
+    samples: int
+
+
 class WeightLearner:
     """Accumulates the regression's normal equations; `prior` solves them (5 × 5, cheap)."""
 
@@ -74,6 +92,40 @@ class WeightLearner:
             self._precision[k][k] = 1.0 / sd**2
             self._rhs[k] = mean[k] / sd**2
         self.samples = 0
+
+    @classmethod
+    def restore(
+        cls, base: ScorePrior, state: LearnerState, *, model_noise: float = 0.001, keep: int = 1000, min_swings: int = 3
+    ) -> WeightLearner:
+        """A learner that goes on from ``state`` as the one that took it would: the same prior, and the same one
+        after the same further lessons (given the same ``base`` and settings).
+
+        A ``keep`` smaller than the snapshot's keeps its newest samples. Raises ValueError for a snapshot of
+        another set of features (another version's FEATURES): its normal equations do not fit these.
+        """
+        if len(state.rhs) != N or len(state.precision) != N * N:
+            raise ValueError(f"a learner's snapshot over {len(state.rhs)} features, not {N}: not restored")
+        learner = cls(base, model_noise=model_noise, keep=keep, min_swings=min_swings)
+        learner._precision = [list(state.precision[i * N : (i + 1) * N]) for i in range(N)]
+        learner._rhs = list(state.rhs)
+        learner._recent.extend(state.recent)
+        learner._swings[False].extend(state.seller_swings)
+        learner._swings[True].extend(state.amazon_swings)
+        learner._temperatures.extend(state.temperatures)
+        learner.samples = state.samples
+        return learner
+
+    def snapshot(self) -> LearnerState:
+        """What `restore` needs to go on from here."""
+        return LearnerState(
+            precision=tuple(v for row in self._precision for v in row),
+            rhs=tuple(self._rhs),
+            recent=tuple(self._recent),
+            seller_swings=tuple(self._swings[False]),
+            amazon_swings=tuple(self._swings[True]),
+            temperatures=tuple(self._temperatures),
+            samples=self.samples,
+        )
 
     def add(self, sample: Lesson) -> None:
         if isinstance(sample, TemperatureSample):

@@ -39,7 +39,7 @@ in ``war_window_s`` the search resets to max and holds there until the window ha
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 import msgspec
 
@@ -47,7 +47,7 @@ from engine.model import Reason
 from engine.pricing.guard import on_tick
 from engine.pricing.learning import Lesson, SwingSample, TemperatureSample, WeightSample
 from engine.pricing.scoring import SPREAD, Offset, ScorePrior
-from engine.pricing.view import MarketView, Step
+from engine.pricing.view import MarketView, Step, rebased
 
 __all__ = ["EngineSearch", "SearchConfig", "SearchState"]
 
@@ -119,6 +119,17 @@ class SearchConfig(msgspec.Struct, frozen=True, gc=False):
 
 class SearchState(msgspec.Struct, frozen=True, gc=False):
     """Everything the search remembers about one offer; plain data, stored across restarts."""
+
+    # The fields on trio's clock, which `EngineSearch.rebase` moves; every other float is a θ, a log-price or a logit.
+    CLOCK_FIELDS: ClassVar[tuple[str, ...]] = (
+        "seen_as_of",
+        "live_since",
+        "target_at",
+        "secured_at",
+        "held_since",
+        "min_touches",
+        "war_until",
+    )
 
     theta_lo: float | None = None  # ln(T/L) ≥ theta_lo, from holds
     theta_hi: float | None = None  # ln(T/L) < theta_hi, from losses
@@ -194,6 +205,9 @@ class EngineSearch:
     def initial_state(self) -> SearchState:
         return SearchState()
 
+    def rebase(self, state: SearchState, delta: float) -> SearchState:
+        return rebased(state, SearchState.CLOCK_FIELDS, delta)
+
     def _prior(self, view: MarketView) -> ScorePrior:
         return view.prior if view.prior is not None else self.config.prior
 
@@ -203,7 +217,7 @@ class EngineSearch:
         anchor = self._anchor(view)
         if anchor is None:
             return Step(None, Reason.NO_COMPETITION, state)
-        state = self._rebase(state, anchor)
+        state = self._rebind(state, anchor)
         state, verdict = self._observe(view, state, anchor)
         if (
             state.held_since is not None
@@ -382,7 +396,7 @@ class EngineSearch:
         log_m, binding, log_ref = best
         return _Anchor(log_ref, binding, soft_lo - log_ref, soft_hi - log_ref, runner_up - log_m > 0.01)
 
-    def _rebase(self, state: SearchState, anchor: _Anchor) -> SearchState:
+    def _rebind(self, state: SearchState, anchor: _Anchor) -> SearchState:
         """Evidence is relative to the binding competitor; when another one binds, it no longer applies."""
         if state.binding == anchor.binding:
             return state

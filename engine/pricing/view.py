@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Generic, NamedTuple, Protocol, TypeVar
 
 import msgspec
@@ -10,7 +11,7 @@ from engine.model import BuyBoxPrice, CompetitorOffer, OfferBounds, OfferKey, Ou
 from engine.pricing.learning import Lesson
 from engine.pricing.scoring import ScorePrior
 
-__all__ = ["MarketView", "Step", "Strategy"]
+__all__ = ["MarketView", "Step", "Strategy", "rebased"]
 
 
 class MarketView(msgspec.Struct, frozen=True, gc=False):
@@ -99,3 +100,31 @@ class Strategy(Protocol[S]):
     def initial_state(self) -> S: ...
 
     def decide(self, view: MarketView, state: S) -> Step[S]: ...
+
+    def rebase(self, state: S, delta: float) -> S:
+        """``state`` with every time in it (seconds on trio's clock) moved by ``delta``, and nothing else.
+
+        Trio's clock starts anew in each process, so a state stored by one process means something else to the
+        next: the daemon moves its times onto the wall clock before it stores them, and onto the new process's
+        clock once it reads them back. Deciding on a view whose times are all moved by ``delta``, from the state
+        rebased by ``delta``, must then give the same price and the next state rebased by ``delta``.
+        """
+
+
+Clocked = TypeVar("Clocked", bound=msgspec.Struct)
+
+
+def rebased(state: Clocked, times: Iterable[str], delta: float) -> Clocked:
+    """``state`` with the fields named in ``times`` moved by ``delta``: each holds a time, None, or a tuple of times.
+
+    A time of ±inf ("never", "always") stays what it is, as float arithmetic has it.
+    """
+    return msgspec.structs.replace(state, **{name: _moved(getattr(state, name), delta) for name in times})
+
+
+def _moved(time: float | tuple[float, ...] | None, delta: float) -> float | tuple[float, ...] | None:
+    if time is None:
+        return None
+    if isinstance(time, tuple):
+        return tuple(t + delta for t in time)
+    return time + delta
