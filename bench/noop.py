@@ -8,11 +8,12 @@ observation is stamped with the time it was due, so a backlog shows up as latenc
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 import trio
 
 from engine.actors.offer import OfferActor
+from engine.catalog import CatalogRow
 from engine.model import (
     CompetitorOffer,
     Decision,
@@ -21,14 +22,17 @@ from engine.model import (
     ListingState,
     Observation,
     OfferKey,
-    OfferSettings,
     OfferSnapshot,
     OfferUpdate,
     OurListing,
+    OutboxEntry,
+    OutboxMark,
+    OutboxState,
+    PricePoint,
     ShareReading,
     SubmissionResult,
 )
-from engine.ports import ItemFailure, Quota
+from engine.ports import CatalogChange, ItemFailure, Quota
 
 __all__ = ["NoopActor", "NoopMarketplace", "NullStore", "competitors", "snapshot"]
 
@@ -154,13 +158,16 @@ class NullStore:
     def persistent(self) -> bool:
         return False
 
-    async def load_offers(self, seller: str, marketplace: str) -> list[OfferSettings]:
+    async def markets(self) -> list[tuple[str, str]]:
         return []
 
-    async def remove_offers(self, keys: Sequence[OfferKey]) -> None:
-        return None
+    async def load_catalog(self, seller: str, marketplace: str) -> list[CatalogRow]:
+        return []
 
-    async def save_offers(self, offers: Sequence[OfferSettings]) -> None:
+    async def save_catalog(self, rows: Sequence[CatalogRow]) -> CatalogChange:
+        return CatalogChange(unchanged=len(rows))
+
+    async def remove_offers(self, keys: Sequence[OfferKey]) -> None:
         return None
 
     async def load_search_states(self, seller: str, marketplace: str) -> dict[OfferKey, bytes]:
@@ -169,19 +176,34 @@ class NullStore:
     async def save_search_states(self, states: Mapping[OfferKey, bytes]) -> None:
         return None
 
+    async def load_market_state(self, seller: str, marketplace: str) -> bytes | None:
+        return None
+
+    async def save_market_state(self, seller: str, marketplace: str, state: bytes) -> None:
+        return None
+
     async def record_decisions(self, decisions: Sequence[Decision]) -> None:
         return None
 
     async def recent_decisions(self, key: OfferKey, limit: int) -> list[Decision]:
         return []
 
-    async def outbox_put(self, updates: Sequence[OfferUpdate]) -> None:
+    async def record_prices(self, points: Sequence[PricePoint]) -> None:
         return None
 
-    async def outbox_done(self, results: Sequence[SubmissionResult]) -> None:
+    async def price_history(self, key: OfferKey, limit: int) -> list[PricePoint]:
+        return []
+
+    async def last_update_id(self) -> int:
+        return 0
+
+    async def outbox_put(self, updates: Sequence[OfferUpdate], at: float) -> None:
         return None
 
-    async def outbox_pending(self, seller: str, marketplace: str) -> list[OfferUpdate]:
+    async def outbox_mark(self, marks: Sequence[OutboxMark]) -> int:
+        return len(marks)
+
+    async def outbox_entries(self, seller: str, marketplace: str, states: Collection[OutboxState]) -> list[OutboxEntry]:
         return []
 
     async def aclose(self) -> None:

@@ -18,6 +18,7 @@ from typing import Literal
 import msgspec
 
 __all__ = [
+    "OUTBOX_UNANSWERED",
     "BuyBoxAction",
     "BuyBoxPrice",
     "BuyBoxState",
@@ -41,7 +42,11 @@ __all__ = [
     "OfferSnapshot",
     "OfferUpdate",
     "OurListing",
+    "OutboxEntry",
+    "OutboxMark",
+    "OutboxState",
     "PriceIntent",
+    "PricePoint",
     "Reason",
     "Segment",
     "SubmissionResult",
@@ -341,6 +346,7 @@ class Reason(enum.StrEnum):
     WAR_RESET = "price_war_reset"
     BASELINE = "baseline_strategy"
     REJECTED = "update_rejected"
+    RESUMED = "resent_after_restart"
 
 
 class DecisionInputs(msgspec.Struct, frozen=True, gc=False):
@@ -415,3 +421,80 @@ class SubmissionResult(msgspec.Struct, frozen=True, gc=False, tag=True):
     at: float
     price: int
     issues: tuple[str, ...] = ()
+    submission_id: str | None = None  # Amazon's id for the call that carried it (a feed's, or a patch's)
+
+
+# --- the outbox: each update's life, as the store keeps it --------------------------------------------------------
+
+
+class OutboxState(enum.StrEnum):
+    """Where one update stands. ``stored`` before it is sent (so a crash cannot lose it); ``submitted`` once Amazon
+    took the call and gave a submission id but has not answered for the update (a feed being processed);
+    ``accepted`` when Amazon said yes, which is not yet applied; ``verified`` once read back live. ``failed`` did
+    not get through and will be sent again; ``given_up`` failed too often, or was accepted and never applied;
+    ``invalid`` was refused with Amazon's issues; ``superseded`` was overtaken by a newer update of the same offer.
+    """
+
+    STORED = "stored"
+    SUBMITTED = "submitted"
+    ACCEPTED = "accepted"
+    VERIFIED = "verified"
+    FAILED = "failed"
+    GIVEN_UP = "given_up"
+    INVALID = "invalid"
+    SUPERSEDED = "superseded"
+
+    @property
+    def final(self) -> bool:
+        return self in _FINAL
+
+    def may_become(self, other: OutboxState) -> bool:
+        """Whether an update in this state can move to ``other`` (states only move forward)."""
+        return other in _NEXT[self]
+
+
+_FINAL = frozenset({OutboxState.VERIFIED, OutboxState.GIVEN_UP, OutboxState.INVALID, OutboxState.SUPERSEDED})
+_ENDS = frozenset({OutboxState.GIVEN_UP, OutboxState.SUPERSEDED})
+_NEXT: dict[OutboxState, frozenset[OutboxState]] = {
+    OutboxState.STORED: frozenset(
+        {OutboxState.SUBMITTED, OutboxState.ACCEPTED, OutboxState.FAILED, OutboxState.INVALID} | _ENDS
+    ),
+    OutboxState.SUBMITTED: frozenset({OutboxState.ACCEPTED, OutboxState.FAILED, OutboxState.INVALID} | _ENDS),
+    OutboxState.ACCEPTED: frozenset({OutboxState.VERIFIED} | _ENDS),
+    OutboxState.FAILED: _ENDS,
+    **{state: frozenset() for state in _FINAL},
+}
+
+# Updates that were sent again after a restart: not answered (or failed and due to be retried).
+OUTBOX_UNANSWERED = frozenset({OutboxState.STORED, OutboxState.SUBMITTED, OutboxState.FAILED})
+
+
+class OutboxMark(msgspec.Struct, frozen=True, gc=False):
+    """One transition of one update: to ``state`` at ``at``, with Amazon's submission id or issues when it gave
+    them."""
+
+    key: OfferKey
+    update_id: int
+    state: OutboxState
+    at: float
+    submission_id: str | None = None
+    issues: tuple[str, ...] = ()
+
+
+class OutboxEntry(msgspec.Struct, frozen=True, gc=False):
+    """One update and where it stands; ``at`` is its last transition, ``failures`` how often it failed."""
+
+    update: OfferUpdate
+    state: OutboxState
+    at: float
+    submission_id: str | None = None
+    failures: int = 0
+    issues: tuple[str, ...] = ()
+
+
+class PricePoint(msgspec.Struct, frozen=True, gc=False):
+    """A price of ours that went live, and when Amazon showed it live first."""
+
+    key: OfferKey
+    at: float
+    price: int

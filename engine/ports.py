@@ -8,13 +8,14 @@ everything that waits, and a wall-clock reading anchored to it for timestamps, s
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 import msgspec
 import trio
 
+from engine.catalog import CatalogRow
 from engine.model import (
     Decision,
     FoepReading,
@@ -24,12 +25,17 @@ from engine.model import (
     OfferSettings,
     OfferSnapshot,
     OfferUpdate,
+    OutboxEntry,
+    OutboxMark,
+    OutboxState,
+    PricePoint,
     ShareReading,
     SubmissionResult,
 )
 
 __all__ = [
     "AccountError",
+    "CatalogChange",
     "Clock",
     "ItemFailure",
     "Marketplace",
@@ -202,20 +208,48 @@ class StockProvider(Protocol):
     def available(self, offer: OfferSettings) -> int | None: ...
 
 
+class CatalogChange(msgspec.Struct, frozen=True):
+    """What saving catalog rows changed, as the store committed it."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
 class Store(Protocol):
-    """Persistent state. Every method is atomic: it either happened or it did not. ``persistent`` says whether
-    anything survives the process (the in-memory store's does not), so no output claims a save that is not one."""
+    """Persistent state. Every method is atomic: when it returns, its change has committed (or, for the traces,
+    ``record_decisions`` and ``record_prices``, been handed to the writer, which logs and counts what it could not
+    write); when it raises, nothing of it happened (except when the caller is cancelled while waiting: it then does
+    not learn whether its change committed, so an outcome that matters is read back). ``persistent`` says whether
+    anything survives the process (the in-memory store's does not), so no output claims a save that is not one.
+
+    Times (``Decision.at``, ``OutboxMark.at``, ``PricePoint.at``) are the caller's `Clock` readings; a store that
+    outlives the process keeps them as wall time and gives them back on the reading process's clock. Search states
+    are opaque bytes: the runtime stores their times as wall time itself (`engine.pricing.view.Strategy.rebase`).
+    """
 
     @property
     def persistent(self) -> bool: ...
 
-    async def load_offers(self, seller: str, marketplace: str) -> list[OfferSettings]: ...
+    # --- the catalog ---
 
-    async def save_offers(self, offers: Sequence[OfferSettings]) -> None: ...
+    async def markets(self) -> list[tuple[str, str]]:
+        """Every (seller, marketplace) with a catalog row, sorted."""
+        ...
+
+    async def load_catalog(self, seller: str, marketplace: str) -> list[CatalogRow]:
+        """The catalog rows of one seller's marketplace, sorted by SKU."""
+        ...
+
+    async def save_catalog(self, rows: Sequence[CatalogRow]) -> CatalogChange:
+        """Create or replace rows (keyed by their `OfferKey`) in one transaction."""
+        ...
 
     async def remove_offers(self, keys: Sequence[OfferKey]) -> None:
         """Forget offers the seller no longer reprices, with their search states."""
         ...
+
+    # --- what the engine learned ---
 
     async def load_search_states(self, seller: str, marketplace: str) -> dict[OfferKey, bytes]:
         """Each offer's stored search state, msgpack-encoded by the pricing code that owns its shape."""
@@ -223,18 +257,45 @@ class Store(Protocol):
 
     async def save_search_states(self, states: Mapping[OfferKey, bytes]) -> None: ...
 
-    async def record_decisions(self, decisions: Sequence[Decision]) -> None: ...
-
-    async def recent_decisions(self, key: OfferKey, limit: int) -> list[Decision]: ...
-
-    async def outbox_put(self, updates: Sequence[OfferUpdate]) -> None:
-        """Remember updates before they are sent, so a crash cannot lose one."""
+    async def load_market_state(self, seller: str, marketplace: str) -> bytes | None:
+        """What the marketplace as a whole learned (the Buy Box weights and share temperature), or None."""
         ...
 
-    async def outbox_done(self, results: Sequence[SubmissionResult]) -> None: ...
+    async def save_market_state(self, seller: str, marketplace: str, state: bytes) -> None: ...
 
-    async def outbox_pending(self, seller: str, marketplace: str) -> list[OfferUpdate]:
-        """Updates stored but not yet answered: the latest per SKU, to send again after a restart."""
+    # --- traces ---
+
+    async def record_decisions(self, decisions: Sequence[Decision]) -> None: ...
+
+    async def recent_decisions(self, key: OfferKey, limit: int) -> list[Decision]:
+        """The newest ``limit`` decisions of one offer, newest first."""
+        ...
+
+    async def record_prices(self, points: Sequence[PricePoint]) -> None: ...
+
+    async def price_history(self, key: OfferKey, limit: int) -> list[PricePoint]:
+        """The newest ``limit`` prices of one offer that went live, newest first."""
+        ...
+
+    # --- the outbox ---
+
+    async def last_update_id(self) -> int:
+        """The highest update id ever put in the outbox (0 for none): update ids continue above it."""
+        ...
+
+    async def outbox_put(self, updates: Sequence[OfferUpdate], at: float) -> None:
+        """Remember updates (``stored`` at ``at``) before they are sent, so a crash cannot lose one. An older update
+        of the same offer that is not yet answered, or failed, is ``superseded`` by it."""
+        ...
+
+    async def outbox_mark(self, marks: Sequence[OutboxMark]) -> int:
+        """Move updates along `OutboxState`; a mark the state machine does not allow (an answer for an update
+        already superseded, a repeat) changes nothing. An update ``accepted`` supersedes an older accepted one of
+        the same offer (only the newest can go live). How many marks applied."""
+        ...
+
+    async def outbox_entries(self, seller: str, marketplace: str, states: Collection[OutboxState]) -> list[OutboxEntry]:
+        """The updates of one seller's marketplace in ``states``, by update id."""
         ...
 
     async def aclose(self) -> None: ...

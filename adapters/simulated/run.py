@@ -35,6 +35,7 @@ from engine.daemon import (
 )
 from engine.marketplaces import by_code
 from engine.model import ChannelSettings
+from engine.ports import Store
 from engine.pricing.view import Strategy
 from engine.store import MemoryStore
 from sim.market import Market
@@ -70,21 +71,27 @@ class SimRun:
     adapters: list[SimulatedMarketplace]
     runtimes: list[MarketRuntime]
     daemon: Daemon
-    store: MemoryStore
+    store: Store
     started_at: float
     seeds: list[int]
     feeds: list[MarketFeed] = field(default_factory=list)
     results: list[MarketResult] = field(default_factory=list)
+    owns_store: bool = True  # the run made its store (in memory), so `run_for` closes it
 
     def status(self) -> list[MarketStatus]:
         return self.daemon.status()
 
     async def run_for(self, seconds: float) -> None:
-        """Run the daemon for ``seconds`` of trio time, then stop it, close the store and the markets' records."""
-        async with self.store, trio.open_nursery() as nursery:
-            await nursery.start(self.daemon.run)
-            await trio.sleep(seconds)
-            self.daemon.stop.set()
+        """Run the daemon for ``seconds`` of trio time, then stop it, close the store (if the run made it) and the
+        markets' records."""
+        try:
+            async with trio.open_nursery() as nursery:
+                await nursery.start(self.daemon.run)
+                await trio.sleep(seconds)
+                self.daemon.stop.set()
+        finally:
+            if self.owns_store:
+                await self.store.aclose()
         self.finish()
 
     def finish(self) -> list[MarketResult]:
@@ -113,19 +120,21 @@ def build_run(
     channel: ChannelSettings | None = None,
     config: RuntimeConfig | None = None,
     batch: Sequence[int] = (),
+    store: Store | None = None,
 ) -> SimRun:
     """Build a run inside `trio.run`: one simulated market of ``skus`` rows per marketplace, one seller account.
 
     Each marketplace gets its own seed (``seed``, ``seed + 1``, ...) so the markets differ, and its own currency.
     With ``batch`` (seeds; ``seed`` is then ignored) the run is that many independent markets of ``skus`` rows on
-    the first marketplace, in one simulated market, each its own seller account.
+    the first marketplace, in one simulated market, each its own seller account. ``store``: the caller's, opened
+    and closed by the caller (default: one in memory, closed by `SimRun.run_for`).
     """
     if scenario not in SCENARIOS:
         raise ValueError(f"unknown scenario {scenario!r}; known: {', '.join(SCENARIOS)}")
     base = params or RunParams()
     now = trio.current_time()
     if batch:
-        return _build_batch(scenario, list(batch), skus, strategy, marketplaces[0], base, channel, config)
+        return _build_batch(scenario, list(batch), skus, strategy, marketplaces[0], base, channel, config, store)
     markets = []
     for i, code in enumerate(marketplaces):
         info = by_code(code)
@@ -143,7 +152,7 @@ def build_run(
         plans.append(MarketplacePlan(info.code, offers, channel or ChannelSettings(), market.tick))
     plan = DaemonPlan((SellerPlan(SIM_SELLER, tuple(plans)),))
     seeds = [seed + i for i in range(len(markets))]
-    return _compose(scenario, plan, by_key, markets, strategy, config, now, seeds, feeds)
+    return _compose(scenario, plan, by_key, markets, strategy, config, now, seeds, feeds, store)
 
 
 def _build_batch(
@@ -155,6 +164,7 @@ def _build_batch(
     base: RunParams,
     channel: ChannelSettings | None,
     config: RuntimeConfig | None,
+    store: Store | None,
 ) -> SimRun:
     info = by_code(code)
     params = replace(base, marketplace=info.code, currency=info.currency_code)
@@ -173,7 +183,7 @@ def _build_batch(
         sellers.append(
             SellerPlan(seller, (MarketplacePlan(info.code, offers, channel or ChannelSettings(), market.tick),))
         )
-    return _compose(scenario, DaemonPlan(tuple(sellers)), by_key, [market], strategy, config, now, seeds, [feed])
+    return _compose(scenario, DaemonPlan(tuple(sellers)), by_key, [market], strategy, config, now, seeds, [feed], store)
 
 
 def _compose(
@@ -186,8 +196,10 @@ def _compose(
     now: float,
     seeds: list[int],
     feeds: list[_FeedService],
+    store: Store | None,
 ) -> SimRun:
-    store = MemoryStore()
+    owns_store = store is None
+    store = store if store is not None else MemoryStore()
 
     def factory(seller: str, code: str) -> SimulatedMarketplace:
         return adapters[(seller, code)]
@@ -195,7 +207,9 @@ def _compose(
     daemon = compose(plan, factory, store, strategy, config=config, services=feeds)
     runtimes = daemon.markets
     ordered = [adapters[(r.seller, r.code)] for r in runtimes]
-    return SimRun(scenario, markets, ordered, runtimes, daemon, store, now, seeds, [f.feed for f in feeds])
+    return SimRun(
+        scenario, markets, ordered, runtimes, daemon, store, now, seeds, [f.feed for f in feeds], owns_store=owns_store
+    )
 
 
 class _FeedService:

@@ -35,6 +35,8 @@ from engine.model import (
     OfferKey,
     OfferSettings,
     OfferUpdate,
+    OutboxMark,
+    OutboxState,
     PriceIntent,
     Reason,
     SubmissionResult,
@@ -42,7 +44,7 @@ from engine.model import (
 from engine.ports import ItemFailure, Marketplace, StockProvider, Store, Throttled, TransientError
 from engine.pricing.guard import GuardError, guard
 
-__all__ = ["BatcherConfig", "BatcherCounters", "OfferBatcher"]
+__all__ = ["BatcherConfig", "BatcherCounters", "OfferBatcher", "UpdateIds"]
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +83,24 @@ class BatcherCounters(msgspec.Struct):
     dropped_paused: int = 0
 
 
+class UpdateIds:
+    """The daemon's update ids: one sequence shared by every batcher (the outbox is keyed by update id), continued
+    above the highest id the store has ever seen so ids never repeat across restarts."""
+
+    __slots__ = ("_next",)
+
+    def __init__(self, start: int = 1) -> None:
+        self._next = start
+
+    def __next__(self) -> int:
+        value = self._next
+        self._next += 1
+        return value
+
+    def continue_after(self, last: int) -> None:
+        self._next = max(self._next, last + 1)
+
+
 class _Pending(msgspec.Struct, gc=False):
     intent: PriceIntent
     current: int | None
@@ -110,7 +130,7 @@ class OfferBatcher:
         *,
         deliver: Callable[[SubmissionResult], bool],
         config: BatcherConfig | None = None,
-        first_update_id: int = 1,
+        ids: UpdateIds | None = None,
         pacers: Pacers | None = None,
         stock: StockProvider | None = None,
         paused: Callable[[OfferKey], bool] | None = None,
@@ -132,7 +152,7 @@ class OfferBatcher:
         self._quantity: dict[OfferKey, int] = {}  # the quantity Amazon accepted last, per merchant-fulfilled SKU
         self._item_failures: dict[OfferKey, int] = {}  # updates in a row that failed on their own, per SKU
         self._verify: list[tuple[float, int, OfferKey, int]] = []  # (due, attempt, key, update_id)
-        self._ids = itertools.count(first_update_id)
+        self.ids = ids or UpdateIds()
         self._wake = trio.Event()
         self._full = trio.Event()  # set once the intents waiting would fill a submit call
         self._batch_size = marketplace.quota("submit").batch
@@ -290,7 +310,7 @@ class OfferBatcher:
         prices_only = self.channel.send_prices_only
         return OfferUpdate(
             key=intent.key,
-            update_id=next(self._ids),
+            update_id=next(self.ids),
             currency=settings.currency,
             price=verdict.price,
             min_price=settings.bounds.min_price,
@@ -315,7 +335,7 @@ class OfferBatcher:
 
     async def _send(self, batch: list[OfferUpdate], slots: trio.Semaphore) -> None:
         try:
-            await self.store.outbox_put(batch)
+            await self.store.outbox_put(batch, trio.current_time())
             while True:
                 await self._submit_pacer.acquire(len(batch))
                 try:
@@ -333,7 +353,10 @@ class OfferBatcher:
             self._resume_at = trio.current_time() + wait
             log.warning("%s: submit failed (%s); sending again in %.1fs", self.marketplace.code, error, wait)
             now = trio.current_time()
-            await self.store.outbox_done([SubmissionResult(u.key, u.update_id, "failed", now, u.price) for u in batch])
+            issue = (str(error),)
+            await self.store.outbox_mark(
+                [OutboxMark(u.key, u.update_id, OutboxState.FAILED, now, None, issue) for u in batch]
+            )
             self._untake(batch)
             slots.release()
             self._wake.set()
@@ -345,8 +368,8 @@ class OfferBatcher:
             raise
         try:
             self.counters.updates_sent += len(batch)
-            self._record(batch, results)
-            await self.store.outbox_done(results)
+            marks = self._record(batch, results)
+            await self.store.outbox_mark(marks)
         finally:
             self._release(batch, slots)
 
@@ -359,14 +382,18 @@ class OfferBatcher:
         if self._pending:
             self._wake.set()
 
-    def _record(self, batch: Sequence[OfferUpdate], results: Sequence[SubmissionResult]) -> None:
+    def _record(self, batch: Sequence[OfferUpdate], results: Sequence[SubmissionResult]) -> list[OutboxMark]:
+        """Act on Amazon's answers; the outbox's transitions they make."""
         by_key = {update.key: update for update in batch}
+        marks: list[OutboxMark] = []
         # Accepted updates are read back after the first delay, counted from now (one clock read a batch).
         now = trio.current_time()
         scheduled = False
         for result in results:
             key = result.key
             update = by_key[key]
+            state = _OUTBOX_STATE[result.status]
+            issues = result.issues or (("throttled",) if result.status == "throttled" else ())
             match result.status:
                 case "accepted":
                     self.counters.accepted += 1
@@ -395,16 +422,24 @@ class OfferBatcher:
                         if failures > self.config.item_retries:
                             del self._item_failures[key]
                             log.warning("%s: update failed %d times in a row; left to the search", key, failures)
+                            marks.append(
+                                OutboxMark(
+                                    key, result.update_id, OutboxState.GIVEN_UP, now, result.submission_id, issues
+                                )
+                            )
                             continue
+                    marks.append(OutboxMark(key, result.update_id, state, now, result.submission_id, issues))
                     pending = self._in_flight.get(key)
                     if pending is not None and key not in self._pending and not self.paused(key):
                         self._pending[key] = pending
                         self.counters.requeued += 1
                     continue  # nothing for the actor: the price is still on its way
+            marks.append(OutboxMark(key, result.update_id, state, now, result.submission_id, issues))
             if not self.deliver(result):
                 self.counters.result_overflow += 1
         if scheduled:
             self._verify_wake.set()
+        return marks
 
     # --- verification ------------------------------------------------------------------------------------------
 
@@ -450,6 +485,8 @@ class OfferBatcher:
             if isinstance(listing, ItemFailure):
                 continue
             live[listing.key] = listing.price
+        marks: list[OutboxMark] = []
+        now = trio.current_time()
         for attempt, key, update_id in batch:
             sent = self._sent.get(key)
             if sent is None:
@@ -461,16 +498,29 @@ class OfferBatcher:
                 self.counters.verified += 1
                 del self._sent[key]
                 self._resends.pop(key, None)
+                marks.append(OutboxMark(key, update_id, OutboxState.VERIFIED, now))
             elif attempt + 1 >= len(self.config.verify_after_s):
                 self.counters.unapplied += 1
                 self._resends.pop(key, None)
                 log.warning("%s: accepted price %d never went live after %d sends", key, sent.price, attempt + 1)
+                issue = f"accepted, never live after {attempt + 1} sends"
+                marks.append(OutboxMark(key, update_id, OutboxState.GIVEN_UP, now, issues=(issue,)))
             elif key not in self._pending:
                 # Accepted but not applied yet: send it again (the latest price per SKU still wins).
                 self.counters.resent += 1
                 self._resends[key] = attempt + 1
                 intent = PriceIntent(key, sent.price, Reason.AWAIT_LIVE, trio.current_time(), signal_backed=True)
                 self.offer(intent, live[key])
+        if marks:
+            await self.store.outbox_mark(marks)
+
+    def expect(self, key: OfferKey, update_id: int, price: int, accepted_at: float) -> None:
+        """An update accepted before a restart and not yet verified: read it back when it is due (at once if the
+        first delay has passed), and send it again if it never went live, as if accepted in this process."""
+        self._sent[key] = _Sent(update_id, price)
+        due = max(trio.current_time(), accepted_at + self.config.verify_after_s[0])
+        heapq.heappush(self._verify, (due, 0, key, update_id))
+        self._verify_wake.set()
 
     def drain(self) -> list[OfferUpdate]:
         """Turn intents not yet sent, and those of submits still unanswered, into updates for the outbox (at
@@ -479,6 +529,14 @@ class OfferBatcher:
         updates = [u for p in waiting.values() if not self.paused(p.intent.key) and (u := self._build(p)) is not None]
         self._pending.clear()
         return updates
+
+
+_OUTBOX_STATE: dict[str, OutboxState] = {
+    "accepted": OutboxState.ACCEPTED,
+    "invalid": OutboxState.INVALID,
+    "throttled": OutboxState.FAILED,
+    "failed": OutboxState.FAILED,
+}
 
 
 def _never(_: OfferKey) -> bool:

@@ -10,11 +10,12 @@ benchmarks compose the simulated daemon this way; `repricer run --config` will c
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import msgspec
 
+from engine.actors.batcher import UpdateIds
 from engine.actors.pacing import Pacers
 from engine.actors.recorder import Recorder
 from engine.daemon.config import RuntimeConfig
@@ -23,7 +24,7 @@ from engine.daemon.market import MarketRuntime
 from engine.daemon.seller import SellerRuntime
 from engine.daemon.switch import Switch
 from engine.marketplaces import by_code
-from engine.model import ChannelSettings, OfferKey, OfferSettings
+from engine.model import ChannelSettings, OfferSettings
 from engine.ports import Marketplace, StockProvider, Store
 from engine.pricing.view import Strategy
 
@@ -65,7 +66,6 @@ def compose(
     recorder: Recorder | None = None,
     services: Sequence[Service] = (),
     stock: StockProvider | None = None,
-    states: Mapping[OfferKey, bytes] | None = None,
 ) -> Daemon:
     """Build the daemon for ``plan``. The store stays the caller's to open and close. A plan that contradicts
     itself (an offer filed under another seller or marketplace, a marketplace twice, an unknown code) is a
@@ -73,6 +73,7 @@ def compose(
     config = config or RuntimeConfig()
     recorder = recorder or Recorder(store)
     root = Switch()
+    ids = UpdateIds()  # one sequence for the whole daemon: the outbox is keyed by update id
     sellers = []
     for seller_plan in plan.sellers:
         seller = seller_plan.seller
@@ -109,11 +110,11 @@ def compose(
                     strategy,
                     tick=market_plan.tick,
                     config=config,
-                    states=states,
                     pacers=region,
+                    ids=ids,
                     stock=stock,
                     switch=Switch(switch),
                 )
             )
         sellers.append(SellerRuntime(seller, markets, switch))
-    return Daemon(sellers, config=config, services=[recorder, *services], switch=root, persistent=store.persistent)
+    return Daemon(sellers, config=config, services=[recorder, *services], switch=root, store=store)

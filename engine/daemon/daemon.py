@@ -28,8 +28,9 @@ from engine.actors.supervisor import ServiceState, supervise
 from engine.daemon.config import RuntimeConfig
 from engine.daemon.market import MarketRuntime, freeze
 from engine.daemon.seller import SellerRuntime
-from engine.daemon.status import MarketStatus
+from engine.daemon.status import MarketStatus, RestoreReport
 from engine.daemon.switch import Switch, throw
+from engine.ports import Clock, Store
 
 __all__ = ["Daemon", "Service", "StopReport"]
 
@@ -81,7 +82,7 @@ class Daemon:
         config: RuntimeConfig | None = None,
         services: Sequence[Service] = (),
         switch: Switch | None = None,
-        persistent: bool = False,
+        store: Store | None = None,
     ) -> None:
         seen: set[str] = set()
         for seller in sellers:
@@ -93,7 +94,11 @@ class Daemon:
         self.services = list(services)
         self.service_states = [ServiceState(service.name) for service in self.services]
         self.switch = switch or Switch()
-        self.persistent = persistent
+        self.store = store
+        self.persistent = store is not None and store.persistent
+        self.restored: list[RestoreReport] = []
+        # Wall time anchored to trio's clock, made at start unless given (a test pins the wall anchor).
+        self.clock: Clock | None = None
         self.stop = trio.Event()
         self.stop_report: StopReport | None = None
 
@@ -121,6 +126,8 @@ class Daemon:
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         thresholds = gc.get_threshold()
         finished: bool | None = None  # whether the services finished; None until they were asked to
+        if self.store is not None:
+            await self._restore(self.store)
         try:
             async with trio.open_nursery() as outer:
                 for service, state in zip(self.services, self.service_states, strict=True):
@@ -146,6 +153,19 @@ class Daemon:
             gc.set_threshold(*thresholds)
             gc.unfreeze()
             self.stop_report = self._report(bool(finished))
+
+    async def _restore(self, store: Store) -> None:
+        """Take over from the last process: update ids continue above the stored ones, and every marketplace
+        resumes its searches and its outbox."""
+        clock = self.clock = self.clock or Clock()
+        last = await store.last_update_id()
+        for market in self.markets:
+            market.batcher.ids.continue_after(last)
+        self.restored = [await market.restore(clock) for market in self.markets]
+        resumed = sum(r.states_resumed for r in self.restored)
+        resent = sum(r.updates_resent for r in self.restored)
+        if resumed or resent:
+            log.info("resumed %d search states; %d unanswered updates sent again", resumed, resent)
 
     def _report(self, services_finished: bool) -> StopReport:
         markets = self.markets

@@ -24,13 +24,13 @@ from __future__ import annotations
 import functools
 import gc
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import msgspec
 import trio
 
-from engine.actors.batcher import OfferBatcher
+from engine.actors.batcher import OfferBatcher, UpdateIds
 from engine.actors.intake import Intake
 from engine.actors.messages import Pause, Resume
 from engine.actors.offer import OfferActor
@@ -39,21 +39,24 @@ from engine.actors.recorder import Recorder
 from engine.actors.router import RouterCounters, route
 from engine.actors.supervisor import ServiceState, supervise
 from engine.daemon.config import RuntimeConfig
-from engine.daemon.status import MarketStatus, PersistReport
+from engine.daemon.status import MarketStatus, PersistReport, RestoreReport
 from engine.daemon.switch import Switch
 from engine.model import (
+    OUTBOX_UNANSWERED,
     ChannelSettings,
     Decision,
     Observation,
     OfferBounds,
     OfferKey,
     OfferSettings,
+    OutboxMark,
+    OutboxState,
     PriceIntent,
     Reason,
     SubmissionResult,
 )
-from engine.ports import Marketplace, StockProvider, Store
-from engine.pricing.learning import Lesson, TemperatureSample, WeightLearner
+from engine.ports import Clock, Marketplace, StockProvider, Store
+from engine.pricing.learning import LearnerState, Lesson, TemperatureSample, WeightLearner
 from engine.pricing.scoring import ScorePrior
 from engine.pricing.view import Strategy
 
@@ -76,6 +79,14 @@ _ACTOR_TASK = "offer actor"
 _SETTLED = frozenset({Reason.CONVERGED, Reason.SECURED, Reason.NO_COMPETITION, Reason.NO_COMPETITION_SALE_PRICE})
 
 
+class MarketLearned(msgspec.Struct, frozen=True):
+    """What one marketplace learned, as stored: the learner's sums, and the prior the offers use now (relearned
+    every few lessons, so not always the learner's latest)."""
+
+    learner: LearnerState
+    prior: ScorePrior | None
+
+
 class MarketRuntime:
     """The actors of one (seller account, marketplace); it is also the offer actors' `Sinks`.
 
@@ -94,8 +105,8 @@ class MarketRuntime:
         *,
         tick: int,
         config: RuntimeConfig | None = None,
-        states: Mapping[OfferKey, bytes] | None = None,
         pacers: Pacers | None = None,
+        ids: UpdateIds | None = None,
         stock: StockProvider | None = None,
         switch: Switch | None = None,
     ) -> None:
@@ -128,6 +139,7 @@ class MarketRuntime:
             pacers=self.pacers,
             stock=stock if stock is not None else CatalogStock(),
             paused=self._offer_paused,
+            ids=ids,
         )
         self.intake = Intake(marketplace, list(self.catalog), self._send, self.config.intake, self.pacers)
         name = f"{self.seller}/{self.code}"
@@ -141,10 +153,13 @@ class MarketRuntime:
         self.learner = WeightLearner(base) if base is not None and self.config.learn_weights else None
         self._prior: ScorePrior | None = None
         self._state_type = type(strategy.initial_state())
-        states = states or {}
         self.actors: dict[OfferKey, OfferActor] = {}
         for key, settings in self.catalog.items():
-            self.actors[key] = self._actor(settings, states.get(key))
+            self.actors[key] = self._actor(settings, None)
+        # Stored times are wall time: a state goes out with its times moved by this (Unix seconds at trio time 0
+        # here) and comes back moved by the reading process's (`restore`).
+        self._wall_offset: float | None = None
+        self._saved: dict[OfferKey, object] = {}  # the state object last saved per offer: only changes are written
         self._actors_nursery: trio.Nursery | None = None
         self._stopping = trio.Event()
         self._removed: list[OfferKey] = []
@@ -155,9 +170,70 @@ class MarketRuntime:
         if (key.seller, key.marketplace) != (self.seller, self.code):
             raise ValueError(f"offer {key} does not belong to seller {self.seller} on {self.code}")
 
-    def _actor(self, settings: OfferSettings, stored: bytes | None) -> OfferActor:
-        state = None if stored is None else msgspec.msgpack.decode(stored, type=self._state_type)
+    def _actor(self, settings: OfferSettings, state: Any) -> OfferActor:
         return OfferActor(settings, self.channel, self.tick, self.strategy, self, state, self.config.supervisor)
+
+    @property
+    def wall_offset(self) -> float:
+        if self._wall_offset is None:
+            self._wall_offset = Clock().to_utc(0.0).timestamp()
+        return self._wall_offset
+
+    def _decode_state(self, stored: bytes) -> Any:
+        return self.strategy.rebase(msgspec.msgpack.decode(stored, type=self._state_type), -self.wall_offset)
+
+    async def restore(self, clock: Clock) -> RestoreReport:
+        """Go on where the last process stopped: each offer's search state, what the marketplace learned, the
+        updates it never heard back about (sent again as intents, so guarded against today's bounds) and the
+        accepted ones not yet verified (read back when due). A stored state that cannot be read is reported and
+        that offer starts afresh; nothing else is lost."""
+        self._wall_offset = clock.to_utc(0.0).timestamp()
+        store = self.store
+        states = await store.load_search_states(self.seller, self.code)
+        resumed = unreadable = 0
+        for key, stored in states.items():
+            actor = self.actors.get(key)
+            if actor is None:
+                continue
+            try:
+                actor.state = self._decode_state(stored)
+            except (msgspec.DecodeError, msgspec.ValidationError, ValueError, OverflowError) as error:
+                unreadable += 1
+                log.error("%s: stored search state unreadable (%s); starting afresh", key, error)
+                continue
+            self._saved[key] = actor.state
+            resumed += 1
+        learned = await store.load_market_state(self.seller, self.code)
+        if learned is not None and self.learner is not None:
+            try:
+                market = msgspec.msgpack.decode(learned, type=MarketLearned)
+                self.learner = WeightLearner.restore(self.learner.base, market.learner)
+                self._prior = market.prior
+            except (msgspec.DecodeError, msgspec.ValidationError, ValueError) as error:
+                log.error(
+                    "%s/%s: stored Buy Box weights unreadable (%s); learning afresh", self.seller, self.code, error
+                )
+        unanswered = await store.outbox_entries(self.seller, self.code, OUTBOX_UNANSWERED)
+        accepted = await store.outbox_entries(self.seller, self.code, (OutboxState.ACCEPTED,))
+        now = trio.current_time()
+        resent = 0
+        dropped: list[OutboxMark] = []
+        for entry in unanswered:  # at most one per offer: a newer update supersedes an unanswered one
+            update = entry.update
+            if update.key in self.actors and not self._offer_paused(update.key):
+                intent = PriceIntent(update.key, update.price, Reason.RESUMED, now, signal_backed=True)
+                resent += self.batcher.offer(intent, None)
+            else:
+                why = "the offer is no longer repriced" if update.key in self.actors else "the offer is gone"
+                dropped.append(OutboxMark(update.key, update.update_id, OutboxState.GIVEN_UP, now, issues=(why,)))
+        verifying = 0
+        for entry in accepted:
+            if entry.update.key in self.actors:
+                self.batcher.expect(entry.update.key, entry.update.update_id, entry.update.price, entry.at)
+                verifying += 1
+        if dropped:
+            await store.outbox_mark(dropped)
+        return RestoreReport(resumed, unreadable, resent, verifying, len(dropped))
 
     # --- Sinks: what offer actors call, never blocking --------------------------------------------------------
 
@@ -227,7 +303,7 @@ class MarketRuntime:
             self.replace_offer(settings)
             return
         self.catalog[settings.key] = settings
-        actor = self.actors[settings.key] = self._actor(settings, state)
+        actor = self.actors[settings.key] = self._actor(settings, None if state is None else self._decode_state(state))
         if settings.key in self._removed:  # removed and added back before the store heard of the removal
             self._removed.remove(settings.key)
         self.intake.add(settings.key)
@@ -243,6 +319,8 @@ class MarketRuntime:
         actor.nudge()
         del self.actors[key]
         del self.catalog[key]
+        self._saved.pop(key, None)
+        self.recorder.forget(key)
         self.intake.remove(key)
         self.batcher.forget(key)
         self._removed.append(key)
@@ -384,7 +462,7 @@ class MarketRuntime:
         while True:
             await trio.sleep(self.config.save_interval_s)
             try:
-                await self.store.save_search_states(self.search_states())
+                await self.save_learned()
                 await self.forget_removed()
             except Exception:
                 log.exception(
@@ -395,7 +473,22 @@ class MarketRuntime:
                 )
 
     def search_states(self) -> dict[OfferKey, bytes]:
-        return {key: msgspec.msgpack.encode(actor.state) for key, actor in self.actors.items()}
+        """Every offer's search state as stored (times as wall time)."""
+        offset, rebase, encode = self.wall_offset, self.strategy.rebase, msgspec.msgpack.encode
+        return {key: encode(rebase(actor.state, offset)) for key, actor in self.actors.items()}
+
+    async def save_learned(self) -> int:
+        """The search states that changed since the last save, and what the marketplace learned; how many
+        states the store confirmed."""
+        offset, rebase, encode = self.wall_offset, self.strategy.rebase, msgspec.msgpack.encode
+        changed = {key: actor.state for key, actor in self.actors.items() if self._saved.get(key) is not actor.state}
+        if changed:
+            await self.store.save_search_states({key: encode(rebase(state, offset)) for key, state in changed.items()})
+            self._saved.update(changed)
+        if self.learner is not None and self.learner.samples:
+            learned = MarketLearned(self.learner.snapshot(), self._prior)
+            await self.store.save_market_state(self.seller, self.code, msgspec.msgpack.encode(learned))
+        return len(changed)
 
     async def persist(self) -> PersistReport:
         """Unsent intents to the outbox, search states to the store; what the store confirmed."""
@@ -403,11 +496,9 @@ class MarketRuntime:
         outbox = states = 0
         complete = False
         try:
-            await self.store.outbox_put(updates)
+            await self.store.outbox_put(updates, trio.current_time())
             outbox = len(updates)
-            snapshot = self.search_states()
-            await self.store.save_search_states(snapshot)
-            states = len(snapshot)
+            states = await self.save_learned()
             await self.forget_removed()
             complete = True
         except Exception:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-__all__ = ["MarketStatus", "PersistReport"]
+__all__ = ["MarketStatus", "PersistReport", "RestoreReport"]
 
 
 class PersistReport(msgspec.Struct, frozen=True):
@@ -38,3 +38,13 @@ class MarketStatus(msgspec.Struct, frozen=True):
     transient_errors: int
     service_restarts: int
     stopped: str | None = None  # why the seller's runtimes stopped (a permanent failure), None while running
+
+
+class RestoreReport(msgspec.Struct, frozen=True):
+    """What a start took over from the last process, per marketplace."""
+
+    states_resumed: int = 0
+    states_unreadable: int = 0
+    updates_resent: int = 0
+    updates_to_verify: int = 0
+    updates_given_up: int = 0  # unanswered updates of offers no longer repriced here: not sent, marked given up

@@ -9,6 +9,7 @@ import trio
 from engine.actors.recorder import Recorder
 from engine.daemon import Daemon, MarketRuntime, RuntimeConfig, SellerRuntime, Switch
 from engine.model import (
+    OUTBOX_UNANSWERED,
     CompetitorOffer,
     FoepReading,
     ListingState,
@@ -22,7 +23,7 @@ from engine.model import (
     ShareReading,
     SubmissionResult,
 )
-from engine.ports import ItemFailure, Quota
+from engine.ports import ItemFailure, Quota, Store
 
 QUOTAS = {
     "poll_offers": Quota(0.5, 1, 20),
@@ -139,3 +140,8 @@ def daemon_of(runtimes: Sequence[MarketRuntime], recorder: Recorder, config: Run
             market.switch.parent = switch
         sellers.append(SellerRuntime(seller, markets, switch))
     return Daemon(sellers, config=config, services=[recorder], switch=root)
+
+
+async def unanswered(store: Store, seller: str = "SELLER", marketplace: str = "DE") -> list[OfferUpdate]:
+    """The updates the store holds as not answered (sent again by the next start), by update id."""
+    return [e.update for e in await store.outbox_entries(seller, marketplace, OUTBOX_UNANSWERED)]

@@ -27,7 +27,7 @@ from engine.ports import AccountError, TransientError
 from engine.pricing.search import EngineSearch
 from engine.pricing.view import MarketView, Step
 from engine.store import MemoryStore
-from tests.actors.fakes import ScriptedMarketplace, settings
+from tests.actors.fakes import ScriptedMarketplace, settings, unanswered
 from tests.actors.test_runtime import ExplodingFor
 
 # Polls every minute, no readings: the scripted market answers polls only.
@@ -131,7 +131,7 @@ async def test_shutdown_loses_no_intent(autojump_clock: trio.testing.MockClock) 
         assert runtime.batcher.in_flight == 5 and runtime.batcher.pending >= 7
         runtime.intent(PriceIntent(OfferKey("SELLER", "DE", "SKU-11"), 1600, Reason.CHALLENGE, now, True), 2000)
         daemon.stop.set()
-    pending = {u.key.sku: u.price for u in await store.outbox_pending("SELLER", "DE")}
+    pending = {u.key.sku: u.price for u in await unanswered(store)}
     expected = {sku: 1500 + i for i, sku in enumerate(skus)} | {"SKU-11": 1600}
     assert pending == expected
     report = daemon.stop_report

@@ -17,7 +17,7 @@ from engine.model import ChannelSettings, OfferKey, Reason
 from engine.pricing.search import EngineSearch, SearchState
 from engine.pricing.view import MarketView, Step
 from engine.store import MemoryStore
-from tests.actors.fakes import ScriptedMarketplace, daemon_of, settings
+from tests.actors.fakes import ScriptedMarketplace, daemon_of, settings, unanswered
 
 
 class ExplodingFor:
@@ -178,5 +178,5 @@ async def test_shutdown_persists_search_states_and_unsent_intents(autojump_clock
     assert set(states) == {OfferKey("SELLER", "DE", "A"), OfferKey("SELLER", "DE", "B")}
     state = msgspec.msgpack.decode(states[OfferKey("SELLER", "DE", "A")], type=SearchState)
     assert state.probes >= 1
-    pending = await store.outbox_pending("SELLER", "DE")
+    pending = await unanswered(store)
     assert [(u.key.sku, u.price) for u in pending][-1] == ("A", 1500)

@@ -1,0 +1,588 @@
+"""The daemon's `Store`: one SQLite file, written by one task that commits in groups.
+
+aiosqlite runs SQLite in a thread of its own and speaks asyncio; trio-asyncio runs that inside trio, and only
+here: the rest of the engine sees trio coroutines.
+
+One connection, owned by one writer task. A caller's operation (a write, or a read that must see every write
+queued before it) goes into the writer's queue. The writer takes everything queued, runs the writes in one
+transaction and commits, then runs the reads: at 100,000 offers a burst of decisions, state saves and outbox
+moves costs one fsync-free commit, not thousands. A caller that needs the outcome (the outbox before a price goes
+out, a save at stop) waits for its group's commit and gets its result or its error; the traces
+(`record_decisions`, `record_prices`) are handed over and the caller goes on, and the writer logs and counts
+what it could not write (`lost_rows`). When one operation of a group fails (a constraint, a bug), the group is
+rolled back and its operations are run again one transaction each, so only that caller sees the error; when the
+commit itself fails (a full disk), every caller of the group gets the error and nothing of the group is kept.
+
+WAL journal with ``synchronous=NORMAL``: a commit survives the process being killed at any moment (a power cut may
+lose the last commits, never corrupt the file); readers in other processes (`repricer history`) never block the
+writer. The schema and its migrations are in `engine.store.schema`.
+
+Times are the daemon's `Clock` readings in the API and Unix seconds in the file, so a history written by one
+process reads right in another.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, Final, Generic, TypeVar
+
+import aiosqlite
+import msgspec
+import trio
+import trio_asyncio
+
+from engine.catalog import CatalogRow
+from engine.model import (
+    Decision,
+    OfferKey,
+    OfferUpdate,
+    OutboxEntry,
+    OutboxMark,
+    OutboxState,
+    PricePoint,
+)
+from engine.ports import CatalogChange, Clock
+from engine.store.outbox import apply_mark
+from engine.store.schema import MIGRATIONS, VERSION
+
+__all__ = ["SchemaError", "SqliteConfig", "SqliteStore"]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Op = Callable[[aiosqlite.Connection], Awaitable[T]]
+
+
+class SchemaError(RuntimeError):
+    """The file is not a store this version can use (newer schema, or not a repricer database)."""
+
+
+class SqliteConfig(msgspec.Struct, frozen=True):
+    # Operations waiting for the writer at most; a trace handed over beyond this waits for room (backpressure).
+    queue_limit: int = 10_000
+    # Decisions, prices and settled outbox entries older than this are deleted when the store opens.
+    retention_days: float = 30.0
+    busy_timeout_ms: int = 5_000
+
+
+class _Job(Generic[T]):
+    __slots__ = ("done", "error", "op", "result", "write")
+
+    def __init__(self, op: Op[T], *, write: bool, wait: bool) -> None:
+        self.op = op
+        self.write = write
+        self.done: trio.Event | None = trio.Event() if wait else None
+        self.result: T | None = None
+        self.error: BaseException | None = None
+
+
+class StoreClosed(RuntimeError):
+    """The store was used after it closed."""
+
+
+_UNANSWERED_SQL: Final = "('stored', 'submitted', 'failed')"
+
+
+class SqliteStore:
+    """See the module docstring. Open it with `SqliteStore.open` (an async context manager)."""
+
+    def __init__(self, conn: aiosqlite.Connection, path: str, clock: Clock | None, config: SqliteConfig) -> None:
+        self._conn = conn
+        self.path = path
+        self.config = config
+        # Unix seconds at trio time 0 of this process: a time goes in as ``at + offset`` and comes out less it.
+        self._offset = 0.0 if clock is None else clock.to_utc(0.0).timestamp()
+        self._queue: list[_Job[Any]] = []
+        self._work = trio.Event()
+        self._room = trio.Event()
+        self._closing = False
+        self._closed = False
+        self.commits = 0
+        self.lost_rows = 0
+        # The writer's scope: shielded, so a cancelled caller's `aclose` still gets the queue written; `open`
+        # cancels it once `aclose` returned.
+        self._stop = trio.CancelScope(shield=True)
+
+    @property
+    def persistent(self) -> bool:
+        return True
+
+    @classmethod
+    @asynccontextmanager
+    async def open(
+        cls, path: str, *, clock: Clock | None = None, config: SqliteConfig | None = None
+    ) -> AsyncIterator[SqliteStore]:
+        """Open (creating it, and migrating it to this version) the store at ``path``; closed on exit, after
+        everything queued has committed."""
+        try:
+            async with cls._open(path, clock, config or SqliteConfig()) as store:
+                yield store
+        except BaseExceptionGroup as group:
+            # trio-asyncio's loop and the writer's nursery wrap what ends the store (a `SchemaError`, the caller's
+            # own error) in groups of one: the caller gets it as it was raised.
+            error = _alone(group)
+            if error is group:
+                raise
+        else:
+            return
+        raise error
+
+    @classmethod
+    @asynccontextmanager
+    async def _open(cls, path: str, clock: Clock | None, config: SqliteConfig) -> AsyncIterator[SqliteStore]:
+        async with trio_asyncio.open_loop():
+            conn = await _connect(path)
+            try:
+                await _aio(_prepare)(conn, config)
+                store = cls(conn, path, clock, config)
+                await _aio(store._prune)(conn)
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(store._writer)
+                    try:
+                        yield store
+                    finally:
+                        with trio.CancelScope(shield=True):
+                            await store.aclose()
+                        store._stop.cancel()
+            finally:
+                with trio.CancelScope(shield=True):
+                    await _aio(conn.close)()
+
+    # --- the writer --------------------------------------------------------------------------------------------
+
+    async def _run(self, op: Op[T], *, write: bool = True) -> T:
+        """Queue ``op`` and wait for its group's commit; its result, or its error."""
+        if self._closing:
+            raise StoreClosed(f"the store {self.path} is closed")
+        job = _Job(op, write=write, wait=True)
+        self._queue.append(job)
+        self._work.set()
+        assert job.done is not None
+        await job.done.wait()
+        if job.error is not None:
+            raise job.error
+        return job.result  # type: ignore[return-value]
+
+    async def _hand_over(self, op: Op[None]) -> None:
+        """Queue a trace write and go on (waiting only while the queue is full)."""
+        if self._closing:
+            raise StoreClosed(f"the store {self.path} is closed")
+        while len(self._queue) >= self.config.queue_limit:
+            if self._room.is_set():
+                self._room = trio.Event()
+            await self._room.wait()
+        self._queue.append(_Job(op, write=True, wait=False))
+        self._work.set()
+        await trio.lowlevel.checkpoint()
+
+    async def _writer(self) -> None:
+        with self._stop:
+            while True:
+                if not self._queue:
+                    self._work = trio.Event()
+                    await self._work.wait()
+                    continue
+                group, self._queue = self._queue, []
+                self._room.set()
+                await _aio(self._commit)(self._conn, group)
+                self.commits += 1
+                for job in group:
+                    if job.done is not None:
+                        job.done.set()
+                    elif job.error is not None:
+                        self.lost_rows += 1
+                        log.error("the store could not write a trace: %s", job.error)
+
+    async def _commit(self, conn: aiosqlite.Connection, group: list[_Job[Any]]) -> None:
+        """Run on asyncio's side: the group's writes in one transaction, then its reads."""
+        writes = [job for job in group if job.write]
+        if writes:
+            try:
+                await conn.execute("BEGIN IMMEDIATE")
+                try:
+                    for job in writes:
+                        job.result = await job.op(conn)
+                except Exception:
+                    await _rollback(conn)  # SQLite may have ended it itself (SQLITE_FULL, an I/O error)
+                    await self._one_by_one(conn, writes)
+                else:
+                    await conn.execute("COMMIT")
+            except Exception as error:  # BEGIN or COMMIT failed: a full disk, an I/O error
+                await _rollback(conn)
+                for job in writes:
+                    job.result, job.error = None, error
+        for job in group:
+            if not job.write:
+                try:
+                    job.result = await job.op(conn)
+                except Exception as error:
+                    job.error = error
+
+    async def _one_by_one(self, conn: aiosqlite.Connection, writes: list[_Job[Any]]) -> None:
+        for job in writes:
+            job.result = job.error = None
+            try:
+                await conn.execute("BEGIN IMMEDIATE")
+                job.result = await job.op(conn)
+                await conn.execute("COMMIT")
+            except Exception as error:
+                await _rollback(conn)
+                job.result, job.error = None, error
+
+    async def aclose(self) -> None:
+        """Stop taking operations and wait until everything queued has committed."""
+        if self._closed:
+            return
+        self._closing = True
+        # At least one round, even with nothing queued: the writer may hold a group it has not committed yet.
+        while True:
+            flushed = _Job(_nothing, write=False, wait=True)
+            self._queue.append(flushed)
+            self._work.set()
+            assert flushed.done is not None
+            await flushed.done.wait()
+            if not self._queue:  # hand-overs that were waiting for room when closing began
+                break
+        self._closed = True
+
+    # --- the catalog ---------------------------------------------------------------------------------------------
+
+    async def markets(self) -> list[tuple[str, str]]:
+        async def op(conn: aiosqlite.Connection) -> list[tuple[str, str]]:
+            rows = await conn.execute_fetchall("SELECT DISTINCT seller, marketplace FROM catalog ORDER BY 1, 2")
+            return [(seller, marketplace) for seller, marketplace in rows]
+
+        return await self._run(op, write=False)
+
+    async def load_catalog(self, seller: str, marketplace: str) -> list[CatalogRow]:
+        async def op(conn: aiosqlite.Connection) -> list[CatalogRow]:
+            rows = await conn.execute_fetchall(
+                "SELECT row FROM catalog WHERE seller = ? AND marketplace = ? ORDER BY sku", (seller, marketplace)
+            )
+            return [_CATALOG.decode(row) for (row,) in rows]
+
+        return await self._run(op, write=False)
+
+    async def save_catalog(self, rows: Sequence[CatalogRow]) -> CatalogChange:
+        encoded = {row.key: _ENCODER.encode(row) for row in rows}  # a key given twice: the later row wins
+
+        async def op(conn: aiosqlite.Connection) -> CatalogChange:
+            existing: dict[OfferKey, bytes] = {}
+            for seller, marketplace in {(k.seller, k.marketplace) for k in encoded}:
+                found = await conn.execute_fetchall(
+                    "SELECT sku, row FROM catalog WHERE seller = ? AND marketplace = ?", (seller, marketplace)
+                )
+                existing.update((OfferKey(seller, marketplace, sku), row) for sku, row in found)
+            changed = [(k.seller, k.marketplace, k.sku, row) for k, row in encoded.items() if existing.get(k) != row]
+            await conn.executemany("INSERT OR REPLACE INTO catalog VALUES (?, ?, ?, ?)", changed)
+            created = sum(1 for k in encoded if k not in existing)
+            return CatalogChange(created, len(changed) - created, len(encoded) - len(changed))
+
+        return await self._run(op)
+
+    async def remove_offers(self, keys: Sequence[OfferKey]) -> None:
+        params = [(k.seller, k.marketplace, k.sku) for k in keys]
+
+        async def op(conn: aiosqlite.Connection) -> None:
+            where = "WHERE seller = ? AND marketplace = ? AND sku = ?"
+            await conn.executemany(f"DELETE FROM catalog {where}", params)
+            await conn.executemany(f"DELETE FROM search_state {where}", params)
+
+        await self._run(op)
+
+    # --- what the engine learned -------------------------------------------------------------------------------
+
+    async def load_search_states(self, seller: str, marketplace: str) -> dict[OfferKey, bytes]:
+        async def op(conn: aiosqlite.Connection) -> dict[OfferKey, bytes]:
+            rows = await conn.execute_fetchall(
+                "SELECT sku, state FROM search_state WHERE seller = ? AND marketplace = ?", (seller, marketplace)
+            )
+            return {OfferKey(seller, marketplace, sku): state for sku, state in rows}
+
+        return await self._run(op, write=False)
+
+    async def save_search_states(self, states: Mapping[OfferKey, bytes]) -> None:
+        params = [(k.seller, k.marketplace, k.sku, state) for k, state in states.items()]
+
+        async def op(conn: aiosqlite.Connection) -> None:
+            await conn.executemany("INSERT OR REPLACE INTO search_state VALUES (?, ?, ?, ?)", params)
+
+        await self._run(op)
+
+    async def load_market_state(self, seller: str, marketplace: str) -> bytes | None:
+        async def op(conn: aiosqlite.Connection) -> bytes | None:
+            rows = list(
+                await conn.execute_fetchall(
+                    "SELECT state FROM market_state WHERE seller = ? AND marketplace = ?", (seller, marketplace)
+                )
+            )
+            return bytes(rows[0][0]) if rows else None
+
+        return await self._run(op, write=False)
+
+    async def save_market_state(self, seller: str, marketplace: str, state: bytes) -> None:
+        async def op(conn: aiosqlite.Connection) -> None:
+            await conn.execute("INSERT OR REPLACE INTO market_state VALUES (?, ?, ?)", (seller, marketplace, state))
+
+        await self._run(op)
+
+    # --- traces ----------------------------------------------------------------------------------------------
+
+    async def record_decisions(self, decisions: Sequence[Decision]) -> None:
+        offset = self._offset
+        params = [(d.key.seller, d.key.marketplace, d.key.sku, d.at + offset, _ENCODER.encode(d)) for d in decisions]
+
+        async def op(conn: aiosqlite.Connection) -> None:
+            await conn.executemany(
+                "INSERT INTO decision (seller, marketplace, sku, at, record) VALUES (?, ?, ?, ?, ?)", params
+            )
+
+        await self._hand_over(op)
+
+    async def recent_decisions(self, key: OfferKey, limit: int) -> list[Decision]:
+        async def op(conn: aiosqlite.Connection) -> list[Decision]:
+            rows = await conn.execute_fetchall(
+                "SELECT at, record FROM decision WHERE seller = ? AND marketplace = ? AND sku = ?"
+                " ORDER BY id DESC LIMIT ?",
+                (key.seller, key.marketplace, key.sku, max(limit, 0)),
+            )
+            return [msgspec.structs.replace(_DECISION.decode(record), at=at - self._offset) for at, record in rows]
+
+        return await self._run(op, write=False)
+
+    async def record_prices(self, points: Sequence[PricePoint]) -> None:
+        offset = self._offset
+        params = [(p.key.seller, p.key.marketplace, p.key.sku, p.at + offset, p.price) for p in points]
+
+        async def op(conn: aiosqlite.Connection) -> None:
+            await conn.executemany(
+                "INSERT INTO price (seller, marketplace, sku, at, price) VALUES (?, ?, ?, ?, ?)", params
+            )
+
+        await self._hand_over(op)
+
+    async def price_history(self, key: OfferKey, limit: int) -> list[PricePoint]:
+        async def op(conn: aiosqlite.Connection) -> list[PricePoint]:
+            rows = await conn.execute_fetchall(
+                "SELECT at, price FROM price WHERE seller = ? AND marketplace = ? AND sku = ? ORDER BY id DESC LIMIT ?",
+                (key.seller, key.marketplace, key.sku, max(limit, 0)),
+            )
+            return [PricePoint(key, at - self._offset, price) for at, price in rows]
+
+        return await self._run(op, write=False)
+
+    # --- the outbox ----------------------------------------------------------------------------------------------
+
+    async def last_update_id(self) -> int:
+        async def op(conn: aiosqlite.Connection) -> int:
+            rows = list(await conn.execute_fetchall("SELECT value FROM sequence WHERE name = 'update_id'"))
+            return int(rows[0][0]) if rows else 0
+
+        return await self._run(op, write=False)
+
+    async def outbox_put(self, updates: Sequence[OfferUpdate], at: float) -> None:
+        when = at + self._offset
+        # As if put one by one: an update followed in this call by a newer one of the same offer is superseded.
+        last = {u.key: u.update_id for u in updates}
+        supersede = [(when, k.seller, k.marketplace, k.sku) for k in last]
+        insert = [
+            (
+                u.update_id,
+                u.key.seller,
+                u.key.marketplace,
+                u.key.sku,
+                (OutboxState.STORED if last[u.key] == u.update_id else OutboxState.SUPERSEDED).value,
+                when,
+                _ENCODER.encode(u),
+            )
+            for u in updates
+        ]
+        highest = max((u.update_id for u in updates), default=0)
+
+        async def op(conn: aiosqlite.Connection) -> None:
+            await conn.executemany(
+                "UPDATE outbox SET state = 'superseded', at = ? WHERE seller = ? AND marketplace = ? AND sku = ?"
+                f" AND state IN {_UNANSWERED_SQL}",
+                supersede,
+            )
+            try:
+                await conn.executemany(
+                    "INSERT INTO outbox (update_id, seller, marketplace, sku, state, at, body)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    insert,
+                )
+            except sqlite3.IntegrityError:
+                raise ValueError("an update id is in the outbox already") from None
+            await conn.execute(
+                "INSERT INTO sequence VALUES ('update_id', ?)"
+                " ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)",
+                (highest,),
+            )
+
+        await self._run(op)
+
+    async def outbox_mark(self, marks: Sequence[OutboxMark]) -> int:
+        async def op(conn: aiosqlite.Connection) -> int:
+            applied = 0
+            for mark in marks:
+                entry = await self._entry(conn, mark.update_id)
+                if entry is None or entry.update.key != mark.key:
+                    continue
+                moved = apply_mark(entry, mark)
+                if moved is None:
+                    continue
+                applied += 1
+                when = mark.at + self._offset
+                await conn.execute(
+                    "UPDATE outbox SET state = ?, at = ?, submission_id = ?, failures = ?, issues = ?"
+                    " WHERE update_id = ?",
+                    (
+                        moved.state.value,
+                        when,
+                        moved.submission_id,
+                        moved.failures,
+                        json.dumps(moved.issues),
+                        mark.update_id,
+                    ),
+                )
+                if moved.state is OutboxState.ACCEPTED:
+                    key = mark.key
+                    await conn.execute(
+                        "UPDATE outbox SET state = 'superseded', at = ? WHERE seller = ? AND marketplace = ?"
+                        " AND sku = ? AND state = 'accepted' AND update_id < ?",
+                        (when, key.seller, key.marketplace, key.sku, mark.update_id),
+                    )
+            return applied
+
+        return await self._run(op)
+
+    async def _entry(self, conn: aiosqlite.Connection, update_id: int) -> OutboxEntry | None:
+        rows = list(
+            await conn.execute_fetchall(
+                "SELECT body, state, at, submission_id, failures, issues FROM outbox WHERE update_id = ?", (update_id,)
+            )
+        )
+        return self._outbox_entry(rows[0]) if rows else None
+
+    def _outbox_entry(self, row: Any) -> OutboxEntry:
+        body, state, at, submission_id, failures, issues = row
+        return OutboxEntry(
+            _UPDATE.decode(body),
+            OutboxState(state),
+            at - self._offset,
+            submission_id,
+            failures,
+            tuple(json.loads(issues)),
+        )
+
+    async def outbox_entries(self, seller: str, marketplace: str, states: Collection[OutboxState]) -> list[OutboxEntry]:
+        wanted = sorted(OutboxState(s).value for s in states)
+
+        async def op(conn: aiosqlite.Connection) -> list[OutboxEntry]:
+            if not wanted:
+                return []
+            marks = ", ".join("?" * len(wanted))
+            rows = await conn.execute_fetchall(
+                "SELECT body, state, at, submission_id, failures, issues FROM outbox"
+                f" WHERE seller = ? AND marketplace = ? AND state IN ({marks}) ORDER BY update_id",
+                (seller, marketplace, *wanted),
+            )
+            return [self._outbox_entry(row) for row in rows]
+
+        return await self._run(op, write=False)
+
+    # --- housekeeping ------------------------------------------------------------------------------------------
+
+    async def _prune(self, conn: aiosqlite.Connection) -> None:
+        """Delete traces and settled outbox entries past the retention (when the store opens)."""
+        before = time.time() - self.config.retention_days * 86_400
+        await conn.execute("BEGIN IMMEDIATE")
+        await conn.execute("DELETE FROM decision WHERE at < ?", (before,))
+        await conn.execute("DELETE FROM price WHERE at < ?", (before,))
+        await conn.execute(
+            f"DELETE FROM outbox WHERE at < ? AND state NOT IN {_UNANSWERED_SQL} AND state != 'accepted'", (before,)
+        )
+        await conn.execute("COMMIT")
+
+
+async def _prepare(conn: aiosqlite.Connection, config: SqliteConfig) -> None:
+    """Pragmas, then the migrations this file still needs, each in the transaction that records it."""
+    await conn.execute(f"PRAGMA busy_timeout = {int(config.busy_timeout_ms)}")
+    # A file this version cannot use is refused before anything writes to it (switching to WAL rewrites its header).
+    version = next(iter(await conn.execute_fetchall("PRAGMA user_version")))[0]
+    if version > VERSION:
+        raise SchemaError(f"the store's schema is version {version}, newer than this repricer's ({VERSION})")
+    if version == 0:
+        tables = list(await conn.execute_fetchall("SELECT name FROM sqlite_master WHERE type = 'table'"))
+        if tables:
+            raise SchemaError(f"not a repricer store: it holds other tables ({', '.join(t[0] for t in tables)})")
+    mode = await conn.execute_fetchall("PRAGMA journal_mode = WAL")
+    if next(iter(mode))[0].lower() != "wal":
+        raise SchemaError("SQLite refused the WAL journal (a network file system?)")
+    await conn.execute("PRAGMA synchronous = NORMAL")
+    await conn.execute("PRAGMA foreign_keys = ON")
+    for target in range(version + 1, VERSION + 1):
+        await conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _statements(MIGRATIONS[target - 1]):
+                await conn.execute(statement)
+            await conn.execute(f"PRAGMA user_version = {target}")
+        except BaseException:
+            await _rollback(conn)
+            raise
+        await conn.execute("COMMIT")
+
+
+async def _connect(path: str) -> aiosqlite.Connection:
+    """aiosqlite's connection; when it fails, its thread is let finish while the loop it answers to is open (else
+    it reports "Event loop is closed" on stderr after the caller has long handled the error)."""
+    pending = aiosqlite.connect(path, isolation_level=None)
+    try:
+        return await _aio(_awaited)(pending)
+    except BaseException:
+        thread = getattr(pending, "_thread", None)
+        if thread is not None and thread.is_alive():
+            with trio.CancelScope(shield=True):
+                await trio.to_thread.run_sync(thread.join, 5.0)
+        raise
+
+
+async def _awaited(pending: aiosqlite.Connection) -> aiosqlite.Connection:
+    return await pending
+
+
+def _alone(group: BaseExceptionGroup[Any]) -> BaseException:
+    """The one exception inside nested groups of one, or the group itself."""
+    error: BaseException = group
+    while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
+        error = error.exceptions[0]
+    return error
+
+
+def _statements(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+async def _rollback(conn: aiosqlite.Connection) -> None:
+    if conn.in_transaction:
+        await conn.execute("ROLLBACK")
+
+
+async def _nothing(_: aiosqlite.Connection) -> None:
+    return None
+
+
+def _aio(fn: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
+    """An asyncio coroutine function, callable from trio."""
+    return trio_asyncio.aio_as_trio(fn)  # type: ignore[no-any-return]
+
+
+_ENCODER = msgspec.msgpack.Encoder()
+_CATALOG = msgspec.msgpack.Decoder(CatalogRow)
+_DECISION = msgspec.msgpack.Decoder(Decision)
+_UPDATE = msgspec.msgpack.Decoder(OfferUpdate)

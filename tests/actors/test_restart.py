@@ -1,0 +1,160 @@
+"""Restart: what one process saved, another resumes, whatever its trio clock reads."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+import trio
+import trio.testing
+
+from adapters.simulated.run import build_run
+from engine.actors.offer import OfferActor
+from engine.actors.recorder import Recorder
+from engine.daemon import Daemon, MarketRuntime, SellerRuntime
+from engine.model import (
+    ChannelSettings,
+    OfferBounds,
+    OfferKey,
+    OfferSnapshot,
+    OfferUpdate,
+    OutboxMark,
+    OutboxState,
+    Reason,
+)
+from engine.ports import Clock
+from engine.pricing.policy import PolicyInputs, decide
+from engine.pricing.search import EngineSearch
+from engine.store import MemoryStore
+from tests.actors.fakes import ScriptedMarketplace, settings
+
+WALL = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+
+
+def _inputs(actor: OfferActor, runtime: Any, delta: float) -> PolicyInputs:
+    """What the actor's next decision looks at, with every time moved by ``delta``."""
+
+    def moved(observation: Any) -> Any:
+        if observation is None:
+            return None
+        fields = {"as_of": observation.as_of + delta}
+        if hasattr(observation, "received_at"):
+            fields["received_at"] = observation.received_at + delta
+        return msgspec.structs.replace(observation, **fields)
+
+    return PolicyInputs(
+        settings=actor.settings,
+        channel=actor.channel,
+        tick=actor.tick,
+        snapshot=moved(actor.snapshot),
+        foep=moved(actor.foep),
+        share=moved(actor.share),
+        health=moved(actor.health),
+        prior=runtime.prior(),
+        # What this actor asked for is not stored: the outbox resends what went unanswered. Both runs decide as
+        # a freshly started actor does, so the search state alone makes the difference.
+        asked=None,
+        unsent=False,
+    )
+
+
+def test_resume_across_processes() -> None:
+    """A daemon saves under one `trio.run`; a second, whose trio clock reads 12,345.5 s further for the same wall
+    time, loads, and every search's next decision is the one the first would have made."""
+    store = MemoryStore()  # plain dicts: it outlives one trio.run as a file outlives a process
+    strategy = EngineSearch()
+    expected: dict[OfferKey, tuple[Any, ...]] = {}
+    observations: dict[OfferKey, tuple[Any, ...]] = {}
+    saved_at: float = 0.0
+
+    async def first() -> None:
+        nonlocal saved_at
+        run = build_run(scenario="S1b", seed=5, skus=12, strategy=strategy, store=store)
+        run.daemon.clock = Clock(WALL)
+        async with trio.open_nursery() as nursery:
+            await nursery.start(run.daemon.run)
+            await trio.sleep(8 * 60)
+            run.daemon.stop.set()
+        (runtime,) = run.runtimes
+        (adapter,) = run.adapters
+        await trio.sleep(90.0)  # the market moves on; the next poll shows it
+        saved_at = trio.current_time()
+        polled = await adapter.poll_offers(list(runtime.actors))
+        for snapshot in polled:
+            assert isinstance(snapshot, OfferSnapshot)
+            actor = runtime.actors[snapshot.key]
+            actor.snapshot = snapshot
+            outcome = decide(_inputs(actor, runtime, 0.0), strategy, actor.state, saved_at)
+            decision = outcome.decision
+            expected[snapshot.key] = (decision.target, decision.reason, decision.signal_backed, outcome.state)
+            observations[snapshot.key] = (snapshot, actor.foep, actor.share, actor.health)
+
+    trio.run(first, clock=trio.testing.MockClock(autojump_threshold=0))
+    # Searches in the middle of their work, not at rest: waiting for a price to go live, climbing, probing.
+    assert {Reason.AWAIT_LIVE, Reason.SEARCH_UP} <= {reason for _, reason, *_ in expected.values()}
+
+    async def second() -> None:
+        run = build_run(scenario="S1b", seed=5, skus=12, strategy=strategy, store=store)
+        (runtime,) = run.runtimes
+        # The first run's trio time 0 was WALL; here WALL is trio time 12,345.5: every time moves by that.
+        restart = Clock(WALL)
+        delta = restart.from_utc(WALL)
+        report = await runtime.restore(restart)
+        assert report.states_resumed == len(runtime.actors) and report.states_unreadable == 0
+        for key, actor in runtime.actors.items():
+            assert actor.state != strategy.initial_state()
+            actor.snapshot, actor.foep, actor.share, actor.health = observations[key]
+            outcome = decide(_inputs(actor, runtime, delta), strategy, actor.state, saved_at + delta)
+            decision = outcome.decision
+            target, reason, signal_backed, state = expected[key]
+            assert (decision.target, decision.reason, decision.signal_backed) == (target, reason, signal_backed), key
+            _same_state(strategy.rebase(outcome.state, -delta), state)
+
+    clock = trio.testing.MockClock(autojump_threshold=0)
+    clock.jump(12_345.5)
+    trio.run(second, clock=clock)
+
+
+def _same_state(got: Any, want: Any) -> None:
+    """Equal field by field; times to a millisecond (they went through wall time, ~1.8e9 s, and back)."""
+    for name in want.__struct_fields__:
+        a, b = getattr(got, name), getattr(want, name)
+        if isinstance(b, float) and math.isfinite(b):
+            assert math.isclose(a, b, abs_tol=1e-3), name
+        elif isinstance(b, tuple) and b and isinstance(b[0], float):
+            assert len(a) == len(b) and all(math.isclose(x, y, abs_tol=1e-3) for x, y in zip(a, b, strict=True)), name
+        else:
+            assert a == b, name
+
+
+async def test_unanswered_updates_are_sent_again_within_todays_bounds(autojump_clock: trio.testing.MockClock) -> None:
+    """At start, an update never answered goes out again as an intent, guarded against the bounds as they are now
+    (not replayed with the old min/max); an accepted one not yet verified is read back, and sent again when Amazon
+    never applied it; update ids continue above the stored ones."""
+    store = MemoryStore()
+    a, b = OfferKey("SELLER", "DE", "A"), OfferKey("SELLER", "DE", "B")
+    await store.outbox_put([OfferUpdate(a, 40, "EUR", 2900, 1000, 3000)], at=0.0)
+    await store.outbox_put([OfferUpdate(b, 41, "EUR", 1800, 1000, 3000)], at=0.0)
+    await store.outbox_mark([OutboxMark(b, 41, OutboxState.ACCEPTED, 0.0)])
+    market = ScriptedMarketplace()
+    market.failing_items[b] = False  # B is never observed, so it decides nothing: only the read-back moves it
+    narrowed = msgspec.structs.replace(settings("A"), bounds=OfferBounds(1000, 2200))
+    recorder = Recorder(store)
+    runtime = MarketRuntime(
+        market, [narrowed, settings("B")], ChannelSettings(), store, recorder, EngineSearch(), tick=1
+    )
+    daemon = Daemon([SellerRuntime("SELLER", [runtime], runtime.switch)], services=[recorder], store=store)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(daemon.run)
+        await trio.sleep(5)
+        assert daemon.restored[0].updates_resent == 1 and daemon.restored[0].updates_to_verify == 1
+        (resent,) = [u for u in market.submitted if u.key == a]
+        assert resent.update_id > 41 and (resent.min_price, resent.max_price) == (1000, 2200)
+        assert resent.price <= 2200
+        await trio.sleep(600)  # the first read-back is due: B reads 2000, not 1800, so it goes again
+        assert [u.price for u in market.submitted if u.key == b] == [1800]
+        daemon.stop.set()
+    states = {e.update.update_id: e.state for e in await store.outbox_entries("SELLER", "DE", set(OutboxState))}
+    assert states[40] is OutboxState.SUPERSEDED
