@@ -20,6 +20,12 @@ from engine.cli import _parser, main
 NO_DIR = "/no/such/dir"
 
 
+@pytest.fixture(autouse=True)
+def _data_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default database lives in the user's data directory: a test never reaches the real one."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data-home"))
+
+
 def _refusal(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int | str | None, str]:
     """Run the command in-process; a refusal is either argparse's SystemExit or a command's return code."""
     try:
@@ -34,6 +40,21 @@ def test_run_with_neither_sim_nor_config_exits_2_naming_both(capsys: pytest.Capt
     assert main(["run"]) == 2
     err = capsys.readouterr().err
     assert "--sim" in err and "--config" in err
+
+
+def test_run_config_refuses_for_what_is_still_missing_and_no_longer_blames_the_store(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["run", "--config", "seller.toml"]) == 2
+    err = capsys.readouterr().err
+    assert "SP-API" in err and "SQLite" not in err and "store" not in err
+
+
+def test_demo_keeps_its_state_in_memory_and_has_no_db_option(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["demo", "--db", "x.db"])
+    assert exit_info.value.code == 2
+    assert "--db" in capsys.readouterr().err
 
 
 def test_unknown_marketplace_and_scenario_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
@@ -61,6 +82,8 @@ BAD_VALUES: list[tuple[list[str], str]] = [
     (["run", "--sim", "--hours", "-1"], "-1"),
     (["run", "--sim", "--hours", "inf"], "inf"),
     (["run", "--config", "/etc/repricer/seller.toml"], "/etc/repricer/seller.toml"),
+    (["run", "--sim", "--db", f"{NO_DIR}/r.db"], f"{NO_DIR}/r.db"),
+    (["run", "--sim", "--db", "/"], "/"),
     (["demo", "--skus", "0"], "0"),
     (["demo", "--skus", "many"], "many"),
     (["demo", "--hours", "-1"], "-1"),
@@ -70,6 +93,31 @@ BAD_VALUES: list[tuple[list[str], str]] = [
     (["demo", "--marketplace", "XX"], "XX"),
     (["demo", "--marketplace", "DE,FR"], "DE,FR"),
     (["demo", "--json", f"{NO_DIR}/x.json"], f"{NO_DIR}/x.json"),
+    (["catalog", "import", f"{NO_DIR}/c.csv"], f"{NO_DIR}/c.csv"),
+    (["catalog", "import", "catalog.xlsx"], "catalog.xlsx"),
+    (["catalog", "import", "c.csv", "--format", "xml"], "xml"),
+    (["catalog", "import", "c.csv", "--seller", "my shop"], "my shop"),
+    (["catalog", "import", "c.csv", "--seller", ""], "''"),
+    (["catalog", "import", "c.csv", "--marketplace", "XX"], "XX"),
+    (["catalog", "import", "c.csv", "--db", f"{NO_DIR}/r.db"], f"{NO_DIR}/r.db"),
+    (["catalog", "export", "--format", "xml"], "xml"),
+    (["catalog", "export", "--seller", "a\tb"], "a\\tb"),
+    (["catalog", "export", "--marketplace", "DE,FR"], "DE,FR"),
+    (["catalog", "export", "-o", f"{NO_DIR}/c.csv"], f"{NO_DIR}/c.csv"),
+    (["catalog", "export", "-o", "catalog.xlsx"], "catalog.xlsx"),
+    (["catalog", "export", "--db", f"{NO_DIR}/r.db"], f"{NO_DIR}/r.db"),
+    (["import", f"{NO_DIR}/l.txt", "--marketplace", "DE"], f"{NO_DIR}/l.txt"),
+    (["import", "l.txt"], "--marketplace"),
+    (["import", "l.txt", "--marketplace", "XX"], "XX"),
+    (["import", "l.txt", "--marketplace", "DE", "--seller", " "], "' '"),
+    (["import", "l.txt", "--marketplace", "DE", "--db", f"{NO_DIR}/r.db"], f"{NO_DIR}/r.db"),
+    (["history", "A-1"], "--marketplace"),
+    (["history", " ", "--marketplace", "DE"], "' '"),
+    (["history", "A-1", "--marketplace", "XX"], "XX"),
+    (["history", "A-1", "--marketplace", "DE", "--seller", "a b"], "a b"),
+    (["history", "A-1", "--marketplace", "DE", "--limit", "0"], "0"),
+    (["history", "A-1", "--marketplace", "DE", "--limit", "all"], "all"),
+    (["history", "A-1", "--marketplace", "DE", "--db", f"{NO_DIR}/r.db"], f"{NO_DIR}/r.db"),
     (["bench", "convergence", "--scenario", "S9"], "S9"),
     (["bench", "convergence", "--delay", "2x"], "2x"),
     (["bench", "convergence", "--delay", "0m"], "0m"),

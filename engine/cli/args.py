@@ -16,7 +16,10 @@ import sys
 from pathlib import Path
 
 __all__ = [
+    "DEFAULT_SELLER",
+    "EXIT_BROKEN_PIPE",
     "EXIT_INTERRUPTED",
+    "EXIT_REJECTED",
     "EXIT_USAGE",
     "HelpFormatter",
     "check_scenario",
@@ -32,11 +35,16 @@ __all__ = [
     "positive_int",
     "refuse",
     "scenarios",
+    "seller_id",
     "split",
 ]
 
 EXIT_USAGE = 2
+EXIT_REJECTED = 1  # the command ran, but refused some of its input (rows of a file, an unknown offer)
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a writer whose reader went away
+# The seller account a catalog belongs to when none is named: a seller with one account never has to name it.
+DEFAULT_SELLER = "default"
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -83,6 +91,13 @@ def positive_float(text: str) -> float:
     if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive number, not {text!r}")
     return value
+
+
+def seller_id(text: str) -> str:
+    """A seller account's id, as part of every offer's key: not empty, and no whitespace anywhere."""
+    if not text or any(char.isspace() for char in text):
+        raise argparse.ArgumentTypeError(f"a seller id must be non-empty and without whitespace, not {text!r}")
+    return text
 
 
 def split(text: str) -> list[str]:

@@ -1,5 +1,10 @@
 """`repricer demo`: the engine against the simulator under virtual time, then a summary.
 
+The demo keeps its state in memory and has no ``--db``: it runs under a MockClock that jumps to the next timer
+whenever every task waits, and a task waiting for the SQLite store's thread counts as waiting, so virtual time
+would race ahead of the database (trio#456) and the daemon's save deadlines would expire at once. `repricer run
+--sim --db PATH`, whose virtual time runs at a steady rate, is the way to keep a simulated run's state.
+
 Imports the simulated adapter and the metrics inside the command; never anything from `bench`.
 """
 
@@ -52,7 +57,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "demo",
         help="the engine against the simulator under virtual time, then a summary",
         description="Run the daemon on one simulated marketplace under virtual time (hours in seconds), then print "
-        "how fast it won the Buy Box and approached the best winning price.",
+        "how fast it won the Buy Box and approached the best winning price. State stays in memory (to keep a "
+        "simulated run's state in a database, use run --sim --db PATH).",
         formatter_class=HelpFormatter,
     )
     demo.add_argument("--skus", type=positive_int, default=500, help="SKUs on the marketplace")

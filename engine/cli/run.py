@@ -1,5 +1,9 @@
 """`repricer run`: the daemon, on the embedded simulated marketplace (``--sim``) or, later, a seller's account.
 
+``--sim`` keeps its state in memory unless ``--db PATH`` names a SQLite database: then the run restores what an
+earlier run there learned, and `repricer history` reads its decisions, during the run and after. The command
+opens and closes the store; the daemon only uses it.
+
 Imports the simulated adapter and the live view inside the command; never anything from `bench`.
 """
 
@@ -10,7 +14,9 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import msgspec
 import trio
 import trio.testing
 
@@ -23,6 +29,10 @@ from engine.cli.args import (
     positive_int,
     refuse,
 )
+from engine.cli.database import StoreUnavailable, db_path, open_store
+
+if TYPE_CHECKING:
+    from engine.ports import Store
 
 __all__ = ["add_parser"]
 
@@ -44,6 +54,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     run.add_argument("--scenario", default="S1b", help="simulated competition, S1a..S8 (--sim)")
     run.add_argument("--seed", type=non_negative_int, default=1, help="seed of the simulated market (--sim)")
     run.add_argument("--hours", type=positive_float, help="stop after this many simulated hours (default: never)")
+    run.add_argument(
+        "--db",
+        type=db_path,
+        metavar="PATH",
+        help="keep the run's state in this SQLite database, created if missing (--sim default: in memory only)",
+    )
     run.set_defaults(handler=_cmd_run)
 
 
@@ -58,23 +74,49 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.config is not None:
         return refuse(
             f"repricer run --config {args.config}",
-            "running against Amazon needs the SP-API adapter and the SQLite store, which this version does not "
-            "have yet; use --sim",
+            "running against Amazon needs the SP-API adapter and its configuration file, which this version does "
+            "not have yet; use --sim",
         )
     if (problem := check_scenario(args.scenario)) is not None:
         return refuse("repricer run", problem)
     # Virtual time that runs at --speed times real time; nothing jumps, so the view is steady.
+    # The store's thread is fine with it: time only ever runs at a rate, it never jumps while the thread works.
     clock = trio.testing.MockClock(rate=args.speed)
-    return trio.run(_run_sim, args, clock=clock)
+    try:
+        return trio.run(_run_sim, args, clock=clock)
+    except StoreUnavailable as exc:
+        return refuse("repricer run", str(exc))
 
 
 async def _run_sim(args: argparse.Namespace) -> int:
+    # The composition root opens and closes the store; the daemon only uses it.
+    if args.db is None:
+        from engine.store import MemoryStore
+
+        async with MemoryStore() as memory:
+            return await _run_daemon(args, memory)
+    async with open_store(args.db, create=True) as store:
+        return await _run_daemon(args, store)
+
+
+async def _run_daemon(args: argparse.Namespace, store: Store) -> int:
     from adapters.simulated.run import build_run
+    from engine.daemon import RuntimeConfig
     from engine.live import LiveView
     from engine.pricing.search import EngineSearch
 
+    config = RuntimeConfig()
+    if store.persistent:
+        # Saving at a stop is real I/O in real time; its deadline is virtual time, which runs --speed times faster.
+        config = msgspec.structs.replace(config, persist_timeout_s=config.persist_timeout_s * max(1.0, args.speed))
     run = build_run(
-        scenario=args.scenario, seed=args.seed, skus=args.skus, strategy=EngineSearch(), marketplaces=args.marketplaces
+        scenario=args.scenario,
+        seed=args.seed,
+        skus=args.skus,
+        strategy=EngineSearch(),
+        marketplaces=args.marketplaces,
+        config=config,
+        store=store,
     )
     title = (
         f"repricer --sim: {args.skus} SKUs on {', '.join(args.marketplaces)}, competition {args.scenario}, "
@@ -87,8 +129,7 @@ async def _run_sim(args: argparse.Namespace) -> int:
         now = trio.current_time()
         view.show(run.status(), now, now - run.started_at)
 
-    # The composition root opens and closes the store; the daemon only uses it.
-    async with run.store, trio.open_nursery() as nursery:
+    async with trio.open_nursery() as nursery:
         nursery.start_soon(_stop_on_signal, run.daemon.stop)
         nursery.start_soon(_refresh, tick, refresh)
         if args.hours is not None:
