@@ -118,6 +118,11 @@ async def _run_daemon(args: argparse.Namespace, store: Store) -> int:
         config=config,
         store=store,
     )
+    if store.persistent:
+        # The simulated offers go into the catalog, so `catalog export` and `history` know them.
+        from engine.catalog import from_settings
+
+        await store.save_catalog([from_settings(r.catalog[k]) for r in run.runtimes for k in r.catalog])
     title = (
         f"repricer --sim: {args.skus} SKUs on {', '.join(args.marketplaces)}, competition {args.scenario}, "
         f"{args.speed:g}x   (Ctrl-C stops)"

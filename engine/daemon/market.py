@@ -81,10 +81,13 @@ _SETTLED = frozenset({Reason.CONVERGED, Reason.SECURED, Reason.NO_COMPETITION, R
 
 class MarketLearned(msgspec.Struct, frozen=True):
     """What one marketplace learned, as stored: the learner's sums, and the prior the offers use now (relearned
-    every few lessons, so not always the learner's latest)."""
+    every few lessons, so not always the learner's latest). ``saved_at``: the wall time of the save (Unix seconds),
+    so a process whose wall clock reads earlier than that (a simulation run faster than real time, a system clock
+    stepped back) can tell its stored times would be in its future."""
 
-    learner: LearnerState
+    learner: LearnerState | None
     prior: ScorePrior | None
+    saved_at: float = 0.0
 
 
 class MarketRuntime:
@@ -187,8 +190,19 @@ class MarketRuntime:
         updates it never heard back about (sent again as intents, so guarded against today's bounds) and the
         accepted ones not yet verified (read back when due). A stored state that cannot be read is reported and
         that offer starts afresh; nothing else is lost."""
-        self._wall_offset = clock.to_utc(0.0).timestamp()
         store = self.store
+        learned = await store.load_market_state(self.seller, self.code)
+        market: MarketLearned | None = None
+        if learned is not None:
+            try:
+                market = msgspec.msgpack.decode(learned, type=MarketLearned)
+            except (msgspec.DecodeError, msgspec.ValidationError) as error:
+                log.error("%s/%s: stored market state unreadable (%s); learning afresh", self.seller, self.code, error)
+        # Stored times map onto this process's clock by wall time; when the last save is ahead of this clock's
+        # now, the whole timeline moves back by that much, so no state waits for a moment that has not come (an
+        # observation older than the newest one seen is ignored).
+        ahead = 0.0 if market is None else max(0.0, market.saved_at - clock.now_utc().timestamp())
+        self._wall_offset = clock.to_utc(0.0).timestamp() + ahead
         states = await store.load_search_states(self.seller, self.code)
         resumed = unreadable = 0
         for key, stored in states.items():
@@ -203,13 +217,11 @@ class MarketRuntime:
                 continue
             self._saved[key] = actor.state
             resumed += 1
-        learned = await store.load_market_state(self.seller, self.code)
-        if learned is not None and self.learner is not None:
+        if market is not None and market.learner is not None and self.learner is not None:
             try:
-                market = msgspec.msgpack.decode(learned, type=MarketLearned)
                 self.learner = WeightLearner.restore(self.learner.base, market.learner)
                 self._prior = market.prior
-            except (msgspec.DecodeError, msgspec.ValidationError, ValueError) as error:
+            except ValueError as error:
                 log.error(
                     "%s/%s: stored Buy Box weights unreadable (%s); learning afresh", self.seller, self.code, error
                 )
@@ -485,9 +497,10 @@ class MarketRuntime:
         if changed:
             await self.store.save_search_states({key: encode(rebase(state, offset)) for key, state in changed.items()})
             self._saved.update(changed)
-        if self.learner is not None and self.learner.samples:
-            learned = MarketLearned(self.learner.snapshot(), self._prior)
-            await self.store.save_market_state(self.seller, self.code, msgspec.msgpack.encode(learned))
+        snapshot = self.learner.snapshot() if self.learner is not None and self.learner.samples else None
+        saved_at = trio.current_time() + self.wall_offset
+        learned = MarketLearned(snapshot, self._prior, saved_at)
+        await self.store.save_market_state(self.seller, self.code, msgspec.msgpack.encode(learned))
         return len(changed)
 
     async def persist(self) -> PersistReport:
@@ -498,7 +511,8 @@ class MarketRuntime:
         try:
             await self.store.outbox_put(updates, trio.current_time())
             outbox = len(updates)
-            states = await self.save_learned()
+            await self.save_learned()
+            states = len(self.actors)  # every state now in the store: the unchanged ones were confirmed earlier
             await self.forget_removed()
             complete = True
         except Exception:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -61,8 +61,9 @@ def _inputs(actor: OfferActor, runtime: Any, delta: float) -> PolicyInputs:
 
 
 def test_resume_across_processes() -> None:
-    """A daemon saves under one `trio.run`; a second, whose trio clock reads 12,345.5 s further for the same wall
-    time, loads, and every search's next decision is the one the first would have made."""
+    """A daemon saves under one `trio.run`; a second, an hour later by the wall clock and whose trio clock reads
+    12,345.5 s at start, loads, and every search's next decision is the one the first would have made at the same
+    wall moment."""
     store = MemoryStore()  # plain dicts: it outlives one trio.run as a file outlives a process
     strategy = EngineSearch()
     expected: dict[OfferKey, tuple[Any, ...]] = {}
@@ -98,9 +99,11 @@ def test_resume_across_processes() -> None:
     async def second() -> None:
         run = build_run(scenario="S1b", seed=5, skus=12, strategy=strategy, store=store)
         (runtime,) = run.runtimes
-        # The first run's trio time 0 was WALL; here WALL is trio time 12,345.5: every time moves by that.
-        restart = Clock(WALL)
+        # The first run's trio time 0 was WALL; this one starts at trio time 12,345.5 an hour later, so WALL is
+        # trio time 8,745.5 here: every time moves by that.
+        restart = Clock(WALL + timedelta(hours=1))
         delta = restart.from_utc(WALL)
+        assert delta == 8_745.5
         report = await runtime.restore(restart)
         assert report.states_resumed == len(runtime.actors) and report.states_unreadable == 0
         for key, actor in runtime.actors.items():
@@ -158,3 +161,36 @@ async def test_unanswered_updates_are_sent_again_within_todays_bounds(autojump_c
         daemon.stop.set()
     states = {e.update.update_id: e.state for e in await store.outbox_entries("SELLER", "DE", set(OutboxState))}
     assert states[40] is OutboxState.SUPERSEDED
+
+
+def test_a_timeline_saved_ahead_of_the_wall_clock_moves_back() -> None:
+    """A simulation run faster than real time (or a system clock stepped back) stores times ahead of the next
+    process's wall clock: restored, no search waits for a moment that has not come, and the daemon decides at once."""
+    store = MemoryStore()
+    strategy = EngineSearch()
+
+    async def first() -> None:
+        run = build_run(scenario="S1b", seed=2, skus=8, strategy=strategy, store=store)
+        run.daemon.clock = Clock(WALL)
+        async with trio.open_nursery() as nursery:
+            await nursery.start(run.daemon.run)
+            await trio.sleep(30 * 60)
+            run.daemon.stop.set()
+
+    trio.run(first, clock=trio.testing.MockClock(autojump_threshold=0))
+
+    async def second() -> None:
+        run = build_run(scenario="S1b", seed=2, skus=8, strategy=strategy, store=store)
+        run.daemon.clock = Clock(WALL + timedelta(seconds=20))  # 30 simulated minutes took 20 s of wall time
+        (runtime,) = run.runtimes
+        async with trio.open_nursery() as nursery:
+            await nursery.start(run.daemon.run)
+            now = trio.current_time()
+            states = [actor.state for actor in runtime.actors.values()]
+            assert all(state.seen_as_of <= now and state.live_since <= now for state in states)
+            assert max(state.seen_as_of for state in states) > now - 600  # moved back, not thrown away
+            await trio.sleep(10 * 60)
+            assert runtime.batcher.counters.updates_sent > 0
+            run.daemon.stop.set()
+
+    trio.run(second, clock=trio.testing.MockClock(autojump_threshold=0))
