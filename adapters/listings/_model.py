@@ -13,6 +13,7 @@ __all__ = [
     "COLUMNS",
     "CONDITION_CODES",
     "PRODUCT_ID_TYPE_CODES",
+    "TYPED_COLUMNS",
     "ExportRow",
     "ParsedExport",
     "ProductIdType",
@@ -64,6 +65,22 @@ COLUMNS: Final = (
 
 # Seller Central's "Active Listings Report" help page (200385890) and spapi.md; 9 is left out on purpose: public
 # code disagrees on what it means (Club, "Not Used"), so a row carrying it is reported rather than guessed.
+# The columns that become `ExportRow` fields, in the order of its fields; every other column is an attribute.
+TYPED_COLUMNS: Final = (
+    "seller-sku",
+    "asin1",
+    "product-id",
+    "product-id-type",
+    "price",
+    "quantity",
+    "item-condition",
+    "fulfillment-channel",
+    "status",
+    "item-name",
+    "open-date",
+    "merchant-shipping-group",
+)
+
 CONDITION_CODES: Final[dict[str, Condition]] = {
     "1": Condition.USED_LIKE_NEW,
     "2": Condition.USED_VERY_GOOD,

@@ -15,6 +15,7 @@ from typing import Final
 from adapters.listings._model import (
     CONDITION_CODES,
     PRODUCT_ID_TYPE_CODES,
+    TYPED_COLUMNS,
     ExportRow,
     ParsedExport,
     ProductIdType,
@@ -28,21 +29,6 @@ __all__ = ["parse_export"]
 
 _BOM: Final = b"\xef\xbb\xbf"
 
-# The columns that become `ExportRow` fields; every other column is kept in ``attributes``.
-_MODELLED: Final = (
-    "seller-sku",
-    "asin1",
-    "product-id",
-    "product-id-type",
-    "price",
-    "quantity",
-    "item-condition",
-    "fulfillment-channel",
-    "status",
-    "item-name",
-    "open-date",
-    "merchant-shipping-group",
-)
 # GET_FLAT_FILE_OPEN_LISTINGS_DATA names its columns ``sku`` and ``asin``; they count only where the long
 # name is absent.
 _ALIASES: Final = {"sku": "seller-sku", "asin": "asin1"}
@@ -163,7 +149,7 @@ class _RowReader:
         attributes: list[tuple[int, str]] = []
         for position, name in enumerate(columns):
             key = name.strip().lower()
-            if key in _MODELLED:
+            if key in TYPED_COLUMNS:
                 if key in found:
                     raise _BadRow(f"header: column {key!r} appears twice (columns {found[key] + 1} and {position + 1})")
                 found[key] = position
@@ -181,7 +167,7 @@ class _RowReader:
         # all the typed cells of a line, another the attributes: this is the per-line cost of a 100,000-row file.
         absent = len(columns)
         self.sku = found["seller-sku"]
-        self._typed = _getter([found.get(name, absent) for name in _MODELLED[1:]])
+        self._typed = _getter([found.get(name, absent) for name in TYPED_COLUMNS[1:]])
         self._attribute_names = tuple(name for _, name in attributes)
         self._attribute_cells = _getter([position for position, _ in attributes])
 

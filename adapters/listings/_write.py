@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Final
 
-from adapters.listings._model import COLUMNS, CONDITION_CODES, PRODUCT_ID_TYPE_CODES, ExportRow
+from adapters.listings._model import COLUMNS, CONDITION_CODES, PRODUCT_ID_TYPE_CODES, TYPED_COLUMNS, ExportRow
 from engine.model import Fulfilment
 from engine.money import format_minor
 
@@ -19,23 +19,7 @@ __all__ = ["write_export"]
 
 _CONDITION_CODE: Final = {condition: code for code, condition in CONDITION_CODES.items()}
 _PRODUCT_ID_TYPE_CODE: Final = {kind: code for code, kind in PRODUCT_ID_TYPE_CODES.items()}
-# The columns `ExportRow` has fields for; the other standard columns are written from ``attributes``.
-_TYPED: Final = frozenset(
-    {
-        "seller-sku",
-        "asin1",
-        "product-id",
-        "product-id-type",
-        "price",
-        "quantity",
-        "item-condition",
-        "fulfillment-channel",
-        "status",
-        "item-name",
-        "open-date",
-        "merchant-shipping-group",
-    }
-)
+_TYPED: Final = frozenset(TYPED_COLUMNS)  # the other standard columns are written from ``attributes``
 _FORBIDDEN: Final = ("\t", "\n", "\r")
 
 

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from adapters.listings import (
     COLUMNS,
+    TYPED_COLUMNS,
     ExportRow,
     ParsedExport,
     ProductIdType,
@@ -343,20 +344,7 @@ def _sample_row(i: int) -> ExportRow:
 
 # --- properties ---------------------------------------------------------------------------------------------------
 
-_TYPED = {
-    "seller-sku",
-    "asin1",
-    "product-id",
-    "product-id-type",
-    "price",
-    "quantity",
-    "item-condition",
-    "fulfillment-channel",
-    "status",
-    "item-name",
-    "open-date",
-    "merchant-shipping-group",
-}
+_TYPED = set(TYPED_COLUMNS)
 _ANY_TEXT = st.characters(blacklist_characters="\t\r\n", blacklist_categories=("Cs",))
 # cp1252 letters that no UTF-8 sequence starts or continues with in this mix: the file cannot pass for UTF-8.
 _CP1252_TEXT = st.sampled_from("abcXYZ 09-_.,'\"/äöüßÄÖÜéè")
