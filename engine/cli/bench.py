@@ -1,4 +1,4 @@
-"""`repricer bench convergence|throughput`: the benchmarks (bench/README.md).
+"""`repricer bench convergence|throughput|store|import`: the benchmarks (bench/README.md).
 
 The only command group that imports `bench`, and only inside its commands (and the ``--strategies`` type).
 """
@@ -68,7 +68,7 @@ def _plan_default(key: str, show: Callable[[tuple[Any, ...]], str] = _listed) ->
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     bench = sub.add_parser(
         "bench",
-        help="benchmarks: convergence against simulated competitors, throughput",
+        help="benchmarks: convergence against simulated competitors, throughput, the store, a listings import",
         description="Benchmarks of the engine; see bench/README.md.",
         formatter_class=HelpFormatter,
     )
@@ -127,10 +127,58 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     thr.add_argument(
         "--warmup", type=positive_float, help="seconds before each rate is measured (default: 1; 0.2 with --quick)"
     )
+    thr.add_argument(
+        "--store",
+        type=_stores,
+        help="the daemon's store: null, memory or sqlite (a temporary file); several, like memory,sqlite, compare "
+        "their decision rates side by side in one process (default: null)",
+    )
+    thr.add_argument(
+        "--rounds", type=positive_int, default=3, help="with several stores: rate measurements of each, alternated"
+    )
     thr.add_argument("--quick", action="store_true", help="1,000 actors, a second or so per measurement")
     thr.add_argument("--in-process", action="store_true", help="measure in this process, not a fresh one per count")
     thr.add_argument("--json", type=output_file, metavar="FILE", help="write the runs as JSON to FILE")
     thr.set_defaults(handler=_cmd_throughput)
+
+    store = bench_sub.add_parser(
+        "store",
+        help="rows/s the SQLite store's writer commits while the daemon decides",
+        description="The daemon's real topology (the engine's search, a no-op marketplace) on a SQLite store, and "
+        "beside it tasks writing decisions and search states into the same store in batches: rows committed per "
+        "second, and the daemon's decision rate meanwhile.",
+        formatter_class=HelpFormatter,
+    )
+    store.add_argument("--seconds", type=positive_float, default=10.0, help="seconds measured per batch size")
+    store.add_argument("--warmup", type=positive_float, default=2.0, help="seconds before measuring")
+    store.add_argument("--batch", type=counts, help="rows per call, like 100,1000 (default: 100,1000)")
+    store.add_argument("--actors", type=_count, default=10_000, help="offer actors deciding meanwhile")
+    store.add_argument(
+        "--load", type=_loads, help="what the load writes: decisions, states or both (default: decisions,states)"
+    )
+    store.add_argument(
+        "--rate",
+        type=positive_float,
+        help="observations/s offered to the daemon (default: as many as it takes, the daemon at full speed)",
+    )
+    store.add_argument("--no-daemon", action="store_true", help="the load alone: the writer's ceiling here")
+    store.add_argument("--in-process", action="store_true", help="measure in this process, not one per batch size")
+    store.add_argument("--json", type=output_file, metavar="FILE", help="write the runs as JSON to FILE")
+    store.set_defaults(handler=_cmd_store)
+
+    imp = bench_sub.add_parser(
+        "import",
+        help="a large listings export into a fresh SQLite store, phase by phase",
+        description="Writes a listings export of --rows rows, then times its import into a fresh SQLite store "
+        "(parse, catalog rows, save) and a re-import of the same file.",
+        formatter_class=HelpFormatter,
+    )
+    imp.add_argument("--rows", type=_count, default=100_000, help="rows in the export")
+    imp.add_argument(
+        "--encoding", choices=["cp1252", "utf-8", "utf-8-sig"], default="cp1252", help="the export's encoding"
+    )
+    imp.add_argument("--json", type=output_file, metavar="FILE", help="write the run as JSON to FILE")
+    imp.set_defaults(handler=_cmd_import)
 
 
 def _strategies(text: str) -> tuple[str, ...]:
@@ -142,6 +190,36 @@ def _strategies(text: str) -> tuple[str, ...]:
         raise argparse.ArgumentTypeError(
             f"unknown strategy {', '.join(unknown) or repr(text)}; known: {', '.join(STRATEGIES)}"
         )
+    return names
+
+
+def _stores(text: str) -> tuple[str, ...]:
+    from bench.stores import STORES
+
+    names = tuple(split(text))
+    unknown = [name for name in names if name not in STORES]
+    if unknown or not names or len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError(
+            f"unknown or repeated store {', '.join(unknown) or repr(text)}; known: {', '.join(STORES)}"
+        )
+    return names
+
+
+def _count(text: str) -> int:
+    """One count, like 100k."""
+    values = counts(text)
+    if len(values) != 1:
+        raise argparse.ArgumentTypeError(f"one count, not {text!r}")
+    return values[0]
+
+
+def _loads(text: str) -> tuple[str, ...]:
+    from bench.store import LOADS
+
+    names = tuple(split(text))
+    unknown = [name for name in names if name not in LOADS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown load {', '.join(unknown) or repr(text)}; known: {', '.join(LOADS)}")
     return names
 
 
@@ -185,7 +263,15 @@ def _cmd_convergence(args: argparse.Namespace) -> int:
 
 
 def _cmd_throughput(args: argparse.Namespace) -> int:
-    from bench.throughput import ThroughputPlan, run_throughput, throughput_json, throughput_table
+    from bench.throughput import (
+        StoreRate,
+        ThroughputPlan,
+        ThroughputRun,
+        comparison_table,
+        run_throughput,
+        throughput_json,
+        throughput_table,
+    )
 
     # `--quick`: every measurement of the full run, at a size that takes seconds (the suite's smoke test).
     quick = ThroughputPlan(actors=(1000,), seconds=0.3, warmup_s=0.2, latency_seconds=1.0, latency_rate=1000.0)
@@ -198,9 +284,49 @@ def _cmd_throughput(args: argparse.Namespace) -> int:
         latency_rate=args.latency_rate or base.latency_rate,
         warmup_s=args.warmup or base.warmup_s,
         isolate=not args.in_process,
+        stores=args.store or base.stores,
+        rounds=args.rounds,
     )
     runs = run_throughput(plan)
-    print(throughput_table(runs))
+    if len(plan.stores) > 1:
+        print(comparison_table([r for r in runs if isinstance(r, StoreRate)]))
+    else:
+        if plan.stores != ("null",):
+            print(f"store: {plan.stores[0]}")
+        print(throughput_table([r for r in runs if isinstance(r, ThroughputRun)]))
     if args.json is not None:
         args.json.write_bytes(msgspec.json.format(msgspec.json.encode(throughput_json(runs, plan))) + b"\n")
+    return 0
+
+
+def _cmd_store(args: argparse.Namespace) -> int:
+    from bench.store import StorePlan, run_store, store_json, store_table
+
+    base = StorePlan()
+    plan = StorePlan(
+        actors=args.actors,
+        seconds=args.seconds,
+        warmup_s=args.warmup,
+        batches=args.batch or base.batches,
+        loads=args.load or base.loads,
+        daemon=not args.no_daemon,
+        rate=args.rate,
+        isolate=not args.in_process,
+    )
+    runs = run_store(plan)
+    print(store_table(runs))
+    if args.json is not None:
+        args.json.write_bytes(msgspec.json.format(msgspec.json.encode(store_json(runs, plan))) + b"\n")
+    return 0
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    from bench.imports import ImportPlan, import_json, import_table, run_import
+
+    plan = ImportPlan(rows=args.rows, encoding=args.encoding)
+    print(f"bench import: {plan.rows:,} rows, {plan.encoding}", file=sys.stderr)
+    run = run_import(plan)
+    print(import_table(run))
+    if args.json is not None:
+        args.json.write_bytes(msgspec.json.format(msgspec.json.encode(import_json(run, plan))) + b"\n")
     return 0

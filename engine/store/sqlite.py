@@ -3,14 +3,14 @@
 aiosqlite runs SQLite in a thread of its own and speaks asyncio; trio-asyncio runs that inside trio, and only
 here: the rest of the engine sees trio coroutines.
 
-One connection, owned by one writer task. A caller's operation (a write, or a read that must see every write
-queued before it) goes into the writer's queue. The writer takes everything queued, runs the writes in one
-transaction and commits, then runs the reads: at 100,000 offers a burst of decisions, state saves and outbox
-moves costs one fsync-free commit, not thousands. A caller that needs the outcome (the outbox before a price goes
-out, a save at stop) waits for its group's commit and gets its result or its error; the traces
-(`record_decisions`, `record_prices`) are handed over and the caller goes on, and the writer logs and counts
-what it could not write (`lost_rows`). When one operation of a group fails (a constraint, a bug), the group is
-rolled back and its operations are run again one transaction each, so only that caller sees the error; when the
+One connection, owned by one writer task. A caller's operation (a write, or a read that must see every write queued
+before it) goes into the writer's queue. The writer takes everything queued and hands it to aiosqlite's thread in
+one call, which runs the writes in one transaction and commits, then runs the reads: at 100,000 offers a burst of
+decisions, state saves and outbox moves costs one fsync-free commit, not thousands. A caller that needs the outcome
+(the outbox before a price goes out, a save at stop) waits for its group's commit and gets its result or its error;
+the traces (`record_decisions`, `record_prices`) are handed over and the caller goes on, and the writer logs and
+counts what it could not write (`lost_rows`). When one operation of a group fails (a constraint, a bug), the group
+is rolled back and its operations are run again one transaction each, so only that caller sees the error; when the
 commit itself fails (a full disk), every caller of the group gets the error and nothing of the group is kept.
 
 WAL journal with ``synchronous=NORMAL``: a commit survives the process being killed at any moment (a power cut may
@@ -47,7 +47,7 @@ from engine.model import (
     PricePoint,
 )
 from engine.ports import CatalogChange, Clock
-from engine.store.outbox import apply_mark
+from engine.store.outbox import move
 from engine.store.schema import MIGRATIONS, VERSION
 
 __all__ = ["SchemaError", "SqliteConfig", "SqliteStore"]
@@ -55,7 +55,7 @@ __all__ = ["SchemaError", "SqliteConfig", "SqliteStore"]
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-Op = Callable[[aiosqlite.Connection], Awaitable[T]]
+Op = Callable[[sqlite3.Connection], T]
 
 
 class SchemaError(RuntimeError):
@@ -63,18 +63,22 @@ class SchemaError(RuntimeError):
 
 
 class SqliteConfig(msgspec.Struct, frozen=True):
-    # Operations waiting for the writer at most; a trace handed over beyond this waits for room (backpressure).
-    queue_limit: int = 10_000
+    # Rows waiting for the writer at most; a trace handed over beyond this waits for room (backpressure).
+    queue_limit: int = 200_000
+    # SQLite's page cache: the default 2 MiB lets inserts into a table of millions of decisions fall to about half
+    # the rate (`repricer bench store`).
+    cache_mib: int = 64
     # Decisions, prices and settled outbox entries older than this are deleted when the store opens.
     retention_days: float = 30.0
     busy_timeout_ms: int = 5_000
 
 
 class _Job(Generic[T]):
-    __slots__ = ("done", "error", "op", "result", "write")
+    __slots__ = ("done", "error", "op", "result", "rows", "write")
 
-    def __init__(self, op: Op[T], *, write: bool, wait: bool) -> None:
+    def __init__(self, op: Op[T], *, write: bool, wait: bool, rows: int = 1) -> None:
         self.op = op
+        self.rows = rows
         self.write = write
         self.done: trio.Event | None = trio.Event() if wait else None
         self.result: T | None = None
@@ -98,6 +102,7 @@ class SqliteStore:
         # Unix seconds at trio time 0 of this process: a time goes in as ``at + offset`` and comes out less it.
         self._offset = 0.0 if clock is None else clock.to_utc(0.0).timestamp()
         self._queue: list[_Job[Any]] = []
+        self._queued_rows = 0  # rows of the traces handed over and not yet taken by the writer
         self._work = trio.Event()
         self._room = trio.Event()
         self._closing = False
@@ -138,9 +143,9 @@ class SqliteStore:
         async with trio_asyncio.open_loop():
             conn = await _connect(path)
             try:
-                await _aio(_prepare)(conn, config)
+                await _in_thread(conn, _prepare, config)
                 store = cls(conn, path, clock, config)
-                await _aio(store._prune)(conn)
+                await _in_thread(conn, store._prune)
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(store._writer)
                     try:
@@ -168,15 +173,16 @@ class SqliteStore:
             raise job.error
         return job.result  # type: ignore[return-value]
 
-    async def _hand_over(self, op: Op[None]) -> None:
-        """Queue a trace write and go on (waiting only while the queue is full)."""
+    async def _hand_over(self, op: Op[None], rows: int) -> None:
+        """Queue a trace write of ``rows`` rows and go on (waiting only while the queue holds too many rows)."""
         if self._closing:
             raise StoreClosed(f"the store {self.path} is closed")
-        while len(self._queue) >= self.config.queue_limit:
+        while self._queued_rows >= self.config.queue_limit:
             if self._room.is_set():
                 self._room = trio.Event()
             await self._room.wait()
-        self._queue.append(_Job(op, write=True, wait=False))
+        self._queued_rows += rows
+        self._queue.append(_Job(op, write=True, wait=False, rows=rows))
         self._work.set()
         await trio.lowlevel.checkpoint()
 
@@ -188,8 +194,9 @@ class SqliteStore:
                     await self._work.wait()
                     continue
                 group, self._queue = self._queue, []
+                self._queued_rows = 0
                 self._room.set()
-                await _aio(self._commit)(self._conn, group)
+                await _in_thread(self._conn, self._commit, group)
                 self.commits += 1
                 for job in group:
                     if job.done is not None:
@@ -198,40 +205,40 @@ class SqliteStore:
                         self.lost_rows += 1
                         log.error("the store could not write a trace: %s", job.error)
 
-    async def _commit(self, conn: aiosqlite.Connection, group: list[_Job[Any]]) -> None:
-        """Run on asyncio's side: the group's writes in one transaction, then its reads."""
+    def _commit(self, conn: sqlite3.Connection, group: list[_Job[Any]]) -> None:
+        """In aiosqlite's thread, in one call: the group's writes in one transaction, then its reads."""
         writes = [job for job in group if job.write]
         if writes:
             try:
-                await conn.execute("BEGIN IMMEDIATE")
+                conn.execute("BEGIN IMMEDIATE")
                 try:
                     for job in writes:
-                        job.result = await job.op(conn)
+                        job.result = job.op(conn)
                 except Exception:
-                    await _rollback(conn)  # SQLite may have ended it itself (SQLITE_FULL, an I/O error)
-                    await self._one_by_one(conn, writes)
+                    _rollback(conn)  # SQLite may have ended it itself (SQLITE_FULL, an I/O error)
+                    self._one_by_one(conn, writes)
                 else:
-                    await conn.execute("COMMIT")
+                    conn.execute("COMMIT")
             except Exception as error:  # BEGIN or COMMIT failed: a full disk, an I/O error
-                await _rollback(conn)
+                _rollback(conn)
                 for job in writes:
                     job.result, job.error = None, error
         for job in group:
             if not job.write:
                 try:
-                    job.result = await job.op(conn)
+                    job.result = job.op(conn)
                 except Exception as error:
                     job.error = error
 
-    async def _one_by_one(self, conn: aiosqlite.Connection, writes: list[_Job[Any]]) -> None:
+    def _one_by_one(self, conn: sqlite3.Connection, writes: list[_Job[Any]]) -> None:
         for job in writes:
             job.result = job.error = None
             try:
-                await conn.execute("BEGIN IMMEDIATE")
-                job.result = await job.op(conn)
-                await conn.execute("COMMIT")
+                conn.execute("BEGIN IMMEDIATE")
+                job.result = job.op(conn)
+                conn.execute("COMMIT")
             except Exception as error:
-                await _rollback(conn)
+                _rollback(conn)
                 job.result, job.error = None, error
 
     async def aclose(self) -> None:
@@ -253,16 +260,16 @@ class SqliteStore:
     # --- the catalog ---------------------------------------------------------------------------------------------
 
     async def markets(self) -> list[tuple[str, str]]:
-        async def op(conn: aiosqlite.Connection) -> list[tuple[str, str]]:
-            rows = await conn.execute_fetchall("SELECT DISTINCT seller, marketplace FROM catalog ORDER BY 1, 2")
+        def op(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+            rows = _fetchall(conn, "SELECT DISTINCT seller, marketplace FROM catalog ORDER BY 1, 2")
             return [(seller, marketplace) for seller, marketplace in rows]
 
         return await self._run(op, write=False)
 
     async def load_catalog(self, seller: str, marketplace: str) -> list[CatalogRow]:
-        async def op(conn: aiosqlite.Connection) -> list[CatalogRow]:
-            rows = await conn.execute_fetchall(
-                "SELECT row FROM catalog WHERE seller = ? AND marketplace = ? ORDER BY sku", (seller, marketplace)
+        def op(conn: sqlite3.Connection) -> list[CatalogRow]:
+            rows = _fetchall(
+                conn, "SELECT row FROM catalog WHERE seller = ? AND marketplace = ? ORDER BY sku", (seller, marketplace)
             )
             return [_CATALOG.decode(row) for (row,) in rows]
 
@@ -271,15 +278,15 @@ class SqliteStore:
     async def save_catalog(self, rows: Sequence[CatalogRow]) -> CatalogChange:
         encoded = {row.key: _ENCODER.encode(row) for row in rows}  # a key given twice: the later row wins
 
-        async def op(conn: aiosqlite.Connection) -> CatalogChange:
+        def op(conn: sqlite3.Connection) -> CatalogChange:
             existing: dict[OfferKey, bytes] = {}
             for seller, marketplace in {(k.seller, k.marketplace) for k in encoded}:
-                found = await conn.execute_fetchall(
-                    "SELECT sku, row FROM catalog WHERE seller = ? AND marketplace = ?", (seller, marketplace)
+                found = _fetchall(
+                    conn, "SELECT sku, row FROM catalog WHERE seller = ? AND marketplace = ?", (seller, marketplace)
                 )
                 existing.update((OfferKey(seller, marketplace, sku), row) for sku, row in found)
             changed = [(k.seller, k.marketplace, k.sku, row) for k, row in encoded.items() if existing.get(k) != row]
-            await conn.executemany("INSERT OR REPLACE INTO catalog VALUES (?, ?, ?, ?)", changed)
+            conn.executemany("INSERT OR REPLACE INTO catalog VALUES (?, ?, ?, ?)", changed)
             created = sum(1 for k in encoded if k not in existing)
             return CatalogChange(created, len(changed) - created, len(encoded) - len(changed))
 
@@ -288,19 +295,19 @@ class SqliteStore:
     async def remove_offers(self, keys: Sequence[OfferKey]) -> None:
         params = [(k.seller, k.marketplace, k.sku) for k in keys]
 
-        async def op(conn: aiosqlite.Connection) -> None:
+        def op(conn: sqlite3.Connection) -> None:
             where = "WHERE seller = ? AND marketplace = ? AND sku = ?"
-            await conn.executemany(f"DELETE FROM catalog {where}", params)
-            await conn.executemany(f"DELETE FROM search_state {where}", params)
+            conn.executemany(f"DELETE FROM catalog {where}", params)
+            conn.executemany(f"DELETE FROM search_state {where}", params)
 
         await self._run(op)
 
     # --- what the engine learned -------------------------------------------------------------------------------
 
     async def load_search_states(self, seller: str, marketplace: str) -> dict[OfferKey, bytes]:
-        async def op(conn: aiosqlite.Connection) -> dict[OfferKey, bytes]:
-            rows = await conn.execute_fetchall(
-                "SELECT sku, state FROM search_state WHERE seller = ? AND marketplace = ?", (seller, marketplace)
+        def op(conn: sqlite3.Connection) -> dict[OfferKey, bytes]:
+            rows = _fetchall(
+                conn, "SELECT sku, state FROM search_state WHERE seller = ? AND marketplace = ?", (seller, marketplace)
             )
             return {OfferKey(seller, marketplace, sku): state for sku, state in rows}
 
@@ -309,16 +316,16 @@ class SqliteStore:
     async def save_search_states(self, states: Mapping[OfferKey, bytes]) -> None:
         params = [(k.seller, k.marketplace, k.sku, state) for k, state in states.items()]
 
-        async def op(conn: aiosqlite.Connection) -> None:
-            await conn.executemany("INSERT OR REPLACE INTO search_state VALUES (?, ?, ?, ?)", params)
+        def op(conn: sqlite3.Connection) -> None:
+            conn.executemany("INSERT OR REPLACE INTO search_state VALUES (?, ?, ?, ?)", params)
 
         await self._run(op)
 
     async def load_market_state(self, seller: str, marketplace: str) -> bytes | None:
-        async def op(conn: aiosqlite.Connection) -> bytes | None:
+        def op(conn: sqlite3.Connection) -> bytes | None:
             rows = list(
-                await conn.execute_fetchall(
-                    "SELECT state FROM market_state WHERE seller = ? AND marketplace = ?", (seller, marketplace)
+                _fetchall(
+                    conn, "SELECT state FROM market_state WHERE seller = ? AND marketplace = ?", (seller, marketplace)
                 )
             )
             return bytes(rows[0][0]) if rows else None
@@ -326,8 +333,8 @@ class SqliteStore:
         return await self._run(op, write=False)
 
     async def save_market_state(self, seller: str, marketplace: str, state: bytes) -> None:
-        async def op(conn: aiosqlite.Connection) -> None:
-            await conn.execute("INSERT OR REPLACE INTO market_state VALUES (?, ?, ?)", (seller, marketplace, state))
+        def op(conn: sqlite3.Connection) -> None:
+            conn.execute("INSERT OR REPLACE INTO market_state VALUES (?, ?, ?)", (seller, marketplace, state))
 
         await self._run(op)
 
@@ -337,16 +344,17 @@ class SqliteStore:
         offset = self._offset
         params = [(d.key.seller, d.key.marketplace, d.key.sku, d.at + offset, _ENCODER.encode(d)) for d in decisions]
 
-        async def op(conn: aiosqlite.Connection) -> None:
-            await conn.executemany(
+        def op(conn: sqlite3.Connection) -> None:
+            conn.executemany(
                 "INSERT INTO decision (seller, marketplace, sku, at, record) VALUES (?, ?, ?, ?, ?)", params
             )
 
-        await self._hand_over(op)
+        await self._hand_over(op, len(params))
 
     async def recent_decisions(self, key: OfferKey, limit: int) -> list[Decision]:
-        async def op(conn: aiosqlite.Connection) -> list[Decision]:
-            rows = await conn.execute_fetchall(
+        def op(conn: sqlite3.Connection) -> list[Decision]:
+            rows = _fetchall(
+                conn,
                 "SELECT at, record FROM decision WHERE seller = ? AND marketplace = ? AND sku = ?"
                 " ORDER BY id DESC LIMIT ?",
                 (key.seller, key.marketplace, key.sku, max(limit, 0)),
@@ -359,16 +367,15 @@ class SqliteStore:
         offset = self._offset
         params = [(p.key.seller, p.key.marketplace, p.key.sku, p.at + offset, p.price) for p in points]
 
-        async def op(conn: aiosqlite.Connection) -> None:
-            await conn.executemany(
-                "INSERT INTO price (seller, marketplace, sku, at, price) VALUES (?, ?, ?, ?, ?)", params
-            )
+        def op(conn: sqlite3.Connection) -> None:
+            conn.executemany("INSERT INTO price (seller, marketplace, sku, at, price) VALUES (?, ?, ?, ?, ?)", params)
 
-        await self._hand_over(op)
+        await self._hand_over(op, len(params))
 
     async def price_history(self, key: OfferKey, limit: int) -> list[PricePoint]:
-        async def op(conn: aiosqlite.Connection) -> list[PricePoint]:
-            rows = await conn.execute_fetchall(
+        def op(conn: sqlite3.Connection) -> list[PricePoint]:
+            rows = _fetchall(
+                conn,
                 "SELECT at, price FROM price WHERE seller = ? AND marketplace = ? AND sku = ? ORDER BY id DESC LIMIT ?",
                 (key.seller, key.marketplace, key.sku, max(limit, 0)),
             )
@@ -379,8 +386,8 @@ class SqliteStore:
     # --- the outbox ----------------------------------------------------------------------------------------------
 
     async def last_update_id(self) -> int:
-        async def op(conn: aiosqlite.Connection) -> int:
-            rows = list(await conn.execute_fetchall("SELECT value FROM sequence WHERE name = 'update_id'"))
+        def op(conn: sqlite3.Connection) -> int:
+            rows = list(_fetchall(conn, "SELECT value FROM sequence WHERE name = 'update_id'"))
             return int(rows[0][0]) if rows else 0
 
         return await self._run(op, write=False)
@@ -404,21 +411,21 @@ class SqliteStore:
         ]
         highest = max((u.update_id for u in updates), default=0)
 
-        async def op(conn: aiosqlite.Connection) -> None:
-            await conn.executemany(
+        def op(conn: sqlite3.Connection) -> None:
+            conn.executemany(
                 "UPDATE outbox SET state = 'superseded', at = ? WHERE seller = ? AND marketplace = ? AND sku = ?"
                 f" AND state IN {_UNANSWERED_SQL}",
                 supersede,
             )
             try:
-                await conn.executemany(
+                conn.executemany(
                     "INSERT INTO outbox (update_id, seller, marketplace, sku, state, at, body)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?)",
                     insert,
                 )
             except sqlite3.IntegrityError:
                 raise ValueError("an update id is in the outbox already") from None
-            await conn.execute(
+            conn.execute(
                 "INSERT INTO sequence VALUES ('update_id', ?)"
                 " ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)",
                 (highest,),
@@ -427,18 +434,27 @@ class SqliteStore:
         await self._run(op)
 
     async def outbox_mark(self, marks: Sequence[OutboxMark]) -> int:
-        async def op(conn: aiosqlite.Connection) -> int:
+        def op(conn: sqlite3.Connection) -> int:
             applied = 0
             for mark in marks:
-                entry = await self._entry(conn, mark.update_id)
-                if entry is None or entry.update.key != mark.key:
+                found = conn.execute(
+                    "SELECT seller, marketplace, sku, state, submission_id, failures, issues FROM outbox"
+                    " WHERE update_id = ?",
+                    (mark.update_id,),
+                ).fetchone()
+                if found is None or (found[0], found[1], found[2]) != (
+                    mark.key.seller,
+                    mark.key.marketplace,
+                    mark.key.sku,
+                ):
                     continue
-                moved = apply_mark(entry, mark)
+                _, _, _, state, submission_id, failures, issues = found
+                moved = move(OutboxState(state), submission_id, failures, tuple(json.loads(issues)), mark)
                 if moved is None:
                     continue
                 applied += 1
                 when = mark.at + self._offset
-                await conn.execute(
+                conn.execute(
                     "UPDATE outbox SET state = ?, at = ?, submission_id = ?, failures = ?, issues = ?"
                     " WHERE update_id = ?",
                     (
@@ -452,7 +468,7 @@ class SqliteStore:
                 )
                 if moved.state is OutboxState.ACCEPTED:
                     key = mark.key
-                    await conn.execute(
+                    conn.execute(
                         "UPDATE outbox SET state = 'superseded', at = ? WHERE seller = ? AND marketplace = ?"
                         " AND sku = ? AND state = 'accepted' AND update_id < ?",
                         (when, key.seller, key.marketplace, key.sku, mark.update_id),
@@ -460,14 +476,6 @@ class SqliteStore:
             return applied
 
         return await self._run(op)
-
-    async def _entry(self, conn: aiosqlite.Connection, update_id: int) -> OutboxEntry | None:
-        rows = list(
-            await conn.execute_fetchall(
-                "SELECT body, state, at, submission_id, failures, issues FROM outbox WHERE update_id = ?", (update_id,)
-            )
-        )
-        return self._outbox_entry(rows[0]) if rows else None
 
     def _outbox_entry(self, row: Any) -> OutboxEntry:
         body, state, at, submission_id, failures, issues = row
@@ -483,11 +491,12 @@ class SqliteStore:
     async def outbox_entries(self, seller: str, marketplace: str, states: Collection[OutboxState]) -> list[OutboxEntry]:
         wanted = sorted(OutboxState(s).value for s in states)
 
-        async def op(conn: aiosqlite.Connection) -> list[OutboxEntry]:
+        def op(conn: sqlite3.Connection) -> list[OutboxEntry]:
             if not wanted:
                 return []
             marks = ", ".join("?" * len(wanted))
-            rows = await conn.execute_fetchall(
+            rows = _fetchall(
+                conn,
                 "SELECT body, state, at, submission_id, failures, issues FROM outbox"
                 f" WHERE seller = ? AND marketplace = ? AND state IN ({marks}) ORDER BY update_id",
                 (seller, marketplace, *wanted),
@@ -498,44 +507,45 @@ class SqliteStore:
 
     # --- housekeeping ------------------------------------------------------------------------------------------
 
-    async def _prune(self, conn: aiosqlite.Connection) -> None:
+    def _prune(self, conn: sqlite3.Connection) -> None:
         """Delete traces and settled outbox entries past the retention (when the store opens)."""
         before = time.time() - self.config.retention_days * 86_400
-        await conn.execute("BEGIN IMMEDIATE")
-        await conn.execute("DELETE FROM decision WHERE at < ?", (before,))
-        await conn.execute("DELETE FROM price WHERE at < ?", (before,))
-        await conn.execute(
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("DELETE FROM decision WHERE at < ?", (before,))
+        conn.execute("DELETE FROM price WHERE at < ?", (before,))
+        conn.execute(
             f"DELETE FROM outbox WHERE at < ? AND state NOT IN {_UNANSWERED_SQL} AND state != 'accepted'", (before,)
         )
-        await conn.execute("COMMIT")
+        conn.execute("COMMIT")
 
 
-async def _prepare(conn: aiosqlite.Connection, config: SqliteConfig) -> None:
+def _prepare(conn: sqlite3.Connection, config: SqliteConfig) -> None:
     """Pragmas, then the migrations this file still needs, each in the transaction that records it."""
-    await conn.execute(f"PRAGMA busy_timeout = {int(config.busy_timeout_ms)}")
+    conn.execute(f"PRAGMA busy_timeout = {int(config.busy_timeout_ms)}")
     # A file this version cannot use is refused before anything writes to it (switching to WAL rewrites its header).
-    version = next(iter(await conn.execute_fetchall("PRAGMA user_version")))[0]
+    version = next(iter(_fetchall(conn, "PRAGMA user_version")))[0]
     if version > VERSION:
         raise SchemaError(f"the store's schema is version {version}, newer than this repricer's ({VERSION})")
     if version == 0:
-        tables = list(await conn.execute_fetchall("SELECT name FROM sqlite_master WHERE type = 'table'"))
+        tables = list(_fetchall(conn, "SELECT name FROM sqlite_master WHERE type = 'table'"))
         if tables:
             raise SchemaError(f"not a repricer store: it holds other tables ({', '.join(t[0] for t in tables)})")
-    mode = await conn.execute_fetchall("PRAGMA journal_mode = WAL")
+    mode = _fetchall(conn, "PRAGMA journal_mode = WAL")
     if next(iter(mode))[0].lower() != "wal":
         raise SchemaError("SQLite refused the WAL journal (a network file system?)")
-    await conn.execute("PRAGMA synchronous = NORMAL")
-    await conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute(f"PRAGMA cache_size = -{int(config.cache_mib) * 1024}")
+    conn.execute("PRAGMA foreign_keys = ON")
     for target in range(version + 1, VERSION + 1):
-        await conn.execute("BEGIN IMMEDIATE")
+        conn.execute("BEGIN IMMEDIATE")
         try:
             for statement in _statements(MIGRATIONS[target - 1]):
-                await conn.execute(statement)
-            await conn.execute(f"PRAGMA user_version = {target}")
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {target}")
         except BaseException:
-            await _rollback(conn)
+            _rollback(conn)
             raise
-        await conn.execute("COMMIT")
+        conn.execute("COMMIT")
 
 
 async def _connect(path: str) -> aiosqlite.Connection:
@@ -568,13 +578,26 @@ def _statements(script: str) -> list[str]:
     return [s.strip() for s in script.split(";") if s.strip()]
 
 
-async def _rollback(conn: aiosqlite.Connection) -> None:
+def _fetchall(conn: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+    return conn.execute(sql, params).fetchall()
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
     if conn.in_transaction:
-        await conn.execute("ROLLBACK")
+        conn.execute("ROLLBACK")
 
 
-async def _nothing(_: aiosqlite.Connection) -> None:
+def _nothing(_: sqlite3.Connection) -> None:
     return None
+
+
+async def _in_thread(conn: aiosqlite.Connection, fn: Callable[..., T], *args: Any) -> T:
+    """``fn(connection, *args)`` in aiosqlite's thread, in one round trip: a commit group's every statement costs a
+    call into SQLite there, not a hop through trio-asyncio each (at full speed the hops, not SQLite, were the cost:
+    `repricer bench store`). aiosqlite runs each call of its own API this way; its ``_execute`` is the one way in
+    for a call of ours (aiosqlite is pinned below its next minor version for it, and tests/store covers it)."""
+    execute: Callable[..., Awaitable[T]] = conn._execute
+    return await _aio(execute)(lambda: fn(conn._conn, *args))
 
 
 def _aio(fn: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
