@@ -11,7 +11,6 @@ decoded as `Decimal`, never as floats).
 
 from __future__ import annotations
 
-import decimal
 import enum
 import functools
 import re
@@ -47,10 +46,8 @@ E = TypeVar("E", bound=enum.Enum)
 
 # What a store keeps in a signed 64-bit column; anything larger is a typo or garbage, not a price or a count.
 MAX_INT: Final = 2**63 - 1
-# Longer money text cannot be a price; the bound also keeps the arithmetic in `_EXACT` exact.
+# Longer money text cannot be a price.
 _MAX_MONEY_CHARS: Final = 40
-# parse_minor scales in the current context, and at the default 28 digits a long value would round silently.
-_EXACT: Final = decimal.Context(prec=100, Emax=100, Emin=-100, traps=[decimal.InvalidOperation, decimal.Overflow])
 
 _WHOLE = re.compile(r"[+-]?[0-9]{1,19}")
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]{1,20}(?:[.,][0-9]{0,20})?|[.,][0-9]{1,20})")
@@ -110,9 +107,8 @@ def money(currency: str) -> Callable[[object], int]:
         if (isinstance(value, str) and len(value.strip()) > _MAX_MONEY_CHARS) or not _computable(value):
             raise FieldError("is not an amount")
         try:
-            with decimal.localcontext(_EXACT):
-                minor = parse_minor(value, currency)
-        except (MoneyError, ArithmeticError) as exc:
+            minor = parse_minor(value, currency)  # exact in its own context, whatever the caller's
+        except MoneyError as exc:
             raise FieldError(f"is not an amount in {currency}: {exc}") from None
         return _in_range(minor)
 

@@ -258,8 +258,8 @@ def _price(cell: str, code: str) -> int | None:
     if not text:
         return None
     points, commas = text.count("."), text.count(",")
-    # parse_minor also drops blanks and apostrophes inside a number ("1 2.99" would be 12.99) and reads any
-    # script's digits: none of that is in Amazon's files, so it is refused here.
+    # Amazon's files hold plain ASCII amounts with at most one of each mark: anything else (parse_minor would take
+    # "1 234,56" as grouped) is not from such a file, so it is refused here.
     if not text.isascii() or " " in text or "'" in text or len(text) > _MAX_PRICE_CHARS or points > 1 or commas > 1:
         raise _BadRow(f"not a price: {cell!r}")
     if points and commas:
