@@ -347,6 +347,7 @@ class Reason(enum.StrEnum):
     BASELINE = "baseline_strategy"
     REJECTED = "update_rejected"
     RESUMED = "resent_after_restart"
+    INVALID_OBSERVATION = "invalid_observation"  # dropped where it entered (`engine.actors.validate`); no decision
 
 
 class DecisionInputs(msgspec.Struct, frozen=True, gc=False):

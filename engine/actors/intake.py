@@ -19,6 +19,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
+import math
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -27,6 +28,7 @@ import trio
 
 from engine.actors.pacing import Pacers
 from engine.actors.supervisor import Backoff, StartedOnce
+from engine.actors.validate import CLOCK_SKEW_S, FUTURE_LIMIT_S
 from engine.model import Observation, OfferKey
 from engine.ports import ItemFailure, Marketplace, Throttled, TransientError
 
@@ -47,6 +49,11 @@ class IntakeConfig(msgspec.Struct, frozen=True):
     # An offer whose poll failed on its own (a 5xx for that item) is polled again this long after, ahead of the
     # sweep (which would come back to it only after everyone else).
     item_retry_s: float = 60.0
+    # Where observations enter, their times are checked against our clock (`engine.actors.validate`): up to this
+    # far ahead is clock skew and passes as it is ...
+    clock_skew_s: float = CLOCK_SKEW_S
+    # ... up to this far ahead is moved back to now, and further ahead is a broken timestamp, dropped.
+    future_limit_s: float = FUTURE_LIMIT_S
 
 
 class IntakeCounters(msgspec.Struct):
@@ -58,6 +65,7 @@ class IntakeCounters(msgspec.Struct):
     throttled: int = 0
     transient_errors: int = 0
     item_failures: int = 0
+    ignored_rechecks: int = 0  # asked for at a time that is not finite
 
 
 class _Rotation:
@@ -156,7 +164,22 @@ class Intake:
         self._wake = trio.Event()
 
     def recheck(self, key: OfferKey, at: float) -> None:
-        """Poll ``key`` at ``at`` (or earlier, if an earlier poll is already asked for)."""
+        """Poll ``key`` at ``at`` (or earlier, if an earlier poll is already asked for).
+
+        A time that is not finite is ignored (the sweep comes round anyway): pricing asking for one is a bug, and
+        a NaN in the queue would reach ``trio.move_on_at``, which raises, and end the intake on every restart.
+        """
+        if not math.isfinite(at):
+            self.counters.ignored_rechecks += 1
+            if self.counters.ignored_rechecks & (self.counters.ignored_rechecks - 1) == 0:  # 1st, 2nd, 4th ...
+                log.warning(
+                    "%s: recheck of %s asked for at %r: ignored (%d so far)",
+                    self.marketplace.code,
+                    key,
+                    at,
+                    self.counters.ignored_rechecks,
+                )
+            return
         if self._recheck_at.get(key, float("inf")) <= at:
             return
         self._recheck_at[key] = at

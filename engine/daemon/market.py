@@ -77,6 +77,9 @@ _ACTOR_TASK = "offer actor"
 # Offers the engine has settled: converged, secured within 1% of the best price (holding there before refining),
 # or alone at their max.
 _SETTLED = frozenset({Reason.CONVERGED, Reason.SECURED, Reason.NO_COMPETITION, Reason.NO_COMPETITION_SALE_PRICE})
+# Trace entries that say nothing of where an offer stands: waiting for a price to go live or a verdict to settle,
+# and an observation dropped before it reached the offer.
+_PASSING = frozenset({Reason.AWAIT_LIVE, Reason.INVALID_OBSERVATION})
 
 
 class MarketLearned(msgspec.Struct, frozen=True):
@@ -448,7 +451,16 @@ class MarketRuntime:
                 await submitting.start(batcher)
                 async with trio.open_nursery() as deciding:
                     self._actors_nursery = deciding
-                    await deciding.start(route, self._receive, self.actors, self.router_counters)
+                    router = functools.partial(
+                        route,
+                        self._receive,
+                        self.actors,
+                        self.router_counters,
+                        self.decision,
+                        skew_s=config.intake.clock_skew_s,
+                        limit_s=config.intake.future_limit_s,
+                    )
+                    await deciding.start(router)
                     for actor in self.actors.values():
                         # A shared name: by default trio formats one per task, a string per actor kept for its life.
                         deciding.start_soon(actor.run, name=_ACTOR_TASK)
@@ -526,8 +538,7 @@ class MarketRuntime:
             if snapshot is not None and snapshot.our is not None and snapshot.our.live:
                 live += 1
                 holding += snapshot.our.is_buybox_winner
-            # The latest decision that was not just waiting for a price to go live or a verdict to settle.
-            standing = next((d.reason for d in actor.trace if d.reason is not Reason.AWAIT_LIVE), None)
+            standing = next((d.reason for d in actor.trace if d.reason not in _PASSING), None)
             converged += standing in _SETTLED
             quarantined += actor.quarantined
         counters = self.batcher.counters
@@ -548,6 +559,8 @@ class MarketRuntime:
             throttled=counters.throttled + self.intake.counters.throttled,
             polls=self.intake.counters.polls,
             observations=self.router_counters.routed,
+            invalid_observations=dict(self.router_counters.invalid),
+            clamped_observations=self.router_counters.clamped,
             command_overflow=self.command_overflow,
             transient_errors=counters.transient_errors + self.intake.counters.transient_errors,
             service_restarts=sum(s.restarts for s in self.services.values()),

@@ -37,6 +37,10 @@ class MarketStatus(msgspec.Struct, frozen=True):
     command_overflow: int
     transient_errors: int
     service_restarts: int
+    # Observations dropped where they entered the engine, by cause (`engine.actors.validate.InvalidReason`), and
+    # those whose times were moved back from the future to now.
+    invalid_observations: dict[str, int] = msgspec.field(default_factory=dict)
+    clamped_observations: int = 0
     stopped: str | None = None  # why the seller's runtimes stopped (a permanent failure), None while running
 
 
