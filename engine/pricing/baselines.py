@@ -35,6 +35,7 @@ from typing import Any, ClassVar, Final, TypeVar
 import msgspec
 
 from engine.model import Reason
+from engine.pricing.search import usable_view
 from engine.pricing.view import MarketView, Step, Strategy, rebased
 
 __all__ = [
@@ -167,6 +168,10 @@ class _Follower(abc.ABC):
         """The price this strategy wants now, or None to hold."""
 
     def decide(self, view: MarketView, state: TrackState) -> Step[TrackState]:
+        usable = usable_view(view)
+        if isinstance(usable, Reason):
+            return Step(None, usable, state)
+        view = usable
         seen = _see(view, state, self.config)
         track = seen.track
         if seen.stale:
@@ -248,6 +253,10 @@ class StepWinLose:
         return msgspec.structs.replace(state, track=_rebased(state.track, delta))
 
     def decide(self, view: MarketView, state: StepState) -> Step[StepState]:
+        usable = usable_view(view)
+        if isinstance(usable, Reason):
+            return Step(None, usable, state)
+        view = usable
         seen = _see(view, state.track, self.config)
         if seen.stale:
             return Step(None, Reason.AWAIT_LIVE, state)
@@ -326,6 +335,10 @@ class LogBisect:
         return msgspec.structs.replace(state, track=_rebased(state.track, delta))
 
     def decide(self, view: MarketView, state: BisectState) -> Step[BisectState]:
+        usable = usable_view(view)
+        if isinstance(usable, Reason):
+            return Step(None, usable, state)
+        view = usable
         if view.as_of < state.track.seen_as_of:
             return Step(None, Reason.AWAIT_LIVE, state)
         market = _competitor_key(view)
@@ -416,6 +429,10 @@ class ProbabilisticBisect:
         return msgspec.structs.replace(state, track=_rebased(state.track, delta))
 
     def decide(self, view: MarketView, state: PBisectState) -> Step[PBisectState]:
+        usable = usable_view(view)
+        if isinstance(usable, Reason):
+            return Step(None, usable, state)
+        view = usable
         if view.as_of < state.track.seen_as_of:
             return Step(None, Reason.AWAIT_LIVE, state)
         market = _competitor_key(view)
