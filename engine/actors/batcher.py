@@ -42,7 +42,7 @@ from engine.model import (
     SubmissionResult,
 )
 from engine.ports import ItemFailure, Marketplace, StockProvider, Store, Throttled, TransientError
-from engine.pricing.guard import GuardError, guard
+from engine.pricing.guard import GuardError, guard, sale_price_issue
 
 __all__ = ["BatcherConfig", "BatcherCounters", "OfferBatcher", "UpdateIds"]
 
@@ -81,6 +81,7 @@ class BatcherCounters(msgspec.Struct):
     transient_errors: int = 0
     requeued: int = 0
     dropped_paused: int = 0
+    sale_price_dropped: int = 0  # updates sent without the offer's sale price: outside its bounds or off the tick
 
 
 class UpdateIds:
@@ -151,6 +152,7 @@ class OfferBatcher:
         self._resends: dict[OfferKey, int] = {}  # times the current price was sent again, not yet seen live
         self._quantity: dict[OfferKey, int] = {}  # the quantity Amazon accepted last, per merchant-fulfilled SKU
         self._item_failures: dict[OfferKey, int] = {}  # updates in a row that failed on their own, per SKU
+        self._bad_sale_price: dict[OfferKey, int] = {}  # the sale price last left out, per SKU (logged once)
         self._verify: list[tuple[float, int, OfferKey, int]] = []  # (due, attempt, key, update_id)
         self.ids = ids or UpdateIds()
         self._wake = trio.Event()
@@ -214,6 +216,7 @@ class OfferBatcher:
         self._resends.pop(key, None)
         self._quantity.pop(key, None)
         self._item_failures.pop(key, None)
+        self._bad_sale_price.pop(key, None)
 
     # --- the task ----------------------------------------------------------------------------------------------
 
@@ -308,6 +311,7 @@ class OfferBatcher:
             self.counters.dry_run += 1
             return None
         prices_only = self.channel.send_prices_only
+        sale_price = self._sale_price_to_send(settings)
         return OfferUpdate(
             key=intent.key,
             update_id=next(self.ids),
@@ -316,12 +320,27 @@ class OfferBatcher:
             min_price=settings.bounds.min_price,
             max_price=settings.bounds.max_price,
             fulfilment=settings.fulfilment,
-            sale_price=settings.sale_price,
+            sale_price=sale_price,
             quantity=None if prices_only else self._quantity_to_send(settings),
             lead_time_days=None if prices_only else settings.lead_time_days,
             shipping_group=None if prices_only else settings.shipping_group,
             prices_only=prices_only,
         )
+
+    def _sale_price_to_send(self, settings: OfferSettings) -> int | None:
+        """The offer's sale price, or None when it lies outside its bounds or off the tick: such a sale price is
+        never sent, and the price goes without it (counted each time, logged once per SKU and sale price)."""
+        sale_price = settings.sale_price
+        if sale_price is None:
+            return None
+        issue = sale_price_issue(sale_price, settings.bounds, self.tick)
+        if issue is None:
+            return sale_price
+        self.counters.sale_price_dropped += 1
+        if self._bad_sale_price.get(settings.key) != sale_price:
+            self._bad_sale_price[settings.key] = sale_price
+            log.warning("%s: %s; its updates go without a sale price", settings.key, issue)
+        return None
 
     def _quantity_to_send(self, settings: OfferSettings) -> int | None:
         """The quantity to offer with this price: None for an offer Amazon fulfils, when the stock is not known,

@@ -214,6 +214,10 @@ def _check_margin(key: OfferKey, name: str, margin: Decimal) -> None:
         raise BoundsError(key, f"{name} {margin} is not a number")
     if margin >= 1:
         raise BoundsError(key, f"{name} {margin} is not below 1: margins are shares of net revenue (0.12 = 12%)")
+    # A margin of −100% gives away all the net revenue on top of the costs: a level at or below it is a typo (a
+    # min margin of −1,000,000,000 derived a min price of 0.01 for fixed costs of 922.08), not a price floor.
+    if margin <= -1:
+        raise BoundsError(key, f"{name} {margin} is not above -1: a margin of -1 (-100%) loses all the net revenue")
 
 
 def _check_basis(key: OfferKey, basis: CostBasis) -> None:
@@ -244,9 +248,13 @@ def _impossible(margin: Decimal, basis: CostBasis) -> str:
 
 def _currency(key: OfferKey, code: str) -> Currency:
     try:
-        return currency(code)
+        cur = currency(code)
     except MoneyError as exc:
         raise BoundsError(key, str(exc)) from None
+    # Every price is rounded to the tick; a tick of 0 divided by zero in the guard, a negative one is no grid.
+    if cur.tick < 1:
+        raise BoundsError(key, f"the {code} price step (tick) of {cur.tick} minor units is not 1 or more")
+    return cur
 
 
 def _fmt(minor: int, code: str) -> str:

@@ -22,6 +22,8 @@ apply to a disqualification. A Buy Box suppressed for everyone while our price i
 bounds is the same case: Amazon features no offer because every one is priced above the threshold, so ours, once
 below it, is featured; the strategy goes on within [min, threshold] there too. Holding at max instead (the
 channel's default action) left such an offer without the Buy Box all day although a price within its bounds wins.
+The threshold is Amazon's own signal, so a move from above it that no fresh signal backs is signal-backed down to
+it: the guard's step cap would otherwise stop it above the threshold, where the offer cannot be featured.
 
 The policy is pure: it takes the time as an argument and returns the new strategy state with the decision.
 """
@@ -48,7 +50,7 @@ from engine.model import (
     Reason,
     ShareReading,
 )
-from engine.pricing.guard import on_tick
+from engine.pricing.guard import max_step, on_tick
 from engine.pricing.learning import Lesson
 from engine.pricing.scoring import ScorePrior
 from engine.pricing.view import MarketView, Strategy
@@ -115,7 +117,7 @@ def decide(inputs: PolicyInputs, strategy: Strategy[S], state: S, now: float) ->
         return Outcome(Decision(key, now, price, unavailable, summary, price is not None), state)
     if not competitors:
         if channel.no_competition_use_sale_price and settings.sale_price is not None:
-            sale = min(settings.sale_price, bounds.max_price)
+            sale = _sale_target(settings.sale_price, bounds, inputs.tick)
             return Outcome(Decision(key, now, sale, Reason.NO_COMPETITION_SALE_PRICE, summary, True), state)
         return Outcome(Decision(key, now, bounds.max_price, Reason.NO_COMPETITION, summary, True), state)
 
@@ -140,7 +142,7 @@ def decide(inputs: PolicyInputs, strategy: Strategy[S], state: S, now: float) ->
         unsent=inputs.unsent,
     )
     step = strategy.decide(view, state)
-    target = step.target
+    target, signal_backed = step.target, step.signal_backed
     if summary.competitive_cap is not None:
         # Strategies keep to the bounds they see, give or take the guard's rounding onto the tick; the guard
         # itself knows only the offer's own max, so the threshold is enforced here.
@@ -152,7 +154,9 @@ def decide(inputs: PolicyInputs, strategy: Strategy[S], state: S, now: float) ->
             return Outcome(Decision(key, now, bounds.max_price, Reason.ABOVE_THRESHOLD, summary, True), step.state)
         if target is not None and target > bounds.max_price:
             target = bounds.max_price
-    decision = Decision(key, now, target, step.reason, summary, step.signal_backed)
+        if target is not None and not signal_backed:
+            target, signal_backed = _through_threshold(target, our.listing_price, bounds.max_price, inputs)
+    decision = Decision(key, now, target, step.reason, summary, signal_backed)
     return Outcome(decision, step.state, step.recheck_at, step.want_foep, step.learned, step.want_share)
 
 
@@ -239,8 +243,35 @@ def _unavailable_price(
             lowest = min((c.landed_price for c in competitors), default=None)
             price = None if lowest is None else lowest - our.shipping
         case BuyBoxAction.USE_SALE_PRICE:
-            price = inputs.settings.sale_price
+            sale = inputs.settings.sale_price
+            return None if sale is None else _sale_target(sale, bounds, inputs.tick)
     return None if price is None else min(price, bounds.max_price)
+
+
+def _sale_target(sale_price: int, bounds: OfferBounds, tick: int) -> int:
+    """The sale price as a target: on the tick within ``bounds``, as the guard will send it. A sale price below min
+    is a target of min (the guard sends no less), so the offer does not wait for a price that never goes out."""
+    lowest = -(-bounds.min_price // tick) * tick
+    return max(min(on_tick(sale_price, tick), on_tick(bounds.max_price, tick)), lowest)
+
+
+def _through_threshold(target: int, current: int, cap: int, inputs: PolicyInputs) -> tuple[int, bool]:
+    """A move without a fresh signal to ``target`` (at or below the threshold's ``cap``), and whether it is now
+    signal-backed.
+
+    From a price above Amazon's competitive price threshold, the guard's step cap can stop such a move above the
+    threshold, where the offer cannot be featured (a resend from 919 to a threshold of 668 went out at 828). Amazon's
+    threshold is a signal: the move down to it is backed, and below it the step cap holds as if counted from the
+    threshold. Where the step cap stops within the threshold anyway, nothing changes.
+    """
+    tick, step_cap = inputs.tick, inputs.channel.step_cap
+    # Where the guard would stop the move: one step down from ``current``, within the offer's own max.
+    stop = min(
+        on_tick(current - max_step(current, tick, step_cap), tick), on_tick(inputs.settings.bounds.max_price, tick)
+    )
+    if stop <= cap:
+        return target, False
+    return max(target, cap - max_step(cap, tick, step_cap)), True
 
 
 def _fresh_foep(reading: FoepReading | None, now: float) -> int | None:

@@ -52,7 +52,7 @@ def cost_bases(draw: st.DrawFn, market: MarketplaceInfo) -> CostBasis:
     return basis
 
 
-margins = st.decimals(min_value=-1, max_value=Decimal("0.9999"), places=4)
+margins = st.decimals(min_value=Decimal("-0.9999"), max_value=Decimal("0.9999"), places=4)
 
 
 def _possible(margin: Decimal, basis: CostBasis) -> bool:
@@ -203,6 +203,8 @@ TEN_TO_THIRTY = _level("0.10", "0.30")
         (_level("0.10", "0.1001"), DE_FBA, "less than one price step apart"),
         (_level("0.10", "1"), DE_FBA, "max margin 1 is not below 1"),
         (_level("12", "30"), DE_FBA, "min margin 12 is not below 1"),
+        (_level("-1", "0.30"), DE_FBA, "min margin -1 is not above -1"),
+        (_level("-2", "-1"), DE_FBA, "min margin -2 is not above -1"),
         (_level("NaN", "0.30"), DE_FBA, "min margin NaN is not a number"),
         (_level("0.10", "Infinity"), DE_FBA, "max margin Infinity is not a number"),
         (_level("0.10", "0.90"), DE_FBA, "margin level 0.90 is impossible"),

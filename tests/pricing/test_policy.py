@@ -14,6 +14,7 @@ from engine.model import (
     CompetitorFilter,
     CompetitorOffer,
     Condition,
+    Decision,
     FoepReading,
     Fulfilment,
     HealthEvent,
@@ -28,7 +29,7 @@ from engine.pricing.baselines import BASELINES, make_baseline
 from engine.pricing.guard import guard
 from engine.pricing.policy import PolicyInputs, decide, filter_competitors, segment_winner
 from engine.pricing.search import EngineSearch
-from engine.pricing.view import Strategy
+from engine.pricing.view import MarketView, Step, Strategy
 
 KEY = OfferKey("SELLER", "DE", "SKU-1")
 BOUNDS = OfferBounds(1000, 3000)
@@ -228,9 +229,12 @@ def test_no_price_above_a_known_threshold_is_sent_while_one_within_bounds_meets_
     )
     health = HealthEvent(KEY, NOW, disqualified, threshold if in_health else None)
     inputs = _inputs(snapshot, health=health, foep=None if foep is None else FoepReading(KEY, NOW, foep))
-    target, _ = _decide(inputs)
+    search = EngineSearch()
+    decision = decide(inputs, search, search.initial_state(), NOW).decision
+    target = decision.target
     if target is not None and threshold - shipping >= BOUNDS.min_price:
-        sent = guard(target, BOUNDS, 1, current=2800, signal_backed=True, step_cap=DEFAULT_CHANNEL.step_cap)
+        backed = decision.signal_backed
+        sent = guard(target, BOUNDS, 1, current=2800, signal_backed=backed, step_cap=DEFAULT_CHANNEL.step_cap)
         assert sent.price + shipping <= threshold
 
 
@@ -339,3 +343,107 @@ def test_the_policy_never_lowers_the_price_while_our_offer_is_not_live(
     target, reason = _decide(inputs)
     assert target is None or target >= our_price
     assert reason is Reason.NOT_LIVE
+
+
+def test_a_sale_price_below_min_is_raised_to_min_and_put_on_the_tick() -> None:
+    """``min(sale, max)`` alone left a sale price below min as the target (the guard then sent min, and the offer
+    believed a price it never asked for was on its way)."""
+    channel = ChannelSettings(no_competition_use_sale_price=True, buybox_unavailable_action=BuyBoxAction.USE_SALE_PRICE)
+    for sale, tick, target in ((499, 1, 1000), (3500, 1, 3000), (2503, 5, 2500), (2500, 5, 2500)):
+        inputs = msgspec.structs.replace(_inputs(_snapshot(competitors=()), channel), settings=_sale(sale), tick=tick)
+        assert _decide(inputs) == (target, Reason.NO_COMPETITION_SALE_PRICE)
+        suppressed = msgspec.structs.replace(inputs, snapshot=_snapshot(suppressed=True))
+        assert _decide(suppressed) == (target, Reason.SUPPRESSED)
+
+
+def _sale(sale_price: int) -> OfferSettings:
+    return msgspec.structs.replace(SETTINGS, sale_price=sale_price)
+
+
+class _Resend:
+    """A strategy that asks again, without a fresh signal, for the price it asked for before (as the search and the
+    baselines do when their price is slow to go live)."""
+
+    name = "resend"
+
+    def __init__(self, target: int) -> None:
+        self.target = target
+
+    def initial_state(self) -> None:
+        return None
+
+    def decide(self, view: MarketView, state: None) -> Step[None]:
+        return Step(self.target, Reason.AWAIT_LIVE, state)
+
+    def rebase(self, state: None, delta: float) -> None:
+        return state
+
+
+NARROW = msgspec.structs.replace(SETTINGS, bounds=OfferBounds(600, 919))
+
+
+def _capped(live: int, threshold: int, strategy: Strategy[object]) -> tuple[Decision, int]:
+    """The decision with Amazon's ``threshold`` and our offer live at ``live``, and the price the guard sends."""
+    snapshot = msgspec.structs.replace(_snapshot(our=OurListing(live)), competitive_price_threshold=threshold)
+    inputs = msgspec.structs.replace(_inputs(snapshot), settings=NARROW)
+    decision = decide(inputs, strategy, strategy.initial_state(), NOW).decision
+    assert decision.target is not None
+    sent = guard(
+        decision.target,
+        NARROW.bounds,
+        1,
+        current=live,
+        signal_backed=decision.signal_backed,
+        step_cap=DEFAULT_CHANNEL.step_cap,
+    )
+    return decision, sent.price
+
+
+@pytest.mark.parametrize("resent", [919, 828, 700, 668, 650, 610])
+def test_threshold_cap_survives_step_cap(resent: int) -> None:
+    """Bounds [600, 919], live at 919, Amazon's threshold 668: a resend without a fresh signal went through the
+    step cap from 919 and sent 828, a price that can never be featured. A move down to the threshold is backed by
+    Amazon's own signal; below it the step cap still holds, counted from the threshold."""
+    decision, sent = _capped(919, 668, _Resend(resent))
+    assert sent <= 668
+    assert decision.signal_backed
+    # One step of 10% below the threshold (668 − 66 = 602) is as far as a move without a fresh signal goes.
+    assert sent == max(min(resent, 668), 602)
+
+
+@pytest.mark.parametrize(
+    ("live", "resent", "sent"),
+    [
+        (700, 650, 650),  # one step from 700 reaches the target: nothing to change
+        (740, 650, 666),  # the step cap stops at 666, already under the threshold
+        (601, 900, 661),  # up to the threshold from below: still one step at a time
+        (668, 610, 610),
+    ],
+)
+def test_a_step_cap_that_stops_within_the_threshold_is_left_alone(live: int, resent: int, sent: int) -> None:
+    decision, price = _capped(live, 668, _Resend(resent))
+    assert (decision.target, decision.signal_backed, price) == (min(resent, 668), False, sent)
+
+
+@pytest.mark.parametrize("strategy", [EngineSearch(), *(make_baseline(name) for name in BASELINES)])
+def test_no_resend_goes_above_the_threshold_while_our_price_is_slow_to_go_live(strategy: Strategy[object]) -> None:
+    """Every strategy, asked every minute for three hours while our price stays at 919 above the threshold of 668
+    (the updates never apply): nothing it sends through the guard lands above the threshold."""
+    snapshot = msgspec.structs.replace(_snapshot(our=OurListing(919)), competitive_price_threshold=668)
+    state, asked, sent = strategy.initial_state(), None, []
+    for look in range(180):
+        now = NOW + 60.0 * look
+        inputs = msgspec.structs.replace(
+            _inputs(msgspec.structs.replace(snapshot, as_of=now, received_at=now)), settings=NARROW, asked=asked
+        )
+        outcome = decide(inputs, strategy, state, now)
+        state, decision = outcome.state, outcome.decision
+        if decision.target is not None:
+            asked = decision.target
+            step_cap = DEFAULT_CHANNEL.step_cap
+            price = guard(
+                decision.target, NARROW.bounds, 1, current=919, signal_backed=decision.signal_backed, step_cap=step_cap
+            ).price
+            sent.append((look, price, decision.reason, decision.signal_backed))
+    assert sent
+    assert all(price <= 668 for _, price, _, _ in sent), sent
