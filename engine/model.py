@@ -330,6 +330,7 @@ class Reason(enum.StrEnum):
     DISQUALIFIED = "offer_disqualified"
     ABOVE_THRESHOLD = "above_competitive_price_threshold"
     NO_DATA = "no_fresh_data"
+    DEGENERATE_MARKET = "degenerate_market"  # a price, min or FOEP at or below 0: a feed's or a setting's error
     NOT_LIVE = "offer_not_live"
     PAUSED = "paused"
     FIRST_PROBE_FOEP = "first_probe_foep"

@@ -38,6 +38,7 @@ from engine.actors.pacing import Pacers
 from engine.actors.recorder import Recorder
 from engine.actors.router import RouterCounters, route
 from engine.actors.supervisor import ServiceState, supervise
+from engine.actors.validate import FUTURE_LIMIT_S
 from engine.daemon.config import RuntimeConfig
 from engine.daemon.status import MarketStatus, PersistReport, RestoreReport
 from engine.daemon.switch import Switch
@@ -56,9 +57,10 @@ from engine.model import (
     SubmissionResult,
 )
 from engine.ports import Clock, Marketplace, StockProvider, Store
+from engine.pricing.bounds import check_bounds
 from engine.pricing.learning import LearnerState, Lesson, TemperatureSample, WeightLearner
 from engine.pricing.scoring import ScorePrior
-from engine.pricing.view import Strategy
+from engine.pricing.view import Strategy, state_problem
 
 __all__ = ["CatalogStock", "MarketRuntime", "freeze"]
 
@@ -127,9 +129,11 @@ class MarketRuntime:
         self.tick = tick
         self.switch = switch or Switch()
         self.pacers = pacers or Pacers(marketplace.quota)
+        if tick < 1:
+            raise ValueError(f"{self.seller}/{self.code}: a price tick of {tick} minor units is not 1 or more")
         self.catalog: dict[OfferKey, OfferSettings] = {}
         for offer in offers:
-            self._check_key(offer.key)
+            self._check_offer(offer)
             self.catalog[offer.key] = offer
         self._send, self._receive = trio.open_memory_channel[Observation](self.config.router_buffer)
         self.router_counters = RouterCounters()
@@ -172,9 +176,14 @@ class MarketRuntime:
         self.stopped: str | None = None
         self.persisted: PersistReport | None = None
 
-    def _check_key(self, key: OfferKey) -> None:
+    def _check_offer(self, settings: OfferSettings) -> None:
+        """Settings enter here from the catalog, the store and the control socket alike: an offer of another
+        account, or bounds that are not prices on the currency's tick with min below max, raise an error naming the
+        SKU (`BoundsError`) before anything changes."""
+        key = settings.key
         if (key.seller, key.marketplace) != (self.seller, self.code):
             raise ValueError(f"offer {key} does not belong to seller {self.seller} on {self.code}")
+        check_bounds(settings)
 
     def _actor(self, settings: OfferSettings, state: Any) -> OfferActor:
         return OfferActor(settings, self.channel, self.tick, self.strategy, self, state, self.config.supervisor)
@@ -186,7 +195,13 @@ class MarketRuntime:
         return self._wall_offset
 
     def _decode_state(self, stored: bytes) -> Any:
-        return self.strategy.rebase(msgspec.msgpack.decode(stored, type=self._state_type), -self.wall_offset)
+        """A stored state on this process's clock; ValueError when it decodes but holds a NaN or a time further
+        ahead than an observation may be (`FUTURE_LIMIT_S`): resumed, it would freeze or break the search."""
+        state = self.strategy.rebase(msgspec.msgpack.decode(stored, type=self._state_type), -self.wall_offset)
+        problem = state_problem(state, trio.current_time() + FUTURE_LIMIT_S)
+        if problem is not None:
+            raise ValueError(problem)
+        return state
 
     async def restore(self, clock: Clock) -> RestoreReport:
         """Go on where the last process stopped: each offer's search state, what the marketplace learned, the
@@ -313,7 +328,7 @@ class MarketRuntime:
 
     def add_offer(self, settings: OfferSettings, state: bytes | None = None) -> None:
         """Start repricing a new offer (its first poll comes at once), or replace an existing one's settings."""
-        self._check_key(settings.key)
+        self._check_offer(settings)
         if settings.key in self.actors:
             self.replace_offer(settings)
             return
@@ -345,7 +360,7 @@ class MarketRuntime:
         """New settings for an offer (bounds, activation, sale price, shipping group, ...): the catalog, which the
         batcher's guard reads, and the actor's copy change together. An offer switched off loses its waiting
         intent."""
-        self._check_key(settings.key)
+        self._check_offer(settings)
         actor = self.actors.get(settings.key)
         if actor is None:
             raise KeyError(f"no offer {settings.key.sku!r} for seller {self.seller} on {self.code}")
@@ -355,9 +370,8 @@ class MarketRuntime:
             self._unask([settings.key])
 
     def set_bounds(self, sku: str, bounds: OfferBounds) -> None:
-        """New min and max for one offer (already validated by `engine.pricing.bounds`)."""
-        if bounds.min_price > bounds.max_price:
-            raise ValueError(f"{sku}: min {bounds.min_price} is above max {bounds.max_price}")
+        """New min and max for one offer; `BoundsError` naming the SKU, and nothing changed, when they are not
+        prices on the tick with min below max."""
         self.replace_offer(msgspec.structs.replace(self.offer(sku).settings, bounds=bounds))
 
     def set_channel(self, channel: ChannelSettings) -> None:

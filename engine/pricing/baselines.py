@@ -35,8 +35,7 @@ from typing import Any, ClassVar, Final, TypeVar
 import msgspec
 
 from engine.model import Reason
-from engine.pricing.search import usable_view
-from engine.pricing.view import MarketView, Step, Strategy, rebased
+from engine.pricing.view import MarketView, Step, Strategy, rebased, usable_view
 
 __all__ = [
     "BASELINES",

@@ -95,7 +95,7 @@ def decide(inputs: PolicyInputs, strategy: Strategy[S], state: S, now: float) ->
     key, bounds = settings.key, settings.bounds
     if not settings.repricing or inputs.paused:
         return Outcome(Decision(key, now, None, Reason.PAUSED, _NOTHING_SEEN), state)
-    if snapshot is None or now - snapshot.as_of > channel.max_observation_age_s:
+    if snapshot is None or not now - snapshot.as_of <= channel.max_observation_age_s:
         return Outcome(Decision(key, now, None, Reason.NO_DATA, _NOTHING_SEEN), state)
     our = snapshot.our
     competitors = filter_competitors(snapshot.competitors, settings, channel)
@@ -275,15 +275,17 @@ def _through_threshold(target: int, current: int, cap: int, inputs: PolicyInputs
 
 
 def _fresh_foep(reading: FoepReading | None, now: float) -> int | None:
-    if reading is None or reading.price is None or reading.status != "VALID_FOEP":
+    # The checks read "not fresh unless shown fresh": an age that is not a number, or a price of 0, is no signal
+    # (the intake drops such readings first; this keeps one that got past it out of the search).
+    if reading is None or reading.price is None or reading.status != "VALID_FOEP" or reading.price <= 0:
         return None
-    if now - reading.as_of > FOEP_MAX_AGE_S:
+    if not now - reading.as_of <= FOEP_MAX_AGE_S:
         return None
     return reading.price
 
 
 def _fresh_share(reading: ShareReading | None, now: float) -> ShareReading | None:
-    if reading is None or now - reading.as_of > FOEP_MAX_AGE_S:
+    if reading is None or not now - reading.as_of <= FOEP_MAX_AGE_S:
         return None
     return reading
 

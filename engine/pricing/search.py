@@ -39,7 +39,7 @@ in ``war_window_s`` the search resets to max and holds there until the window ha
 from __future__ import annotations
 
 import math
-from typing import ClassVar, Final, NamedTuple
+from typing import ClassVar, NamedTuple
 
 import msgspec
 
@@ -47,13 +47,9 @@ from engine.model import Reason
 from engine.pricing.guard import on_tick
 from engine.pricing.learning import Lesson, SwingSample, TemperatureSample, WeightSample
 from engine.pricing.scoring import SPREAD, Offset, ScorePrior
-from engine.pricing.view import MarketView, Step, rebased
+from engine.pricing.view import MarketView, Step, rebased, usable_view
 
-__all__ = ["DEGENERATE", "EngineSearch", "SearchConfig", "SearchState", "usable_view"]
-
-# Why a strategy holds on a view that shows no market it can price in (see `usable_view`). Issue 24: this becomes
-# a reason of its own (``Reason.DEGENERATE_MARKET``) once engine/model.py has one.
-DEGENERATE: Final = Reason.NO_DATA
+__all__ = ["EngineSearch", "SearchConfig", "SearchState"]
 
 
 class SearchConfig(msgspec.Struct, frozen=True, gc=False):
@@ -609,7 +605,7 @@ class EngineSearch:
             landed = math.ceil(best * (1.0 - cfg.secure_ratio)) + ship
             if landed <= 0:
                 # Only a negative shipping charge gets here: it takes the landed price FOEP leaves to 0 or below.
-                return Step(None, DEGENERATE, state)
+                return Step(None, Reason.DEGENERATE_MARKET, state)
             candidate = math.log(landed)
         elif predicted is not None and state.secured_at is None:
             guess = min(predicted.center - cfg.swing_sigmas * predicted.half_width, hi)
@@ -809,43 +805,6 @@ class EngineSearch:
             superseded=state.superseded or pending,
         )
         return step._replace(target=target, reason=reason, state=state)
-
-
-def usable_view(view: MarketView) -> MarketView | Reason:
-    """``view`` as a strategy decides on it, or the reason it holds instead (its state unchanged).
-
-    Every log and division of the strategies takes a listing or landed price (ours, our min, FOEP, a rival's) or
-    the tick, so a view where one of them is not positive is no market to price in but a feed's or a setting's
-    error: our price or min at 0, a shipping charge that takes a landed price to 0 or below, a FOEP of 0. An
-    observation time that is not a number is no data: taken in, it would become a recheck time and a state time.
-    One from the future counts as made now: taken as it is, it would make every later observation look stale. A
-    rival (or a Buy Box winner) at a landed price of 0 or below is no price either: it is left out, as the
-    policy's filter leaves out a listing price of 0. The intake's and the settings' checks keep all of this out
-    first; this is the second line, and on a sane market it hands ``view`` back as it is.
-    """
-    if view.as_of > view.now:
-        view = msgspec.structs.replace(view, as_of=view.now)
-    if not (math.isfinite(view.now) and math.isfinite(view.as_of)):
-        return Reason.NO_DATA
-    our, bounds = view.our, view.bounds
-    if (
-        view.tick < 1
-        or our.listing_price <= 0
-        or our.landed_price <= 0
-        or bounds.min_price <= 0
-        or bounds.min_price + our.shipping <= 0
-        or bounds.max_price < bounds.min_price
-        or (view.foep is not None and (view.foep <= 0 or view.foep + our.shipping <= 0))
-    ):
-        return DEGENERATE
-    if any(rival.landed_price <= 0 for rival in view.competitors):
-        priced = tuple(rival for rival in view.competitors if rival.landed_price > 0)
-        if not priced:
-            return Reason.NO_COMPETITION
-        view = msgspec.structs.replace(view, competitors=priced)
-    if view.winner is not None and view.winner.landed_price <= 0:
-        view = msgspec.structs.replace(view, winner=None)
-    return view
 
 
 def _listing(log_landed: float, shipping: int, tick: int, *, down: bool) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Generic, NamedTuple, Protocol, TypeVar
 
@@ -11,7 +12,7 @@ from engine.model import BuyBoxPrice, CompetitorOffer, OfferBounds, OfferKey, Ou
 from engine.pricing.learning import Lesson
 from engine.pricing.scoring import ScorePrior
 
-__all__ = ["MarketView", "Step", "Strategy", "rebased"]
+__all__ = ["MarketView", "Step", "Strategy", "rebased", "state_problem", "usable_view"]
 
 
 class MarketView(msgspec.Struct, frozen=True, gc=False):
@@ -128,3 +129,72 @@ def _moved(time: float | tuple[float, ...] | None, delta: float) -> float | tupl
     if isinstance(time, tuple):
         return tuple(t + delta for t in time)
     return time + delta
+
+
+# No price, count or time of a state comes near 2⁵³; a larger integer (an overflow in a float, hand-edited data) is
+# a corrupt state, not a value to take logarithms of.
+_LARGEST = 2**53
+
+
+def state_problem(state: msgspec.Struct, latest: float) -> str | None:
+    """Why a stored state, decoded and rebased onto this process's clock, cannot be resumed, or None.
+
+    Decoding checks types, not values: a NaN anywhere poisons every comparison the strategy makes (a recheck at
+    NaN ended a marketplace's intake), and a time on the clock later than ``latest`` (a state written by a process
+    whose clock ran ahead, or edited by hand) holds the search until then: every observation looks older than the
+    one it last used. Nested states (a baseline's tracking) are checked too; their time fields are the ones each
+    struct names in ``CLOCK_FIELDS``.
+    """
+    times: tuple[str, ...] = getattr(type(state), "CLOCK_FIELDS", ())
+    for name in state.__struct_fields__:
+        value = getattr(state, name)
+        if isinstance(value, msgspec.Struct):
+            problem = state_problem(value, latest)
+            if problem is not None:
+                return f"{name}.{problem}"
+            continue
+        for item in value if isinstance(value, tuple) else (value,):
+            if isinstance(item, float) and math.isnan(item):
+                return f"{name} is NaN"
+            if isinstance(item, int) and abs(item) > _LARGEST:
+                return f"{name} {item} is out of range"
+            if name in times and isinstance(item, float) and item > latest:
+                return f"{name} lies {item - latest:.0f} s past the latest time a resumed state may hold"
+    return None
+
+
+def usable_view(view: MarketView) -> MarketView | Reason:
+    """``view`` as a strategy decides on it, or the reason it holds instead (its state unchanged).
+
+    Every log and division of the strategies takes a listing or landed price (ours, our min, FOEP, a rival's) or
+    the tick, so a view where one of them is not positive is no market to price in but a feed's or a setting's
+    error: our price or min at 0, a shipping charge that takes a landed price to 0 or below, a FOEP of 0. An
+    observation time that is not a number is no data: taken in, it would become a recheck time and a state time.
+    One from the future counts as made now: taken as it is, it would make every later observation look stale. A
+    rival (or a Buy Box winner) at a landed price of 0 or below is no price either: it is left out, as the
+    policy's filter leaves out a listing price of 0. The intake's and the settings' checks keep all of this out
+    first; this is the second line, and on a sane market it hands ``view`` back as it is.
+    """
+    if view.as_of > view.now:
+        view = msgspec.structs.replace(view, as_of=view.now)
+    if not (math.isfinite(view.now) and math.isfinite(view.as_of)):
+        return Reason.NO_DATA
+    our, bounds = view.our, view.bounds
+    if (
+        view.tick < 1
+        or our.listing_price <= 0
+        or our.landed_price <= 0
+        or bounds.min_price <= 0
+        or bounds.min_price + our.shipping <= 0
+        or bounds.max_price < bounds.min_price
+        or (view.foep is not None and (view.foep <= 0 or view.foep + our.shipping <= 0))
+    ):
+        return Reason.DEGENERATE_MARKET
+    if any(rival.landed_price <= 0 for rival in view.competitors):
+        priced = tuple(rival for rival in view.competitors if rival.landed_price > 0)
+        if not priced:
+            return Reason.NO_COMPETITION
+        view = msgspec.structs.replace(view, competitors=priced)
+    if view.winner is not None and view.winner.landed_price <= 0:
+        view = msgspec.structs.replace(view, winner=None)
+    return view

@@ -194,3 +194,43 @@ def test_a_timeline_saved_ahead_of_the_wall_clock_moves_back() -> None:
             run.daemon.stop.set()
 
     trio.run(second, clock=trio.testing.MockClock(autojump_threshold=0))
+
+
+async def test_corrupt_state_resets_one_sku(autojump_clock: trio.testing.MockClock) -> None:
+    """A stored search state that cannot be read, or reads as a state no search could resume (a NaN time, a time
+    far ahead, an integer past any price), is discarded for its SKU alone: that offer starts afresh and decides,
+    the others resume. Such a state once raised OverflowError in the search, or froze it for good."""
+    market = ScriptedMarketplace()
+    store = MemoryStore()
+    strategy = EngineSearch()
+    skus = ("GARBLED", "NAN", "AHEAD", "HUGE", "GOOD")
+    wall = WALL.timestamp()
+
+    def stored(**fields: Any) -> bytes:
+        return msgspec.msgpack.encode(msgspec.structs.replace(strategy.initial_state(), **fields))
+
+    good = stored(seen_as_of=wall - 60.0, live_price=2000, live_since=wall - 600.0)
+    await store.save_search_states(
+        {
+            OfferKey("SELLER", "DE", "GARBLED"): b"\xc1 not msgpack",
+            OfferKey("SELLER", "DE", "NAN"): stored(seen_as_of=math.nan),
+            OfferKey("SELLER", "DE", "AHEAD"): stored(seen_as_of=wall + 10 * 365 * 86_400.0),
+            OfferKey("SELLER", "DE", "HUGE"): stored(live_price=2**62),
+            OfferKey("SELLER", "DE", "GOOD"): good,
+        }
+    )
+    runtime = MarketRuntime(
+        market, [settings(sku) for sku in skus], ChannelSettings(), store, Recorder(store), strategy, tick=1
+    )
+    report = await runtime.restore(Clock(WALL))
+    assert (report.states_resumed, report.states_unreadable) == (1, 4)
+    for sku in skus[:-1]:
+        assert runtime.offer(sku).state == strategy.initial_state(), sku
+    assert runtime.offer("GOOD").state.live_price == 2000
+    async with trio.open_nursery() as nursery:
+        await nursery.start(runtime.run)
+        await trio.sleep(120)
+        runtime.stop()
+    for sku in skus:
+        actor = runtime.offer(sku)
+        assert not actor.quarantined and actor.decisions > 0, sku

@@ -27,7 +27,7 @@ from engine.model import (
 from engine.pricing.baselines import BASELINES, BisectState, PBisectState, StepState, TrackState
 from engine.pricing.policy import PolicyInputs, decide
 from engine.pricing.scoring import ScorePrior
-from engine.pricing.search import DEGENERATE, EngineSearch, SearchState
+from engine.pricing.search import EngineSearch, SearchState
 from engine.pricing.view import MarketView, Step, Strategy
 
 STRATEGIES: dict[str, Callable[[], Strategy[Any]]] = {"engine": EngineSearch, **BASELINES}
@@ -92,7 +92,7 @@ class Case(NamedTuple):
 
     view: MarketView
     engine_state: SearchState = SearchState()
-    reason: Reason = DEGENERATE
+    reason: Reason = Reason.DEGENERATE_MARKET
     engine_only: bool = False  # a market only the engine's arithmetic finds degenerate
 
 
@@ -175,10 +175,9 @@ def test_degenerate_market_holds_not_crashes(name: str, case: str, warm: bool) -
         (OurListing(0, is_buybox_winner=True), 1000, None, NOW),
         (OurListing(1500, -2000), 1000, None, NOW),
         (OurListing(2000, -500), 1, None, NOW),
-        (OurListing(2000), 1000, 0, NOW),
         (OurListing(2000), 1000, None, math.nan),
     ],
-    ids=["our price 0", "our landed price below 0", "min + shipping below 0", "FOEP 0", "as_of NaN"],
+    ids=["our price 0", "our landed price below 0", "min + shipping below 0", "as_of NaN"],
 )
 def test_the_policy_passes_a_degenerate_market_on_as_a_hold(
     name: str, our: OurListing, min_price: int, foep: int | None, as_of: float
@@ -194,8 +193,27 @@ def test_the_policy_passes_a_degenerate_market_on_as_a_hold(
     )
     strategy = STRATEGIES[name]()
     outcome = decide(inputs, strategy, strategy.initial_state(), NOW)
-    reason = DEGENERATE if math.isfinite(as_of) else Reason.NO_DATA
+    reason = Reason.DEGENERATE_MARKET if math.isfinite(as_of) else Reason.NO_DATA
     assert (outcome.decision.target, outcome.decision.reason, outcome.recheck_at) == (None, reason, None)
+
+
+@pytest.mark.parametrize("name", list(STRATEGIES))
+@pytest.mark.parametrize(("price", "at"), [(0, NOW), (-500, NOW), (2100, math.nan)], ids=["0", "negative", "at NaN"])
+def test_the_policy_leaves_out_a_foep_that_is_no_signal(name: str, price: int, at: float) -> None:
+    """A FOEP of 0 or below, or read at no time, reaches no strategy: the offer is priced as without one (a strategy
+    handed it would hold; see `usable_view`)."""
+    settings = OfferSettings(key=KEY, asin="B000000001", currency="EUR", bounds=OfferBounds(1000, 4000))
+    rival = CompetitorOffer("R1", 2000, feedback_pct=95, is_buybox_winner=True)
+    strategy = STRATEGIES[name]()
+
+    def decided(foep: FoepReading | None) -> tuple[int | None, Reason]:
+        snapshot = OfferSnapshot(KEY, "poll", NOW, NOW, OurListing(2000), (rival,))
+        inputs = PolicyInputs(settings=settings, channel=ChannelSettings(), tick=1, snapshot=snapshot, foep=foep)
+        decision = decide(inputs, strategy, strategy.initial_state(), NOW).decision
+        return decision.target, decision.reason
+
+    assert decided(FoepReading(KEY, at, price)) == decided(None)
+    assert decided(None)[1] is not Reason.DEGENERATE_MARKET
 
 
 @pytest.mark.parametrize("name", list(STRATEGIES))
