@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 import msgspec
@@ -54,6 +55,18 @@ def _runtime(market: ScriptedMarketplace, **config: Any) -> MarketRuntime:
     )
 
 
+@asynccontextmanager
+async def _running(market: ScriptedMarketplace, **config: Any) -> AsyncIterator[MarketRuntime]:
+    """A runtime over ``market``, started and a minute on (its first sweep has polled every offer); stopped when
+    the block ends."""
+    runtime = _runtime(market, **config)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(runtime.run)
+        await trio.sleep(60)
+        yield runtime
+        nursery.cancel_scope.cancel()
+
+
 def _listing_price(runtime: MarketRuntime, key: OfferKey) -> int | None:
     snapshot = runtime.actors[key].snapshot
     return None if snapshot is None or snapshot.our is None else snapshot.our.listing_price
@@ -68,10 +81,7 @@ def _traced(runtime: MarketRuntime, key: OfferKey) -> list[Reason]:
 
 async def test_nan_timestamp_dropped(autojump_clock: trio.testing.MockClock) -> None:
     market = ScriptedMarketplace()
-    runtime = _runtime(market)
-    async with trio.open_nursery() as nursery:
-        await nursery.start(runtime.run)
-        await trio.sleep(60)  # the first sweep has polled everyone
+    async with _running(market) as runtime:
         # A price change at a NaN time once made the search ask for a recheck at NaN, and the intake died of it
         # on every restart: no more polls for any offer.
         await market.push_send.send(msgspec.structs.replace(market.snapshot(A, price=2100), as_of=math.nan))
@@ -84,7 +94,6 @@ async def test_nan_timestamp_dropped(autojump_clock: trio.testing.MockClock) -> 
         polls = runtime.status().polls
         await trio.sleep(2 * runtime.config.intake.sweep_interval_s)
         status = runtime.status()
-        nursery.cancel_scope.cancel()
     assert status.invalid_observations == {InvalidReason.TIME_NOT_FINITE: 1}
     assert status.service_restarts == 0
     assert status.polls > polls  # the sweep goes on
@@ -97,10 +106,7 @@ async def test_nan_timestamp_dropped(autojump_clock: trio.testing.MockClock) -> 
 
 async def test_future_timestamp_clamped_at_intake(autojump_clock: trio.testing.MockClock) -> None:
     market = ScriptedMarketplace()
-    runtime = _runtime(market)
-    async with trio.open_nursery() as nursery:
-        await nursery.start(runtime.run)
-        await trio.sleep(60)
+    async with _running(market) as runtime:
         ahead = msgspec.structs.replace(
             market.snapshot(A, price=2100),
             as_of=trio.current_time() + 600,
@@ -117,7 +123,6 @@ async def test_future_timestamp_clamped_at_intake(autojump_clock: trio.testing.M
         await market.push_send.send(market.snapshot(A, price=2050))
         await trio.sleep(1)
         status = runtime.status()
-        nursery.cancel_scope.cancel()
     assert _listing_price(runtime, A) == 2050
     state = runtime.actors[A].state
     assert isinstance(state, SearchState) and state.seen_as_of == sent_at + 61
@@ -132,32 +137,24 @@ async def test_far_future_timestamp_dropped(
     autojump_clock: trio.testing.MockClock, ahead: float, cause: InvalidReason
 ) -> None:
     market = ScriptedMarketplace()
-    runtime = _runtime(market)
-    async with trio.open_nursery() as nursery:
-        await nursery.start(runtime.run)
-        await trio.sleep(60)
+    async with _running(market) as runtime:
         future = msgspec.structs.replace(market.snapshot(A, price=2100), as_of=trio.current_time() + ahead)
         await market.push_send.send(future)
         await trio.sleep(60)
         await market.push_send.send(market.snapshot(A, price=2050))
         await trio.sleep(1)
         status = runtime.status()
-        nursery.cancel_scope.cancel()
     assert status.invalid_observations == {cause: 1}
     assert _listing_price(runtime, A) == 2050  # not frozen: the later observation is not taken for stale
 
 
 async def test_negative_price_dropped(autojump_clock: trio.testing.MockClock) -> None:
     market = ScriptedMarketplace()
-    runtime = _runtime(market)
-    async with trio.open_nursery() as nursery:
-        await nursery.start(runtime.run)
-        await trio.sleep(60)
+    async with _running(market) as runtime:
         rival = CompetitorOffer("RIVAL", 1900, shipping=-500, is_buybox_winner=True)
         await market.push_send.send(msgspec.structs.replace(market.snapshot(A, price=2100), competitors=(rival,)))
         await trio.sleep(1)
         status = runtime.status()
-        nursery.cancel_scope.cancel()
     assert status.invalid_observations == {InvalidReason.NEGATIVE_PRICE: 1}
     assert _listing_price(runtime, A) == 2000
     assert _traced(runtime, A)[0] is Reason.INVALID_OBSERVATION
@@ -165,16 +162,12 @@ async def test_negative_price_dropped(autojump_clock: trio.testing.MockClock) ->
 
 async def test_share_outside_unit_interval_dropped(autojump_clock: trio.testing.MockClock) -> None:
     market = ScriptedMarketplace()
-    runtime = _runtime(market)
-    async with trio.open_nursery() as nursery:
-        await nursery.start(runtime.run)
-        await trio.sleep(60)
+    async with _running(market) as runtime:
         held = runtime.actors[A].share
         for share in (1.5, -0.1, math.nan):
             await market.push_send.send(ShareReading(A, trio.current_time(), share, 2000))
         await trio.sleep(1)
         status = runtime.status()
-        nursery.cancel_scope.cancel()
     assert status.invalid_observations == {InvalidReason.SHARE_OUT_OF_RANGE: 3}
     assert runtime.actors[A].share is held
 
@@ -207,17 +200,13 @@ async def test_a_flood_of_invalid_observations_logs_and_traces_each_cause_once(
     autojump_clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     market = ScriptedMarketplace()
-    runtime = _runtime(market)
-    async with trio.open_nursery() as nursery:
-        await nursery.start(runtime.run)
-        await trio.sleep(60)
+    async with _running(market) as runtime:
         with caplog.at_level(logging.WARNING, logger="engine.actors.router"):
             for i in range(1000):
                 await market.push_send.send(ShareReading(A, trio.current_time(), 2.0 + i))
                 await market.push_send.send(FoepReading(A, math.nan, 1900))
             await trio.sleep(1)
         status = runtime.status()
-        nursery.cancel_scope.cancel()
     assert status.invalid_observations == {InvalidReason.SHARE_OUT_OF_RANGE: 1000, InvalidReason.TIME_NOT_FINITE: 1000}
     assert len(caplog.records) == 2
     assert _traced(runtime, A).count(Reason.INVALID_OBSERVATION) == 1
@@ -225,10 +214,7 @@ async def test_a_flood_of_invalid_observations_logs_and_traces_each_cause_once(
 
 async def test_a_recheck_at_a_time_that_is_not_finite_is_ignored(autojump_clock: trio.testing.MockClock) -> None:
     market = ScriptedMarketplace()
-    runtime = _runtime(market)
-    async with trio.open_nursery() as nursery:
-        await nursery.start(runtime.run)
-        await trio.sleep(60)
+    async with _running(market) as runtime:
         polls = runtime.status().polls
         for at in (math.nan, math.inf, -math.inf):
             runtime.intake.recheck(A, at)
@@ -237,7 +223,6 @@ async def test_a_recheck_at_a_time_that_is_not_finite_is_ignored(autojump_clock:
         assert market.polled[-1] == B
         await trio.sleep(2 * runtime.config.intake.sweep_interval_s)
         status = runtime.status()
-        nursery.cancel_scope.cancel()
     assert runtime.intake.counters.ignored_rechecks == 3
     assert status.service_restarts == 0
     assert status.polls > polls + 1
