@@ -28,6 +28,7 @@ class RouterCounters(msgspec.Struct):
     unknown: int = 0
     clamped: int = 0  # observations whose times were moved back to now (`engine.actors.validate`)
     invalid: dict[str, int] = msgspec.field(default_factory=dict)  # dropped, by cause
+    last_at: float | None = None  # when the newest observation was routed, on the daemon's clock
 
 
 def _ignore(decision: Decision) -> None:
@@ -70,6 +71,7 @@ async def route(
                     )
                 continue
             counters.routed += 1
+            counters.last_at = trio.current_time()
             actor.observe(observation)
 
 

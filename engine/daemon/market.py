@@ -81,6 +81,8 @@ _ACTOR_TASK = "offer actor"
 _SETTLED = frozenset({Reason.CONVERGED, Reason.SECURED, Reason.NO_COMPETITION, Reason.NO_COMPETITION_SALE_PRICE})
 # Trace entries that say nothing of where an offer stands: waiting for a price to go live or a verdict to settle,
 # and an observation dropped before it reached the offer.
+# A competitive summary older than this says nothing about today's share of views (the status's estimate).
+_SHARE_MAX_AGE_S = 3600.0
 _PASSING = frozenset({Reason.AWAIT_LIVE, Reason.INVALID_OBSERVATION})
 
 
@@ -547,11 +549,18 @@ class MarketRuntime:
 
     def status(self) -> MarketStatus:
         live = holding = converged = quarantined = 0
+        views = 0.0
+        now = trio.current_time()
         for actor in self.actors.values():
             snapshot = actor.snapshot
             if snapshot is not None and snapshot.our is not None and snapshot.our.live:
                 live += 1
                 holding += snapshot.our.is_buybox_winner
+                share = actor.share
+                if share is not None and share.share is not None and now - share.as_of <= _SHARE_MAX_AGE_S:
+                    views += share.share
+                else:
+                    views += snapshot.our.is_buybox_winner
             standing = next((d.reason for d in actor.trace if d.reason not in _PASSING), None)
             converged += standing in _SETTLED
             quarantined += actor.quarantined
@@ -579,6 +588,11 @@ class MarketRuntime:
             transient_errors=counters.transient_errors + self.intake.counters.transient_errors,
             service_restarts=sum(s.restarts for s in self.services.values()),
             stopped=self.stopped,
+            share_of_views=views / live if live else None,
+            queued=self.batcher.pending,
+            failed=counters.failed,
+            unapplied=counters.unapplied,
+            last_observation_age_s=None if (last := self.router_counters.last_at) is None else now - last,
         )
 
 

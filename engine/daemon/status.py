@@ -42,6 +42,15 @@ class MarketStatus(msgspec.Struct, frozen=True):
     invalid_observations: dict[str, int] = msgspec.field(default_factory=dict)
     clamped_observations: int = 0
     stopped: str | None = None  # why the seller's runtimes stopped (a permanent failure), None while running
+    # Our estimated share of the page views of the live offers, 0..1 (None with no offer live): per live offer,
+    # Amazon's featured-offer share where its last competitive summary (at most an hour old) gave one, else 1 while
+    # we hold the Buy Box and 0 while we do not. `holding / live` counts offers; this weighs a shared Buy Box.
+    share_of_views: float | None = None
+    queued: int = 0  # updates waiting in the batcher for a submit slot
+    failed: int = 0  # updates Amazon answered with a failure (retried, then given up)
+    unapplied: int = 0  # accepted updates whose price a read-back did not find live
+    # Seconds on the daemon's clock since the newest observation was taken in (None before the first one).
+    last_observation_age_s: float | None = None
 
 
 class RestoreReport(msgspec.Struct, frozen=True):
