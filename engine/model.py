@@ -12,6 +12,7 @@ objects on every full collection.
 from __future__ import annotations
 
 import enum
+import math
 from decimal import Decimal
 from typing import Literal
 
@@ -156,6 +157,16 @@ class CompetitorFilter(msgspec.Struct, frozen=True, gc=False):
     include_amazon: bool = True
     max_handling_hours: int | None = None
 
+    def __post_init__(self) -> None:
+        # Checked wherever settings enter (a config file, the control socket, code): msgspec runs this on decode
+        # too, and names the field in its error.
+        if not 0 <= self.min_feedback_pct <= 100:
+            raise ValueError(f"min_feedback_pct {self.min_feedback_pct} is not a percentage (0 to 100)")
+        if self.min_feedback_count < 0:
+            raise ValueError(f"min_feedback_count {self.min_feedback_count} is negative")
+        if self.max_handling_hours is not None and self.max_handling_hours < 0:
+            raise ValueError(f"max_handling_hours {self.max_handling_hours} is negative")
+
 
 class ChannelSettings(msgspec.Struct, frozen=True, gc=False):
     """The repricer settings of one marketplace (the seed's integration settings)."""
@@ -170,6 +181,14 @@ class ChannelSettings(msgspec.Struct, frozen=True, gc=False):
     # An observation older than this is "no fresh data": the offer holds.
     max_observation_age_s: float = 1800.0
     dry_run: bool = False
+
+    def __post_init__(self) -> None:
+        # A step cap that is not a share in (0, 1] either stops every unbacked move (0), lets a typo through whole
+        # (above 1), or raises inside the guard (NaN): refused where the settings enter, naming the field.
+        if not (self.step_cap.is_finite() and 0 < self.step_cap <= 1):
+            raise ValueError(f"step_cap {self.step_cap} is not a share above 0 and at most 1 (0.10 = 10%)")
+        if not (math.isfinite(self.max_observation_age_s) and self.max_observation_age_s > 0):
+            raise ValueError(f"max_observation_age_s {self.max_observation_age_s} is not a positive number of seconds")
 
 
 class OfferSettings(msgspec.Struct, frozen=True, gc=False):

@@ -7,7 +7,7 @@ import msgspec
 import pytest
 
 from engine.catalog import CatalogRow, settings
-from engine.model import MarginLevel, OfferBounds, OfferKey, OfferSettings
+from engine.model import ChannelSettings, MarginLevel, OfferBounds, OfferKey, OfferSettings
 from engine.money import CURRENCIES, Currency
 from engine.pricing.bounds import BoundsError, bounds_direct, check_bounds
 
@@ -107,3 +107,22 @@ def test_sane_settings_come_back_as_given() -> None:
         2,
     )
     assert bounds_direct(KEY, 1000, 3000, currency="USD") == offer.bounds
+
+
+@pytest.mark.parametrize(
+    ("document", "problem"),
+    [
+        (b'{"step_cap": "NaN"}', "step_cap NaN is not a share above 0 and at most 1"),
+        (b'{"step_cap": "0"}', "step_cap 0 is not a share above 0"),
+        (b'{"step_cap": "1.5"}', "step_cap 1.5 is not a share above 0"),
+        (b'{"max_observation_age_s": -1}', "max_observation_age_s -1.0 is not a positive number"),
+        (b'{"competitors": {"min_feedback_pct": 140}}', "min_feedback_pct 140 is not a percentage"),
+        (b'{"competitors": {"max_handling_hours": -2}}', "max_handling_hours -2 is negative"),
+    ],
+)
+def test_channel_settings_checked_where_they_enter(document: bytes, problem: str) -> None:
+    """Channel settings decoded from a file or the control socket, or built in code, are checked as they are made: a
+    NaN step cap once raised inside the guard and took the batcher down at every unbacked move (the fuzz suite)."""
+    with pytest.raises(msgspec.ValidationError, match=problem):
+        msgspec.json.decode(document, type=ChannelSettings)
+    assert msgspec.json.decode(b'{"step_cap": "0.05"}', type=ChannelSettings).step_cap == Decimal("0.05")
