@@ -2,6 +2,9 @@
 never hinges on luck."""
 
 import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import trio.testing
@@ -26,3 +29,13 @@ def fixed_scheduling() -> None:
     """Trio runs the tasks ready at one instant in a random order; every test gets the same order on every run."""
     # Another order, to explore: REPRICER_SCHEDULING_SEED=7 make unit.
     fix_scheduling(int(os.environ.get("REPRICER_SCHEDULING_SEED", "0")))
+
+
+@pytest.fixture(autouse=True)
+def private_runtime_dir(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Each test its own runtime directory, so a daemon it starts (in process or as a child, which inherits the
+    environment) binds its default control socket there: never the developer's own, never another test's. Short,
+    under /tmp, as a Unix socket's path must be."""
+    with tempfile.TemporaryDirectory(prefix="rp-", dir="/tmp") as directory:
+        monkeypatch.setenv("XDG_RUNTIME_DIR", directory)
+        yield Path(directory)

@@ -283,19 +283,54 @@ def test_sigterm_stops_the_daemon_cleanly_with_exit_0() -> None:
         text=True,
     )
     try:
-        assert process.stdout is not None
-        first = process.stdout.readline()  # the live view's first frame: the daemon is up
-        assert "repricer --sim" in first
+        assert process.stderr is not None
+        # Without a terminal the live view is log lines: the first summary says the daemon is up.
+        said = [process.stderr.readline(), process.stderr.readline()]
+        assert "repricer.live: starting: repricer --sim" in said[0]
+        assert "repricer.live: running DE: " in said[1]
         time.sleep(0.5)
         process.send_signal(signal.SIGTERM)
-        _out, err = process.communicate(timeout=60)
+        out, err = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
             process.kill()
     assert process.returncode == 0, err
+    assert out == ""  # no frames into a pipe
+    assert "repricer.live: stopping: " in err and "repricer.live: stopped DE: " in err
     # The in-memory store keeps nothing past the process, and the stop line says so rather than claim a save.
     assert "nothing persisted" in err
     assert "saved" not in err
+
+
+def _run_sim(*options: str) -> subprocess.CompletedProcess[str]:
+    argv = [sys.executable, "-m", "engine.cli", *options]
+    argv += ["run", "--sim", "--skus", "5", "--marketplaces", "DE", "--speed", "900", "--hours", "0.25"]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=60)
+
+
+def test_log_level_info_tells_the_start_and_the_stop_and_debug_every_decision() -> None:
+    warning = _run_sim()
+    assert warning.returncode == 0, warning.stderr
+    assert "engine.daemon" not in warning.stderr  # the default: only the live summaries and the stop report
+    info = _run_sim("--log-level", "info")
+    assert "INFO engine.daemon.daemon: started: offers 5, marketplaces 1, sellers 1" in info.stderr
+    assert "INFO engine.daemon.daemon: stopping: " in info.stderr
+    assert "INFO engine.daemon.daemon: stopped: nothing persisted" in info.stderr
+    assert "DEBUG" not in info.stderr
+    debug = _run_sim("--log-level", "debug")
+    decisions = [line for line in debug.stderr.splitlines() if "DEBUG engine.actors.recorder: SIM/DE/" in line]
+    assert len(decisions) >= 5
+
+
+def test_log_format_json_writes_one_object_a_line() -> None:
+    done = _run_sim("--log-level", "info", "--log-format", "json")
+    assert done.returncode == 0, done.stderr
+    *logged, report = done.stderr.splitlines()
+    entries = [json.loads(line) for line in logged]  # every log line, the stop report after them is the output
+    assert {"time", "level", "logger", "message"} <= set(entries[0])
+    summaries = [e for e in entries if e["logger"] == "repricer.live" and e.get("marketplace") == "DE"]
+    assert summaries and summaries[-1]["offers"] == 5
+    assert report.startswith("stopped: nothing persisted")
 
 
 def test_a_demo_seed_gives_the_same_run_every_time(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

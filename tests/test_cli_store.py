@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sqlite3
 import stat
 import subprocess
@@ -444,13 +445,13 @@ def test_history_shows_the_decisions_and_prices_of_a_simulated_run(
     trace = json.loads(out)
     assert (code, trace["sku"], trace["currency"]) == (0, sku, "EUR")
     assert trace["decisions"] and trace["prices"]
-    # Local wall time with its offset, around when the run was (not trio's seconds, not 1970): a 3-minute run at
-    # 600x ends 3 simulated minutes on, and a price went live when its observation was taken, which may be a
-    # simulated minute or two before the decision that saw it.
+    # Local wall time with its offset, around when the run was (not trio's seconds, not 1970). The daemon's clock
+    # runs 600 times faster than the wall's, so a second's stall of a loaded machine is ten simulated minutes
+    # between the times stamped and the wall clock: the window is a day, which no error of unit or epoch fits.
     for entry in trace["decisions"] + trace["prices"]:
         at = datetime.fromisoformat(entry["at"])
         assert at.utcoffset() == started.utcoffset()
-        assert started - timedelta(minutes=10) <= at <= datetime.now().astimezone() + timedelta(minutes=10)
+        assert started - timedelta(days=1) <= at <= datetime.now().astimezone() + timedelta(days=1)
     assert all(p["price"].count(".") == 1 for p in trace["prices"])  # "76.22", in the currency's minor digits
 
     code, out, _ = _cli(
@@ -497,3 +498,70 @@ def test_an_export_piped_into_a_reader_that_went_away_ends_quietly(
         os.close(writer)
     assert process.returncode == 141, process.stderr
     assert process.stderr == ""
+
+
+def _ctl(socket: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "engine.cli", "ctl", "--socket", str(socket), *argv]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60)
+
+
+def _bounds(socket: Path, sku: str) -> tuple[str, str]:
+    answer = _ctl(socket, "offer", sku, "--json")
+    assert answer.returncode == 0, answer.stderr
+    offer = json.loads(answer.stdout)
+    return offer["min_price"], offer["max_price"]
+
+
+async def _edit_catalog(db: Path, edit: Callable[[CatalogRow], CatalogRow | None]) -> None:
+    """Rewrite the stored catalog row by row, as another process would while the daemon runs (WAL lets both)."""
+    from engine.store.sqlite import SqliteStore
+
+    async with SqliteStore.open(str(db)) as store:
+        rows = await store.load_catalog("SIM", "DE")
+        await store.save_catalog([new for row in rows if (new := edit(row)) is not None])
+
+
+def test_sighup_reload(tmp_path: Path) -> None:
+    """SIGHUP reads the catalog again: a valid change goes live in the running daemon; an invalid row is logged
+    naming its SKU, and that offer keeps the settings it runs with."""
+    import trio
+
+    db = tmp_path / "sim.db"
+    socket = Path(os.environ["XDG_RUNTIME_DIR"]) / "c.sock"
+    argv = ["--log-level", "info", "run", "--sim", "--db", str(db), "--skus", "3", "--marketplaces", "DE"]
+    argv += ["--speed", "60", "--control-socket", str(socket)]
+    daemon = subprocess.Popen([sys.executable, "-m", "engine.cli", *argv], stderr=subprocess.PIPE, text=True)
+    try:
+        assert daemon.stderr is not None
+        for line in daemon.stderr:  # up once it says so; the catalog is stored before that
+            if "started: offers 3" in line:
+                break
+        good, bad = "SKU-000001", "SKU-000002"
+        before_bad = _bounds(socket, bad)
+        min_good, max_good = _bounds(socket, good)
+
+        def edit(row: CatalogRow) -> CatalogRow:
+            assert row.max_price is not None
+            if row.key.sku == good:
+                return msgspec.structs.replace(row, max_price=row.max_price + 100)
+            if row.key.sku == bad:
+                return msgspec.structs.replace(row, min_price=row.max_price + 100)  # min above max
+            return row
+
+        trio.run(_edit_catalog, db, edit)
+        daemon.send_signal(signal.SIGHUP)
+        said = []
+        for line in daemon.stderr:
+            said.append(line)
+            if "reloaded the catalog" in line:
+                break
+        assert "1 changed, 1 unchanged; 1 row rejected" in said[-1]
+        assert any(f"reload: SIM/DE SKU '{bad}' not changed: min price" in line for line in said)
+        assert _bounds(socket, bad) == before_bad
+        assert _bounds(socket, good) == (min_good, str(Decimal(max_good) + 1))  # 100 minor units more
+        daemon.send_signal(signal.SIGTERM)
+        _, err = daemon.communicate(timeout=60)
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+    assert daemon.returncode == 0, err

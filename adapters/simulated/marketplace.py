@@ -104,7 +104,8 @@ def catalog_settings(
                 currency=row.currency,
                 bounds=OfferBounds(row.min_price, row.max_price),
                 fulfilment=row.fulfilment,
-                quantity=int(market.spec.our_stock[row.row]),
+                # Amazon counts the stock of an offer it fulfils; the catalog keeps none for it (`engine.catalog`).
+                quantity=None if row.fulfilment is Fulfilment.AMAZON else int(market.spec.our_stock[row.row]),
                 lead_time_days=int(market.spec.our_handling_days[row.row]),
             )
         )

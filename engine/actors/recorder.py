@@ -10,6 +10,9 @@ An idle daemon (or a simulated day in which prices rarely move) therefore costs 
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+
 import msgspec
 import trio
 
@@ -17,6 +20,8 @@ from engine.model import Decision, OfferKey, PricePoint
 from engine.ports import Store
 
 __all__ = ["Recorder", "RecorderConfig"]
+
+log = logging.getLogger(__name__)
 
 
 class RecorderConfig(msgspec.Struct, frozen=True):
@@ -38,12 +43,29 @@ class Recorder:
         self._buffered = trio.Event()
         self.recorded = 0
         self.dropped = 0
+        # Who else hears of every decision as it is made (`repricer ctl watch`): called in line, so each must
+        # return at once and never raise; a tuple, replaced whole, so one may go while the others are called.
+        self._listeners: tuple[Callable[[Decision], None], ...] = ()
+
+    def listen(self, listener: Callable[[Decision], None]) -> Callable[[], None]:
+        """Call ``listener`` with every decision from now on, also those a full buffer drops; returns the call
+        that stops it."""
+        self._listeners = (*self._listeners, listener)
+
+        def stop() -> None:
+            self._listeners = tuple(other for other in self._listeners if other is not listener)
+
+        return stop
 
     def forget(self, key: OfferKey) -> None:
         """The offer went: its last live price goes too."""
         self._live.pop(key, None)
 
     def decision(self, decision: Decision) -> None:
+        if log.isEnabledFor(logging.DEBUG):  # one line per decision at debug; nothing else costs at other levels
+            log.debug("%s %s: target %s, inputs %s", decision.key, decision.reason, decision.target, decision.inputs)
+        for listener in self._listeners:
+            listener(decision)
         if len(self._buffer) >= self.config.capacity:
             self.dropped += 1
             return

@@ -12,6 +12,8 @@ loads what it does not use: `run` and `demo` never import `bench`.
     repricer catalog export [--seller ID] [--marketplace DE] [--format csv|jsonl] [-o FILE] [--db PATH]
     repricer import FILE --marketplace DE [--seller ID] [--strict] [--dry-run] [--json] [--db PATH]
     repricer history SKU --marketplace DE [--seller ID] [--limit N] [--json] [--db PATH]
+    repricer ctl [--socket PATH] status | offer SKU | pause/resume [SKU] [--all] | bounds SKU --min --max
+                 | reprice SKU | release SKU | settings [--set NAME=VALUE] | watch [SKU] | history SKU | top  [--json]
     repricer bench convergence [--scenario S1a,S2|all] [--delay 2m,5m] [--tau 0,0.005] [--seeds N] [--rows R] ...
     repricer bench throughput [--actors 10k,100k] [--seconds S] [--json FILE]
 
@@ -28,13 +30,13 @@ saved the good ones), `history` when it knows nothing of the offer.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
 from importlib import metadata
 
-from engine.cli import bench, catalog, demo, history, listings, run
+from engine import logs
+from engine.cli import bench, catalog, ctl, demo, history, listings, run
 from engine.cli.args import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, HelpFormatter
 
 __all__ = ["main"]
@@ -42,7 +44,7 @@ __all__ = ["main"]
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(args.log_level, args.log_format)
     handler: Callable[[argparse.Namespace], int] = args.handler
     # trio hands on a Ctrl-C that lands inside a nursery wrapped in an exception group; except* takes it either way
     # and re-raises whatever else came with it, so a real crash stays a crash. (`run` handles SIGINT itself.)
@@ -70,7 +72,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     parser.add_argument(
-        "--log-level", default="warning", choices=["debug", "info", "warning", "error"], help="what gets logged"
+        "--log-level",
+        default="warning",
+        choices=logs.LEVELS,
+        help="what gets logged, to stderr: info adds starts, stops, reloads, throttling, quarantines and failures; "
+        "debug adds every decision. Without a terminal, `run` logs a summary a minute unless the level is error",
+    )
+    parser.add_argument(
+        "--log-format", default="plain", choices=["plain", "json"], help="log lines as text, or one JSON object each"
     )
     sub = parser.add_subparsers(required=True, metavar="command")
     run.add_parser(sub)
@@ -78,6 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     catalog.add_parser(sub)
     listings.add_parser(sub)
     history.add_parser(sub)
+    ctl.add_parser(sub)
     bench.add_parser(sub)
     return parser
 

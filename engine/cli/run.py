@@ -5,13 +5,20 @@ earlier run there learned, and `repricer history` reads its decisions, during th
 opens and closes the store; the daemon only uses it.
 
 Imports the simulated adapter and the live view inside the command; never anything from `bench`.
+
+The screen (`engine.live.Screen`) says "starting…" before anything is built, shows a board every two real seconds
+(on a terminal a frame; otherwise a summary log line per marketplace per minute), and "stopping…" from the
+signal until the stop is over. `Watch` logs the throttles, failures and quarantines the boards show.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
+import shutil
 import signal
 import sys
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,9 +39,16 @@ from engine.cli.args import (
 from engine.cli.database import StoreUnavailable, db_path, open_store
 
 if TYPE_CHECKING:
+    from adapters.simulated.run import SimRun
+    from engine.daemon import Daemon
+    from engine.live import Board, Screen
     from engine.ports import Store
 
 __all__ = ["add_parser"]
+
+log = logging.getLogger(__name__)
+
+_RELOAD_TIMEOUT_S = 30.0  # real seconds a reload may take reading the store
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -60,6 +74,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         metavar="PATH",
         help="keep the run's state in this SQLite database, created if missing (--sim default: in memory only)",
     )
+    run.add_argument(
+        "--control-socket",
+        metavar="PATH",
+        help="listen for `repricer ctl` on this Unix socket (default: control.sock in your runtime directory)",
+    )
     run.set_defaults(handler=_cmd_run)
 
 
@@ -82,9 +101,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     # Virtual time that runs at --speed times real time; nothing jumps, so the view is steady.
     # The store's thread is fine with it: time only ever runs at a rate, it never jumps while the thread works.
     clock = trio.testing.MockClock(rate=args.speed)
+    from engine.control import ControlSocketError
+
     try:
         return trio.run(_run_sim, args, clock=clock)
-    except StoreUnavailable as exc:
+    except (StoreUnavailable, ControlSocketError) as exc:
         return refuse("repricer run", str(exc))
 
 
@@ -102,57 +123,120 @@ async def _run_sim(args: argparse.Namespace) -> int:
 async def _run_daemon(args: argparse.Namespace, store: Store) -> int:
     from adapters.simulated.run import build_run
     from engine.daemon import RuntimeConfig
-    from engine.live import LiveView
+    from engine.live import Screen
     from engine.pricing.search import EngineSearch
 
     config = RuntimeConfig()
     if store.persistent:
         # Saving at a stop is real I/O in real time; its deadline is virtual time, which runs --speed times faster.
         config = msgspec.structs.replace(config, persist_timeout_s=config.persist_timeout_s * max(1.0, args.speed))
-    run = build_run(
-        scenario=args.scenario,
-        seed=args.seed,
-        skus=args.skus,
-        strategy=EngineSearch(),
-        marketplaces=args.marketplaces,
-        config=config,
-        store=store,
-    )
-    if store.persistent:
-        # The simulated offers go into the catalog, so `catalog export` and `history` know them.
-        from engine.catalog import from_settings
+    title = f"repricer --sim: {args.skus} SKUs × {','.join(args.marketplaces)}, {args.scenario}, Ctrl-C stops"
+    offers = args.skus * len(args.marketplaces)
+    # The screen shows "starting…" before the run is built: at 100,000 offers that takes a while, synchronously.
+    with Screen(title, detail=f"building {offers} simulated offers") as screen:
+        run = build_run(
+            scenario=args.scenario,
+            seed=args.seed,
+            skus=args.skus,
+            strategy=EngineSearch(),
+            marketplaces=args.marketplaces,
+            config=config,
+            store=store,
+        )
+        if store.persistent:
+            # The simulated offers go into the catalog, so `catalog export` and `history` know them.
+            from engine.catalog import from_settings
 
-        await store.save_catalog([from_settings(r.catalog[k]) for r in run.runtimes for k in r.catalog])
-    title = (
-        f"repricer --sim: {args.skus} SKUs on {', '.join(args.marketplaces)}, competition {args.scenario}, "
-        f"{args.speed:g}x   (Ctrl-C stops)"
-    )
-    view = LiveView(title)
-    refresh = 2.0 * args.speed  # every two real seconds
-
-    def tick() -> None:
-        now = trio.current_time()
-        view.show(run.status(), now, now - run.started_at)
-
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(_stop_on_signal, run.daemon.stop)
-        nursery.start_soon(_refresh, tick, refresh)
-        if args.hours is not None:
-            nursery.start_soon(_stop_after, run.daemon.stop, args.hours * 3600)
-        await run.daemon.run()
-        nursery.cancel_scope.cancel()
-    tick()
+            await store.save_catalog([from_settings(r.catalog[k]) for r in run.runtimes for k in r.catalog])
+        screen.detail = f"starting {offers} offer actors"
+        await _operate(run, store, screen, args, title)
     report = run.daemon.stop_report
     assert report is not None  # set whenever `Daemon.run` returns
-    print(report.describe(), file=sys.stderr)  # only what the store confirmed
+    said = report.describe()  # only what the store confirmed
+    # Under the frame, wrapped as the frame is; to a file or a journal, one line.
+    print(textwrap.fill(said, shutil.get_terminal_size().columns) if sys.stderr.isatty() else said, file=sys.stderr)
     return 0 if report.complete else 1
 
 
-async def _stop_on_signal(stop: trio.Event) -> None:
+async def _operate(run: SimRun, store: Store, screen: Screen, args: argparse.Namespace, title: str) -> None:
+    """Run the daemon until it stops, a board on the screen every two real seconds; "stopping…" from the moment a
+    stop is asked (a signal, or the end of ``--hours``) until it is over."""
+    from engine.daemon.notify import notify
+    from engine.live import Watch, board
+
+    daemon = run.daemon
+    watch = Watch()
+
+    def boards() -> Board:
+        return board(daemon, trio.current_time(), title=title, started_at=run.started_at, clock_rate=args.speed)
+
+    def show() -> None:
+        shown = boards()
+        screen.show(shown)
+        watch.observe([market.status for market in shown.markets])
+
+    def stop() -> None:
+        screen.stopping()
+        notify("STOPPING=1")
+        daemon.stop.set()
+
+    # Bound before any nursery opens: a socket another daemon answers on is a refusal of this start (one line,
+    # `_cmd_run`), not an exception group out of a nursery.
+    _start_control(daemon, args, boards)
+    async with trio.open_nursery() as services:
+        services.start_soon(_stop_on_signal, stop)
+        async with trio.open_nursery() as running:
+            await running.start(daemon.run)
+            # The reload's deadline is real time, as the store's: the daemon's clock runs --speed times faster.
+            services.start_soon(_reload_on_signal, daemon, store, _RELOAD_TIMEOUT_S * args.speed)
+            notify("READY=1", f"STATUS=repricing {sum(len(m.actors) for m in daemon.markets)} offers")
+            show()
+            services.start_soon(_refresh, show, 2.0 * args.speed)  # every two real seconds
+            if args.hours is not None:
+                services.start_soon(_stop_after, stop, args.hours * 3600)
+        services.cancel_scope.cancel()
+    show()  # the last board: stopped
+
+
+def _start_control(daemon: Daemon, args: argparse.Namespace, boards: Callable[[], Board]) -> None:
+    """The control socket (`repricer ctl`) joins the daemon's services, its deadlines in real time (the daemon's
+    clock runs --speed times faster). It binds here, before the daemon starts: a socket another daemon answers on
+    refuses this start (`ControlSocketError`, naming the path) rather than becoming a service that keeps failing.
+    ``boards`` makes the board `repricer ctl top` shows, with this run's title and clock."""
+    from engine.control import ControlConfig, ControlServer
+
+    server = ControlServer(daemon, ControlConfig(socket=args.control_socket), time_scale=args.speed, boards=boards)
+    server.bind()
+    daemon.add_service(server)
+
+
+async def _reload_on_signal(daemon: Daemon, store: Store, timeout_s: float) -> None:
+    """SIGHUP (`systemctl reload`): the catalog is read again from the store and applied to the running offers
+    (`engine.daemon.reload`); what it changed and what it refused are logged. A reload that fails (the store
+    unreadable) or takes longer than ``timeout_s`` changes nothing, says so, and the daemon runs on: a reload must
+    never be what stops it."""
+    from engine.daemon.notify import notify
+    from engine.daemon.reload import reload_catalog
+
+    with trio.open_signal_receiver(signal.SIGHUP) as signals:
+        async for _ in signals:
+            notify("RELOADING=1")
+            try:
+                with trio.move_on_after(timeout_s) as scope:
+                    await reload_catalog(daemon, store)
+                if scope.cancelled_caught:
+                    log.error("reload: the store did not answer in time; nothing changed, the offers run on")
+            except Exception:
+                log.exception("reload failed; nothing changed, the offers run on")
+            finally:
+                notify("READY=1")
+
+
+async def _stop_on_signal(stop: Callable[[], None]) -> None:
     """SIGTERM or SIGINT: stop intake, let the decisions in hand finish, persist, exit 0."""
     with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
         async for _ in signals:
-            stop.set()
+            stop()
             return
 
 
@@ -162,6 +246,6 @@ async def _refresh(tick: Callable[[], None], every: float) -> None:
         tick()
 
 
-async def _stop_after(stop: trio.Event, seconds: float) -> None:
+async def _stop_after(stop: Callable[[], None], seconds: float) -> None:
     await trio.sleep(seconds)
-    stop.set()
+    stop()

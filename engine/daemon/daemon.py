@@ -116,6 +116,12 @@ class Daemon:
                 return runtime
         raise KeyError(f"no seller {seller!r} (known: {', '.join(s.seller for s in self.sellers)})")
 
+    def add_service(self, service: Service) -> None:
+        """One more service, before `run`: the control server, which needs the daemon it serves, joins the daemon
+        this way after the composition made it."""
+        self.services.append(service)
+        self.service_states.append(ServiceState(service.name))
+
     def pause_all(self) -> None:
         """The kill switch: no offer of any seller decides or sends until `resume_all`."""
         throw(self.switch, self.markets, on=True)
@@ -138,7 +144,17 @@ class Daemon:
                     freeze()  # and what the services started with
                     gc.set_threshold(*self.config.gc_thresholds)
                     task_status.started()
+                    log.info(
+                        "started: offers %d, marketplaces %d, sellers %d",
+                        sum(len(m.actors) for m in self.markets),
+                        len(self.markets),
+                        len(self.sellers),
+                    )
                     await self.stop.wait()
+                    log.info(
+                        "stopping: deciding ends, submits in flight get %.0fs, then the state goes to the store",
+                        self.config.shutdown_grace_s,
+                    )
                     for seller in self.sellers:
                         seller.stop()
                     # Each marketplace drains and saves by itself; this only bounds the whole.
@@ -153,6 +169,7 @@ class Daemon:
             gc.set_threshold(*thresholds)
             gc.unfreeze()
             self.stop_report = self._report(bool(finished))
+            log.info("%s", self.stop_report.describe())
 
     async def _restore(self, store: Store) -> None:
         """Take over from the last process: update ids continue above the stored ones, and every marketplace

@@ -328,6 +328,19 @@ class MarketRuntime:
             raise KeyError(f"no offer {sku!r} for seller {self.seller} on {self.code}")
         return actor
 
+    def poll_now(self, sku: str) -> OfferActor:
+        """Observe one offer now (`repricer ctl reprice`): a poll ahead of the sweep, sent as soon as the seller's
+        poll quota allows; its actor decides when the answer arrives. The actor, for the caller to follow."""
+        actor = self.offer(sku)
+        self.intake.recheck(actor.key, trio.current_time())
+        return actor
+
+    @staticmethod
+    def settled_reasons() -> frozenset[Reason]:
+        """The reasons that count an offer as converged in `status` (its standing decision: the newest in its trace
+        other than waiting for a price to go live or a dropped observation)."""
+        return _SETTLED
+
     def add_offer(self, settings: OfferSettings, state: bytes | None = None) -> None:
         """Start repricing a new offer (its first poll comes at once), or replace an existing one's settings."""
         self._check_offer(settings)

@@ -50,7 +50,7 @@ class ReloadReport(msgspec.Struct, frozen=True):
         if self.rejected:
             parts.append(f"{_rows(len(self.rejected))} rejected (those offers run on as before)")
         if self.kept:
-            parts.append(f"no catalog rows for {', '.join(self.kept)}: its offers run on")
+            parts.append(f"no catalog rows for {', '.join(self.kept)}: the offers there run on")
         if self.elsewhere:
             parts.append(f"{_rows(self.elsewhere)} for marketplaces this daemon does not run")
         return "reloaded the catalog: " + "; ".join(parts)

@@ -71,7 +71,8 @@ async def test_reload_adds_removes_and_changes_offers_live(autojump_clock: trio.
     assert [key.sku for key in fr.catalog] == ["F"]
     assert report.describe() == (
         "reloaded the catalog: 1 added, 1 removed, 1 changed, 1 unchanged; 1 row rejected (those offers run on as "
-        "before); no catalog rows for SELLER/FR: its offers run on; 1 row for marketplaces this daemon does not run"
+        "before); no catalog rows for SELLER/FR: the offers there run on; 1 row for marketplaces this daemon does "
+        "not run"
     )
 
 
