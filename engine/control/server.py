@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import logging
 import math
 import os
@@ -182,6 +183,7 @@ class ControlServer:
         )
         self._listener: trio.socket.SocketType | None = None
         self._identity: tuple[int, int] | None = None  # (device, inode) of the socket file this server made
+        self._lock: int | None = None  # the descriptor holding the socket's lock (`_lock`) while bound
         self._scope: trio.CancelScope | None = None
         self._refusing = 0
         self._closed = False
@@ -205,17 +207,26 @@ class ControlServer:
                 f"the control socket path {path} is {size} bytes long; a Unix socket's path may have {MAX_PATH_BYTES}"
             )
         private_directory(path.parent, self.uid)
-        _clear_stale(path)
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        # The lock, held for the server's life, makes "stale" mean stale: a daemon that has bound but not yet
+        # listened refuses connections as a dead one does, and two daemons starting at once could each take the
+        # other's socket for stale and reprice the same offers. Only the lock's holder clears or binds the path.
+        lock = _lock(path)
         try:
-            sock.bind(os.fspath(path))
-            # Before listen(): until then a connection is refused, so the mode is right before anyone gets in.
-            os.chmod(path, _SOCKET_MODE)
-            sock.listen(self.config.backlog)
-            info = os.stat(path)
-        except OSError as error:
-            sock.close()
-            raise ControlSocketError(f"cannot listen on {path}: {error.strerror or error}") from None
+            _clear_stale(path)
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                sock.bind(os.fspath(path))
+                # Before listen(): until then a connection is refused, so the mode is right before anyone gets in.
+                os.chmod(path, _SOCKET_MODE)
+                sock.listen(self.config.backlog)
+                info = os.stat(path)
+            except OSError as error:
+                sock.close()
+                raise ControlSocketError(f"cannot listen on {path}: {error.strerror or error}") from None
+        except BaseException:
+            os.close(lock)
+            raise
+        self._lock = lock
         self._identity = (info.st_dev, info.st_ino)
         self._listener = trio.socket.from_stdlib_socket(sock)
         log.info("control socket listening on %s", path)
@@ -233,6 +244,9 @@ class ControlServer:
             info = os.stat(self.path)
             if (info.st_dev, info.st_ino) == self._identity:
                 os.unlink(self.path)
+        if self._lock is not None:  # released last: the path is free once the next daemon can take it
+            os.close(self._lock)
+            self._lock = None
 
     async def finish(self) -> None:
         self.close()
@@ -491,3 +505,23 @@ def _clear_stale(path: Path) -> None:
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
     log.warning("control socket: replaced the stale %s (its daemon had gone)", path)
+
+
+def _lock(path: Path) -> int:
+    """An exclusive lock on ``path`` + ".lock" (created 0600 beside the socket), as an open descriptor: released
+    when it is closed, or when the process dies however it dies, so a crash leaves no lock behind.
+    `ControlSocketError` when another process holds it."""
+    lock_path = path.with_name(path.name + ".lock")
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+    except OSError as error:
+        raise ControlSocketError(f"cannot open the lock {lock_path}: {error.strerror or error}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise ControlSocketError(
+            f"another repricer daemon holds {path} (its lock {lock_path} is taken): stop it, or give this one "
+            "another --control-socket"
+        ) from None
+    return fd

@@ -4,6 +4,7 @@ clear answer and never stall anything, and the daemon carries on whatever a clie
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -319,12 +320,24 @@ async def test_a_stale_socket_is_replaced_and_a_live_one_refused() -> None:
         daemon, _ = build()
         first = _server(daemon, path)
         first.bind()
-        # A second daemon on the same path is refused while the first listens, and nothing of the first changes.
-        with pytest.raises(ControlSocketError, match=r"a daemon listens on .* already"):
+        # A second daemon on the same path is refused while the first holds it, and nothing of the first changes.
+        with pytest.raises(ControlSocketError, match=r"another repricer daemon holds .*c\.sock"):
             _server(build()[0], path).bind()
         assert path.exists()
         first.close()
         assert not path.exists()
+        # A daemon between its lock and its listen() refuses connections as a dead one does: its lock, not the
+        # socket's silence, is what a second daemon goes by.
+        holder = os.open(path.with_name("c.sock.lock"), os.O_RDWR)
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        dead = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        dead.bind(str(path))
+        dead.close()
+        with pytest.raises(ControlSocketError, match="another repricer daemon holds"):
+            _server(build()[0], path).bind()
+        assert path.exists()  # not taken for stale
+        os.close(holder)
+        path.unlink()
         # A file that is not a socket is never replaced.
         path.write_text("my notes")
         with pytest.raises(ControlSocketError, match="is not a socket"):
