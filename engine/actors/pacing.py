@@ -27,11 +27,12 @@ class Pacer:
     marketplaces on one seller's pacer, a third of the polls of `run --sim` at 60x were refused.)
     """
 
-    __slots__ = ("_lock", "_stamp", "_tokens", "burst", "rate")
+    __slots__ = ("_lock", "_stamp", "_tokens", "burst", "rate", "spent")
 
     def __init__(self, quota: Quota) -> None:
         self.rate = quota.rate
         self.burst = float(quota.burst)
+        self.spent = 0.0  # tokens taken so far: what the status reports as quota use
         self._tokens = self.burst
         self._stamp: float | None = None
         self._lock = trio.Lock()
@@ -50,6 +51,7 @@ class Pacer:
             self._refill(trio.current_time())
             if self._tokens + 1e-9 >= taken:
                 self._tokens -= taken
+                self.spent += taken
                 return
         async with self._lock:
             while True:
@@ -57,6 +59,7 @@ class Pacer:
                 self._refill(now)
                 if self._tokens + 1e-9 >= taken:
                     self._tokens -= taken
+                    self.spent += taken
                     return
                 # A little late rather than early: our clock and Amazon's receipt of the call differ by the
                 # network. Checked again on waking: a throttle meanwhile (`penalise`) may have emptied the bucket.
@@ -88,3 +91,7 @@ class Pacers:
         if pacer is None:
             pacer = self._pacers[operation] = Pacer(self._quota_of(operation))
         return pacer
+
+    def made(self) -> list[tuple[str, Pacer]]:
+        """The operations paced so far, each with its pacer, by name."""
+        return sorted(self._pacers.items())

@@ -36,12 +36,16 @@ class Rates:
         return now - self._samples[0][0] if self._samples else 0.0
 
     def per_minute(self, now: float, counts: Mapping[Hashable, int], key: Hashable) -> float | None:
-        """How fast ``key`` grew, per real minute; None without a sample of it far enough back."""
-        if not self._samples:
+        """How fast ``key`` grew, per real minute, since the oldest sample in the window that has it (a counter
+        that appeared since the window opened, an operation first paced, counts from its first sample); None
+        without a sample of it far enough back."""
+        if key not in counts:
             return None
-        since, old = self._samples[0]
+        first = next(((at, old[key]) for at, old in self._samples if key in old), None)
+        if first is None:
+            return None
+        since, base = first
         span = now - since
-        base = old.get(key)
-        if base is None or span < _MIN_SPAN_S or key not in counts:
+        if span < _MIN_SPAN_S:
             return None
         return max(0, counts[key] - base) * 60.0 / span

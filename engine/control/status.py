@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 
 import msgspec
 
+from engine.actors.pacing import Pacers
 from engine.control.rates import Rates
 from engine.control.results import ControlCounters, MarketLine, QuotaLine, ServiceLine, StatusResult
 from engine.control.views import definitions
@@ -29,8 +30,10 @@ def counts(daemon: Daemon, states: Mapping[int, MarketStatus] | None = None) -> 
             state.decisions if state is not None else sum(actor.decisions for actor in market.actors.values())
         )
         found[("updates", *place)] = market.batcher.counters.updates_sent
-        for operation, _, spent in _quota_spent(market):
-            found[("quota", *place, operation)] = spent
+    for seller in daemon.sellers:
+        for codes, pacers in _pacer_groups(seller.markets):
+            for operation, pacer in pacers.made():
+                found[("quota", seller.seller, codes, operation)] = int(pacer.spent)
     return found
 
 
@@ -109,24 +112,20 @@ def status(daemon: Daemon, surveyed: Survey, rates: Rates, time_scale: float, co
 def _quotas(
     daemon: Daemon, rates: Rates, now: float, current: dict[Hashable, int], time_scale: float
 ) -> list[QuotaLine]:
-    """One line per operation per set of pacers: a seller's marketplaces in one region share Amazon's buckets."""
+    """One line per operation per set of pacers: a seller's marketplaces in one region share Amazon's buckets, and
+    the pacer counts every token taken from its bucket (calls, or items where a call costs one per item)."""
     lines = []
     for seller in daemon.sellers:
-        groups: dict[int, list[MarketRuntime]] = {}
-        for market in seller.markets:
-            groups.setdefault(id(market.pacers), []).append(market)
-        for group in groups.values():
-            for operation, unit, _ in _quota_spent(group[0]):
-                pacer = group[0].pacers[operation]
-                each = [rates.per_minute(now, current, ("quota", m.seller, m.code, operation)) for m in group]
-                used = None if any(rate is None for rate in each) else sum(rate or 0.0 for rate in each)
+        for codes, pacers in _pacer_groups(seller.markets):
+            for operation, pacer in pacers.made():
+                used = rates.per_minute(now, current, ("quota", seller.seller, codes, operation))
                 limit = pacer.rate * 60.0 * time_scale
                 lines.append(
                     QuotaLine(
                         seller=seller.seller,
-                        marketplaces=tuple(m.code for m in group),
+                        marketplaces=codes,
                         operation=operation,
-                        unit=unit,
+                        unit=_UNITS.get(operation, "calls"),
                         used_per_min=used,
                         limit_per_min=limit,
                         burst=int(pacer.burst),
@@ -136,14 +135,13 @@ def _quotas(
     return lines
 
 
-def _quota_spent(market: MarketRuntime) -> list[tuple[str, str, int]]:
-    """(operation, unit, tokens spent so far) for each quota this marketplace spends, from its counters: calls
-    answered, or items sent where a call costs a token per item. Read-backs are not counted anywhere yet."""
-    intake = market.intake.counters
-    spent = [("poll_offers", "calls", intake.polls)]
-    if market.config.intake.foep:
-        spent.append(("featured_offer_prices", "calls", intake.foep_calls))
-    if market.config.intake.shares:
-        spent.append(("featured_shares", "calls", intake.share_calls))
-    spent.append(("submit", "items", market.batcher.counters.updates_sent))
-    return spent
+# Operations whose calls take a token per item (a batch of 10 updates costs 10); the others a token per call.
+_UNITS = {"submit": "items", "read_back": "items"}
+
+
+def _pacer_groups(markets: Sequence[MarketRuntime]) -> list[tuple[tuple[str, ...], Pacers]]:
+    """A seller's marketplaces grouped by the pacers they share, each group with its marketplaces' codes."""
+    groups: dict[int, tuple[list[str], Pacers]] = {}
+    for market in markets:
+        groups.setdefault(id(market.pacers), ([], market.pacers))[0].append(market.code)
+    return [(tuple(codes), pacers) for codes, pacers in groups.values()]

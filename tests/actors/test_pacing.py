@@ -93,3 +93,16 @@ def test_a_caller_woken_late_pushes_the_next_one_back_by_as_much() -> None:
 
     trio.run(main, clock=clock)
     assert called == [0.0, 3.0, 5.5]
+
+
+def test_a_pacer_counts_the_tokens_it_hands_out() -> None:
+    """What `repricer ctl status` reports as quota use: every token taken, without a wait or after one, a batch's
+    cost as its items (capped at the burst, as the bucket can give no more)."""
+    pacer = Pacer(Quota(5.0, 5, 5))
+
+    async def main() -> None:
+        for cost in (1, 1, 3, 4, 8):  # the last three wait for the refill; 8 takes the burst of 5
+            await pacer.acquire(cost)
+
+    trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+    assert pacer.spent == 1 + 1 + 3 + 4 + 5

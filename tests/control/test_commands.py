@@ -104,7 +104,7 @@ async def test_status_shows_every_marketplace_with_rates_and_the_converged_defin
         assert (de["offers"], de["live"], de["holding"], de["currency"]) == (2, 2, 0, "EUR")
         assert de["decisions"] >= 2 and de["decisions_per_min"] is not None and de["updates_per_min"] is not None
         assert de["last_observation_age_s"] is not None and de["queued"] + de["sent"] >= 2
-        assert {q["operation"] for q in status["quotas"]} == {"poll_offers", "submit"}
+        assert {q["operation"] for q in status["quotas"]} == {"poll_offers", "read_back", "submit"}
         assert all(q["use"] is not None for q in status["quotas"])
         assert "converged" in status["definitions"]["converged"] and "secured" in status["definitions"]["converged"]
         assert {s["name"] for s in status["services"]} == {"recorder", "control server"}
