@@ -73,6 +73,7 @@ class Code(enum.StrEnum):
     TIMEOUT = "timeout"  # a request took too long, or the connection sat idle; see the message
     FORBIDDEN = "forbidden"  # the client runs as another user; the connection is closed
     INTERNAL = "internal"  # a bug; the daemon carries on
+    STOPPING = "stopping"  # the daemon has stopped: nothing was done; the connection closes soon
 
 
 # --- requests ----------------------------------------------------------------------------------------------------

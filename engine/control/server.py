@@ -86,6 +86,9 @@ class ControlConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     idle_timeout_s: float = 120.0  # a connection silent this long between requests is closed
     request_timeout_s: float = 10.0
     send_timeout_s: float = 5.0
+    # Once the daemon has stopped, requests in flight get this long to answer before the socket closes (within
+    # the daemon's own deadline for its services' last words, whichever is shorter).
+    stop_grace_s: float = 2.0
     watch_buffer: int = 1_000  # decisions held for one slow watcher before they are dropped (and counted)
     rate_window_s: float = 60.0
     sample_interval_s: float = 5.0
@@ -93,7 +96,14 @@ class ControlConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     def __post_init__(self) -> None:
         counts = ("max_connections", "max_line_bytes", "watch_buffer", "backlog")
-        spans = ("idle_timeout_s", "request_timeout_s", "send_timeout_s", "rate_window_s", "sample_interval_s")
+        spans = (
+            "idle_timeout_s",
+            "request_timeout_s",
+            "send_timeout_s",
+            "stop_grace_s",
+            "rate_window_s",
+            "sample_interval_s",
+        )
         for name in counts:
             if getattr(self, name) < 1:
                 raise ValueError(f"control socket: {name} must be 1 or more, not {getattr(self, name)!r}")
@@ -184,6 +194,9 @@ class ControlServer:
         self._listener: trio.socket.SocketType | None = None
         self._identity: tuple[int, int] | None = None  # (device, inode) of the socket file this server made
         self._lock: int | None = None  # the descriptor holding the socket's lock (`_lock`) while bound
+        self._stopping = False  # the daemon has stopped: requests are answered `stopping`
+        self._in_flight = 0  # requests being answered now
+        self._drained = trio.Event()  # set when the last of them has answered, once stopping
         self._scope: trio.CancelScope | None = None
         self._refusing = 0
         self._closed = False
@@ -249,6 +262,14 @@ class ControlServer:
             self._lock = None
 
     async def finish(self) -> None:
+        """The daemon has stopped: no new request is served (each is answered `stopping`, nothing done), and those
+        in flight get `ControlConfig.stop_grace_s` to answer, so a client is told what happened rather than cut
+        off; then the socket closes."""
+        self._stopping = True
+        if self._in_flight:
+            grace = min(self._deadline(self.config.stop_grace_s), self.daemon.config.persist_timeout_s / 2)
+            with trio.move_on_after(grace):
+                await self._drained.wait()
         self.close()
 
     # --- serving -------------------------------------------------------------------------------------------------
@@ -352,12 +373,24 @@ class ControlServer:
                 continue
             self.counters.requests += 1
             request = decode_request(line)
+            if self._stopping and not isinstance(request, ErrorReply):
+                message = f"{type(request).__struct_config__.tag}: the daemon has stopped; nothing was done"
+                await self._send(stream, error_reply(request.id, Code.STOPPING, message))
+                return
             if isinstance(request, Watch):
                 if await self._watch(stream, lines, request):
                     return
                 continue
-            reply = request if isinstance(request, ErrorReply) else await self._answer(request)
-            if not await self._send(stream, reply):
+            # In flight from here until the answer is sent: a stop waits for it (`finish`).
+            self._in_flight += 1
+            try:
+                reply = request if isinstance(request, ErrorReply) else await self._answer(request)
+                sent = await self._send(stream, reply)
+            finally:
+                self._in_flight -= 1
+                if self._stopping and not self._in_flight:
+                    self._drained.set()
+            if not sent:
                 return
 
     async def _answer(self, request: Request) -> Ok | ErrorReply:

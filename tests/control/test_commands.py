@@ -509,3 +509,36 @@ async def test_bounds_on_a_slow_store_answer_applied_but_unconfirmed_before_the_
         assert result["note"].startswith("applied to the running daemon; the store did not confirm the save")
         assert market(daemon).offer("A").settings.bounds.min_price == 1100
         assert "timeout" not in server.counters.errors
+
+
+async def test_a_stop_lets_requests_in_flight_answer_and_refuses_new_ones() -> None:
+    """A request being answered when the daemon stops gets its answer (the client learns what happened, not "closed
+    the connection"); a request that arrives after the stop is answered `stopping`, nothing done."""
+    daemon, markets = build()
+    async with serving(daemon) as server:
+        await eventually(decided(daemon), "first decisions")
+        markets[("SELLER", "DE")].poll_faults = [TransientError("poll_offers", "HTTP 503")]
+        late = await trio.open_unix_socket(str(server.path))
+        async with late, trio.open_nursery() as nursery:
+            answers: list[dict[str, Any]] = []
+
+            async def reprice() -> None:
+                line = b'{"cmd": "reprice", "id": 1, "sku": "A", "wait_s": 1.0}\n'
+                answers.extend(await exchange(server, line, 1))
+
+            nursery.start_soon(reprice)
+            await eventually(lambda: server._in_flight == 1, "the reprice in flight")
+            finishing = trio.Event()
+
+            async def finish() -> None:
+                await server.finish()
+                finishing.set()
+
+            nursery.start_soon(finish)
+            await eventually(lambda: server._stopping, "the stop")
+            await late.send_all(b'{"cmd": "pause", "id": 2, "all": true}\n')
+            refused = msgspec.json.decode(await late.receive_some(4096))
+        assert finishing.is_set()
+        assert answers[0]["id"] == 1 and "ok" in answers[0]  # answered, not cut off
+        assert (refused["id"], refused["error"]["code"]) == (2, "stopping")
+        assert not daemon.switch.on  # the pause was not done
