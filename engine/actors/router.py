@@ -50,7 +50,8 @@ async def route(
     task_status.started()
     async with receive:
         async for received in receive:
-            observation = validate(received, trio.current_time(), skew_s, limit_s)
+            now = trio.current_time()
+            observation = validate(received, now, skew_s, limit_s)
             if isinstance(observation, Invalid):
                 _dropped(received, observation, actors.get(received.key), counters, record)
                 continue
@@ -71,7 +72,7 @@ async def route(
                     )
                 continue
             counters.routed += 1
-            counters.last_at = trio.current_time()
+            counters.last_at = now
             actor.observe(observation)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import msgspec
@@ -246,22 +247,15 @@ class Commands:
         if request.all:
             if request.sku is not None or request.marketplace is not None or request.seller is not None:
                 raise CommandError(Code.BAD_REQUEST, f"{verb}: all excludes sku, marketplace and seller")
-            changed = daemon.switch.on != on
-            if changed and on:
-                daemon.pause_all()
-            elif changed:
-                daemon.resume_all()
+            changed = _turn(daemon.switch.on, on, daemon.pause_all, daemon.resume_all)
             offers = sum(len(m.actors) for m in daemon.markets)
             return SwitchResult(
                 target="all (the kill switch)", paused=on, changed=changed, offers=offers, still_paused_by=None
             )
         if request.sku is not None:
             market, actor = self._offer(request.sku, request.marketplace, request.seller)
-            changed = actor.paused != on
-            if changed and on:
-                market.pause_offer(actor.key.sku)
-            elif changed:
-                market.resume_offer(actor.key.sku)
+            sku = actor.key.sku
+            changed = _turn(actor.paused, on, partial(market.pause_offer, sku), partial(market.resume_offer, sku))
             return SwitchResult(
                 target=f"offer {actor.key}",
                 paused=actor.paused,
@@ -271,11 +265,7 @@ class Commands:
             )
         if request.marketplace is not None:
             market = self._market(request.seller, request.marketplace)
-            changed = market.switch.on != on
-            if changed and on:
-                market.pause()
-            elif changed:
-                market.resume()
+            changed = _turn(market.switch.on, on, market.pause, market.resume)
             return SwitchResult(
                 target=f"marketplace {market.seller}/{market.code}",
                 paused=market.switch.on,
@@ -285,11 +275,7 @@ class Commands:
             )
         if request.seller is not None:
             seller = self._seller(request.seller)
-            changed = seller.switch.on != on
-            if changed and on:
-                seller.pause()
-            elif changed:
-                seller.resume()
+            changed = _turn(seller.switch.on, on, seller.pause, seller.resume)
             return SwitchResult(
                 target=f"seller {seller.seller}",
                 paused=seller.switch.on,
@@ -675,3 +661,11 @@ def _where(marketplace: str | None, seller: str | None) -> str:
     if seller is not None:
         parts.append(f" of seller {seller}")
     return "".join(parts)
+
+
+def _turn(is_on: bool, on: bool, pause: Callable[[], None], resume: Callable[[], None]) -> bool:
+    """Turn a switch to ``on`` (``pause``) or off (``resume``) unless it is there already; whether it changed."""
+    if is_on == on:
+        return False
+    (pause if on else resume)()
+    return True

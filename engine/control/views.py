@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -61,27 +60,19 @@ def changed_channel(channel: ChannelSettings, change: SettingsChange, place: str
     competitor_fields = set(CompetitorFilter.__struct_fields__)
     competitors = {name: value for name, value in given.items() if name in competitor_fields}
     rest = {name: value for name, value in given.items() if name not in competitor_fields}
-    problems = []
-    step_cap = rest.get("step_cap")
-    if isinstance(step_cap, Decimal) and not (step_cap.is_finite() and 0 < step_cap <= 1):
-        problems.append(f"step_cap {step_cap} is not a share of the price in (0, 1]")
-    age = rest.get("max_observation_age_s")
-    if isinstance(age, float) and not (math.isfinite(age) and age > 0):
-        problems.append(f"max_observation_age_s {age} is not a positive number of seconds")
-    pct = competitors.get("min_feedback_pct")
-    if pct is not None and not 0 <= pct <= 100:
-        problems.append(f"min_feedback_pct {pct} is not a percentage in [0, 100]")
-    for name in ("min_feedback_count", "max_handling_hours"):
-        value = competitors.get(name)
-        if value is not None and value < 0:
-            problems.append(f"{name} {value} is negative")
+    # The one check ChannelSettings cannot make itself: an empty filter is a legal value in code, but over the
+    # socket it is a typo that would price every offer at its max. The rest `ChannelSettings.__post_init__` checks.
     if competitors.get("fulfilment") == ():
-        problems.append("fulfilment is empty: every competitor would be ignored, and every offer priced at its max")
-    if problems:
-        raise ValueError(f"channel settings of {place}: {'; '.join(problems)}; nothing changed")
-    return msgspec.structs.replace(
-        channel, **rest, competitors=msgspec.structs.replace(channel.competitors, **competitors)
-    )
+        raise ValueError(
+            f"channel settings of {place}: fulfilment is empty: every competitor would be ignored, and every offer "
+            "priced at its max; nothing changed"
+        )
+    try:
+        return msgspec.structs.replace(
+            channel, **rest, competitors=msgspec.structs.replace(channel.competitors, **competitors)
+        )
+    except ValueError as error:
+        raise ValueError(f"channel settings of {place}: {error}; nothing changed") from None
 
 
 def definitions(window_s: float, settled_reasons: frozenset[Reason]) -> dict[str, str]:

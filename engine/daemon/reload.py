@@ -12,9 +12,11 @@ checkpoints, so no decision sees half a reload.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterable
 
 import msgspec
+import trio
 
 from engine.catalog import CatalogRow, settings
 from engine.daemon.daemon import Daemon
@@ -44,8 +46,11 @@ class ReloadReport(msgspec.Struct, frozen=True):
     rejected: tuple[Rejected, ...] = ()  # rows that cannot be priced: those offers run on as they were
     kept: tuple[str, ...] = ()  # "seller/marketplace" with no row in the catalog: every offer there runs on
     elsewhere: int = 0  # rows of marketplaces this daemon does not run (taken in at the next start)
+    failed: str | None = None  # why the catalog could not be read: then nothing changed
 
     def describe(self) -> str:
+        if self.failed is not None:
+            return f"reload failed: {self.failed}; nothing changed, the offers run on"
         parts = [f"{self.added} added, {self.removed} removed, {self.changed} changed, {self.unchanged} unchanged"]
         if self.rejected:
             parts.append(f"{_rows(len(self.rejected))} rejected (those offers run on as before)")
@@ -60,11 +65,24 @@ def _rows(count: int) -> str:
     return f"{count} row" if count == 1 else f"{count} rows"
 
 
-async def reload_catalog(daemon: Daemon, store: Store) -> ReloadReport:
-    """Read every running marketplace's catalog from ``store`` and apply it (`apply_catalog`)."""
+async def reload_catalog(daemon: Daemon, store: Store, *, timeout_s: float = math.inf) -> ReloadReport:
+    """Read every running marketplace's catalog from ``store`` and apply it (`apply_catalog`). A store that fails,
+    or does not answer within ``timeout_s`` (on trio's clock), changes nothing: the report says why, it is logged,
+    and the offers run on; a reload is never what stops the daemon."""
     rows: list[CatalogRow] = []
-    for market in daemon.markets:
-        rows.extend(await store.load_catalog(market.seller, market.code))
+    failed: str | None = None
+    with trio.move_on_after(timeout_s) as scope:
+        try:
+            for market in daemon.markets:
+                rows.extend(await store.load_catalog(market.seller, market.code))
+        except Exception as error:
+            failed = f"the catalog could not be read ({type(error).__name__}: {error})"
+    if scope.cancelled_caught:
+        failed = f"the store did not answer within {timeout_s:g}s"
+    if failed is not None:
+        report = ReloadReport(failed=failed)
+        log.error("%s", report.describe())
+        return report
     return apply_catalog(daemon, rows)
 
 

@@ -96,3 +96,35 @@ async def test_reload_of_an_empty_catalog_keeps_every_offer(autojump_clock: trio
     report = await reload_catalog(daemon_of([de], recorder), store)
     assert report.kept == ("SELLER/DE",) and report.removed == 0
     assert len(de.catalog) == 2
+
+
+class _BrokenStore(MemoryStore):
+    """A store whose catalog cannot be read: it fails, or it never answers."""
+
+    def __init__(self, *, hang: bool) -> None:
+        super().__init__()
+        self.hang = hang
+
+    async def load_catalog(self, seller: str, marketplace: str) -> list[CatalogRow]:
+        if self.hang:
+            await trio.sleep_forever()
+        raise OSError("disk I/O error")
+
+
+async def test_a_reload_the_store_fails_changes_nothing(autojump_clock: trio.testing.MockClock) -> None:
+    """A store that raises, or hangs past the deadline, is a reload that did not happen: said so, nothing changed,
+    and no exception for the caller (SIGHUP's handler runs beside the daemon: one raising would stop it)."""
+    for hang, why in (
+        (False, "the catalog could not be read (OSError: disk I/O error)"),
+        (True, "the store did not answer within 30s"),
+    ):
+        store = _BrokenStore(hang=hang)
+        recorder = Recorder(store)
+        de = _runtime(store, recorder, "DE", ("A", "B"))
+        before = dict(de.catalog)
+        started = trio.current_time()
+        report = await reload_catalog(daemon_of([de], recorder), store, timeout_s=30.0)
+        assert report.failed == why and report.describe().startswith(f"reload failed: {why}; nothing changed")
+        assert (report.added, report.removed, report.changed) == (0, 0, 0)
+        assert de.catalog == before
+        assert trio.current_time() - started <= 30.0
