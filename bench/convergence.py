@@ -36,7 +36,7 @@ import math
 import pickle
 import time
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from multiprocessing import get_context
@@ -62,7 +62,13 @@ __all__ = [
     "table",
 ]
 
-STRATEGIES: Final = ("engine", "undercut", "match", "step", "bisect", "pbisect", "foep")
+# "engine-flat" is the engine's search without its prior (`ScorePrior.flat`): what the search finds on its own,
+# beside what the engine's public-knowledge prior adds (the simulator's formula is drawn wider than that prior).
+STRATEGIES: Final = ("engine", "engine-flat", "undercut", "match", "step", "bisect", "pbisect", "foep")
+# Baselines that price exactly as another one on a scenario, so their row would repeat the other's: not run there
+# when the other is in the plan. S1a has one static seller, so the lowest offer is the Buy Box winner and "match"
+# prices as "undercut" does (every S1a figure of the two was the same).
+SAME_AS: Final[dict[tuple[str, str], str]] = {("S1a", "match"): "undercut"}
 F64 = npt.NDArray[np.float64]
 Sellers = Literal["one", "per-sku"]
 
@@ -99,6 +105,19 @@ class Plan:
     def groups(self) -> list[tuple[str, float, float]]:
         """Every (scenario, D, τ): the unit that shares seeds and an oracle."""
         return [(s, d, t) for s in self.scenarios for d in self.delays_s for t in self.taus]
+
+    def strategies_for(self, scenario: str) -> tuple[str, ...]:
+        """The strategies run on ``scenario``: the plan's, less those that would repeat another's (`SAME_AS`)."""
+        return tuple(s for s in self.strategies if SAME_AS.get((scenario, s)) not in self.strategies)
+
+    def not_run(self) -> dict[str, str]:
+        """Each strategy left out of a scenario, as "scenario strategy", and the strategy its row would repeat."""
+        return {
+            f"{scenario} {strategy}": SAME_AS[(scenario, strategy)]
+            for scenario in self.scenarios
+            for strategy in self.strategies
+            if strategy not in self.strategies_for(scenario)
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,10 +185,11 @@ def _params(scenario: str, delay_s: float, tau: float, sellers: Sellers) -> Any:
 
 
 def _strategy(name: str) -> Any:
-    if name == "engine":
-        from engine.pricing.search import EngineSearch
+    if name in ("engine", "engine-flat"):
+        from engine.pricing.scoring import ScorePrior
+        from engine.pricing.search import EngineSearch, SearchConfig
 
-        return EngineSearch()
+        return EngineSearch() if name == "engine" else EngineSearch(SearchConfig(prior=ScorePrior.flat()))
     from engine.pricing.baselines import make_baseline
 
     return make_baseline(name)
@@ -279,7 +299,7 @@ def tasks(plan: Plan) -> list[RunTask | OracleTask]:
         for scenario, delay, tau in plan.groups():
             batch.append(OracleTask(scenario, delay, tau, seeds, plan.rows, plan.hours, plan.sellers))
             sample = 3 if seeds[0] == plan.first_seed else 0
-            for strategy in plan.strategies:
+            for strategy in plan.strategies_for(scenario):
                 task = RunTask(scenario, delay, tau, seeds, strategy, plan.rows, plan.hours, plan.sellers, sample)
                 batch.append(task)
         out.extend(sorted(batch, key=lambda t: -weight[t.scenario]))
@@ -530,6 +550,7 @@ def cells_json(cells: Sequence[CellResult], plan: Plan, wall_s: float) -> dict[s
             "delays_s": list(plan.delays_s),
             "taus": list(plan.taus),
             "strategies": list(plan.strategies),
+            "not_run_same_as": plan.not_run(),
             "seeds": plan.seeds,
             "rows_per_seed": plan.rows,
             "hours": plan.hours,
@@ -564,15 +585,16 @@ def _ci(ci: tuple[float | None, float | None] | None) -> str:
 
 
 HEADER: Final = (
-    f"{'scen':<4} {'D':>4} {'τ':>5} {'strategy':<8} {'seeds×rows':>10} │ {'P(BB≤30)':>8} {'T_BB med [CI]':>19} "
+    f"{'scen':<4} {'D':>4} {'τ':>5} {'strategy':<11} {'seeds×rows':>10} │ {'P(BB≤30)':>8} {'T_BB med [CI]':>19} "
     f"{'p90':>6} │ {'T99 med [CI]':>20} {'p90':>6} {'≤60':>5} │ {'T99.8 med':>9} {'p90':>6} {'≤120':>5} │ "
     f"{'reconv99':>8} │ {'profit':>6} {'(best)':>6} {'noBB':>6} {'@min':>5} {'upd/row':>7} {'unw':>4} {'out':>3} │ "
     f"floor sig/99/99.8"
 )
 
 
-def table(cells: Sequence[CellResult]) -> str:
-    """The terminal table: times in minutes (medians with row-bootstrap 95% CIs), probabilities, profit."""
+def table(cells: Sequence[CellResult], *, not_run: Mapping[str, str] | None = None) -> str:
+    """The terminal table: times in minutes (medians with row-bootstrap 95% CIs), probabilities, profit.
+    ``not_run``: the cells left out because they would repeat another's (`Plan.not_run`), named under it."""
     lines = [HEADER, "─" * len(HEADER)]
     previous: tuple[str, float, float] | None = None
     for c in cells:
@@ -583,7 +605,7 @@ def table(cells: Sequence[CellResult]) -> str:
         previous = group
         floors = c.floors
         lines.append(
-            f"{c.scenario:<4} {minutes_label(c.delay_s):>4} {c.tau:>5g} {c.strategy:<8} "
+            f"{c.scenario:<4} {minutes_label(c.delay_s):>4} {c.tau:>5g} {c.strategy:<11} "
             f"{f'{c.seeds}×{c.rows // max(1, c.seeds)}':>10} │ {_p(s.p_buybox_30min):>8} "
             f"{_t(s.median_t_buybox_s) + ' ' + _ci(s.median_t_buybox_s_ci):>19} {_t(s.p90_t_buybox_s):>6} │ "
             f"{_t(s.median_t_99_s) + ' ' + _ci(s.median_t_99_s_ci):>20} {_t(s.p90_t_99_s):>6} "
@@ -601,4 +623,6 @@ def table(cells: Sequence[CellResult]) -> str:
         "noBB = mean minutes without the Buy Box per row; @min = share of time at the min price; floor = "
         "information floor (minutes): one round trip with a direct signal / N0 round trips at 99% / at 99.8%."
     )
+    for cell, twin in (not_run or {}).items():
+        lines.append(f"{cell}: not run, its row would repeat {twin}'s (the same prices on that market)")
     return "\n".join(lines)

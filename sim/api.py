@@ -22,7 +22,8 @@ from engine.model import OurListing
 from sim.market import Market
 from sim.orders import Order
 from sim.quotas import QuotaBook, QuotaExceeded
-from sim.snapshot import FoepResult, Notification, ShareResult, Snapshot
+from sim.snapshot import FoepResult, Notification, Snapshot
+from sim.summary import encode
 
 __all__ = ["MarketApi", "QuotaExceeded", "Reply"]
 
@@ -101,10 +102,11 @@ class MarketApi:
         owned = self._take(seller, "getFeaturedOfferExpectedPriceBatch", rows, t)
         return Reply(t, lambda at: self.market.foep(owned, at))
 
-    def competitive_summary(self, seller: int, rows: Sequence[int], t: float) -> Reply[list[ShareResult]]:
-        """getCompetitiveSummary (≤ 20 rows): our share of each row's Buy Box and the price it was won at."""
+    def competitive_summary(self, seller: int, rows: Sequence[int], t: float) -> Reply[list[bytes]]:
+        """getCompetitiveSummary (≤ 20 rows): each row's response of the batch as the JSON Amazon sends
+        (``{"status", "body"}``, the body in the shape of its model; `sim.summary`), in the order asked."""
         owned = self._take(seller, "getCompetitiveSummary", rows, t)
-        return Reply(t, lambda at: self.market.competitive_summary(owned, at))
+        return Reply(t, lambda at: [encode(body) for body in self.market.competitive_summary(owned, at)])
 
     def patch_listing(self, seller: int, row: int, price: int, t: float, quantity: int | None = None) -> Reply[bool]:
         """patchListingsItem for one SKU: True when Amazon ACCEPTED it (which is not the same as applied).

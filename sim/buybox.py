@@ -1,18 +1,29 @@
 """The Buy Box model of reference/buybox.md: offer scores, shares, and who wins.
 
-Score of an eligible offer i::
+Score of an eligible offer i in traffic segment s::
 
-    u_i = -ln(L_i / L_min) + γ_fba·FBA_i + γ_amz·AMZ_i + γ_fb·(fb_i - 0.95)/0.05 - γ_days·(days_i - 2) + γ_inc·inc_i
+    u_is = -ln(L_i / L_min) + γ_fba·FBA_i + γ_amz·AMZ_i + γ_fb·(fb_i - 0.95)/0.05 - γ_days·(days_i - 2)
+           + γ_prime·Prime_i·PrimeSegment_s + q_i + r_is + γ_inc·inc_is
 
-Shares are ``softmax(u / τ)`` and the winner at τ = 0 is the argmax; both are unchanged by adding one constant to
-every offer of a row, so the code scores ``bonus_i - ln(L_i)`` and drops ``ln(L_min)``. That is not only
-shorter: with ``L_min`` in the formula our score would move when our own price moves the minimum, and the float
-round-off could make "do we win at price p" non-monotone in p. Without it our score is monotone in our price and
-every rival's score is independent of it, which is what lets the oracle's closed form agree with brute force on
-every tick.
+The first five terms are the public factors of buybox.md (`static_bonus`). The rest is what no public source
+names, so an engine cannot have it in its prior: Prime members' segments weigh Prime offers (``γ_prime``), each
+seller has a hidden quality ``q_i ~ N(0, σ_q)``, and each (segment, seller) a hidden regional term
+``r_is ~ N(0, σ_r)`` (delivery promises differ by region), so segments disagree near the threshold and our share
+of the glance views is lumpy in our price (`sim.segments`). ``inc_is`` is 1 for the offer featured in segment s.
 
-One predicate decides whether our offer wins (`we_win`); the market's recompute, the oracle and the FOEP all call
-it, so they cannot disagree about a price.
+Shares within a segment are ``softmax(u / τ)`` and the winner at τ = 0 is the argmax; both are unchanged by adding
+one constant to every offer of a row, so the code scores ``bonus_i - ln(L_i)`` and drops ``ln(L_min)``. That is
+not only shorter: with ``L_min`` in the formula our score would move when our own price moves the minimum, and
+the float round-off could make "do we win at price p" non-monotone in p. Without it our score is monotone in our
+price and every rival's score is independent of it, which is what lets the oracle's closed form agree with brute
+force on every tick.
+
+Each seed draws its formula (`draw_coefficients`) from a family wider than any prior an engine could hold: every
+coefficient, the hidden terms' spreads included, uniformly within ``±spread`` (100%, reference/buybox.md) of its
+default, so a factor can be all but absent or twice its default, against the engine prior's ±50%.
+
+One predicate decides whether our offer wins a segment (`we_win`); the market's recompute, the oracle and the
+FOEP all call it, so they cannot disagree about a price.
 """
 
 from __future__ import annotations
@@ -27,6 +38,8 @@ import numpy.typing as npt
 from sim.rng import Purpose, uniform
 
 __all__ = [
+    "DRAWN",
+    "MAX_PRIME_REGIONS",
     "NO_HOLDER",
     "BuyBoxParams",
     "Coefficients",
@@ -36,6 +49,7 @@ __all__ = [
     "incumbency_bonus",
     "offer_scores",
     "rivals",
+    "segment_bonus",
     "shares",
     "static_bonus",
     "we_win",
@@ -52,7 +66,15 @@ NO_HOLDER: Final = -1
 
 @dataclass(frozen=True, slots=True)
 class BuyBoxParams:
-    """Defaults of the scoring model; each seed draws its coefficients within ``±spread`` of these."""
+    """Defaults of the scoring model and of the traffic segments; each seed draws its coefficients within
+    ``±spread`` of these (never below 0).
+
+    ``prime_share`` bounds the Prime members' share of an item's glance views (drawn per item), split over
+    ``prime_regions`` regional Prime segments beside one non-Prime segment; with no regions an item has one
+    segment of unknown membership (DEFAULT), as Amazon names it. The hidden terms: ``gamma_prime``, a Prime
+    offer's extra weight in a Prime segment; ``quality_sd``, the spread of each seller's hidden quality;
+    ``regional_sd``, the spread of each (segment, seller) term.
+    """
 
     tau: float = 0.005
     kappa: float = 1.0
@@ -62,7 +84,28 @@ class BuyBoxParams:
     gamma_days: float = 0.005
     gamma_inc_seller: float = 0.005
     gamma_inc_amazon: float = 0.02
-    spread: float = 0.5
+    gamma_prime: float = 0.02
+    quality_sd: float = 0.005
+    regional_sd: float = 0.002
+    spread: float = 1.0
+    prime_share: tuple[float, float] = (0.60, 0.85)
+    prime_regions: int = 3
+
+    def __post_init__(self) -> None:
+        low, high = self.prime_share
+        if not 0.0 <= low <= high <= 1.0:
+            raise ValueError(f"prime_share must be 0 <= low <= high <= 1, got {self.prime_share}")
+        if not 0 <= self.prime_regions <= MAX_PRIME_REGIONS:
+            raise ValueError(f"prime_regions must be within 0..{MAX_PRIME_REGIONS}, got {self.prime_regions}")
+
+    @classmethod
+    def plain(cls, tau: float = 0.005) -> BuyBoxParams:
+        """buybox.md's public formula alone, the same for every seed: no spread, no hidden terms, no Prime weight
+        (segments then only differ by the featured offer each one drew). For tests worked out by hand."""
+        return cls(tau=tau, spread=0.0, gamma_prime=0.0, quality_sd=0.0, regional_sd=0.0)
+
+
+MAX_PRIME_REGIONS: Final = 7  # one draw lane each, beside the Prime share's (`sim.rng.LANES` is 8)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,20 +120,31 @@ class Coefficients:
     gamma_days: float
     gamma_inc_seller: float
     gamma_inc_amazon: float
+    gamma_prime: float = 0.0
+    quality_sd: float = 0.0
+    regional_sd: float = 0.0
+
+
+# The drawn coefficients, in the order of their draws (counter k of the seed's coefficient stream).
+DRAWN: Final = (
+    "gamma_fba",
+    "gamma_amz",
+    "gamma_feedback",
+    "gamma_days",
+    "gamma_inc_seller",
+    "gamma_inc_amazon",
+    "gamma_prime",
+    "quality_sd",
+    "regional_sd",
+)
 
 
 def draw_coefficients(seed: int, params: BuyBoxParams) -> Coefficients:
-    """Each γ uniformly within ``±spread`` of its default, from the seed's coefficient stream (τ, κ as given)."""
-    defaults = (
-        params.gamma_fba,
-        params.gamma_amz,
-        params.gamma_feedback,
-        params.gamma_days,
-        params.gamma_inc_seller,
-        params.gamma_inc_amazon,
-    )
+    """Each coefficient uniformly within ``±spread`` of its default and never below 0, from the seed's
+    coefficient stream (τ, κ as given). The default spread, 100%, draws each within [0, 2×] its default."""
+    defaults = [float(getattr(params, name)) for name in DRAWN]
     u = uniform(seed, np.zeros(len(defaults), np.int64), Purpose.COEFFICIENTS, np.arange(len(defaults)))
-    drawn = [float(d * (1.0 + params.spread * (2.0 * x - 1.0))) for d, x in zip(defaults, u, strict=True)]
+    drawn = [max(0.0, float(d * (1.0 + params.spread * (2.0 * x - 1.0)))) for d, x in zip(defaults, u, strict=True)]
     return Coefficients(params.tau, params.kappa, *drawn)
 
 
@@ -101,6 +155,19 @@ def static_bonus(coef: Coefficients, fba: B, amz: B, feedback: F64, handling_day
         + coef.gamma_amz * amz
         + coef.gamma_feedback * (feedback - 0.95) / 0.05
         - coef.gamma_days * (np.asarray(handling_days, np.float64) - 2.0)
+    )
+
+
+def segment_bonus(coef: Coefficients, static: F64, prime: B, quality: F64, regional: F64, prime_segment: B) -> F64:
+    """Each offer's score terms in each segment, shape ``(rows, segments, slots)``: the public ``static`` bonus,
+    ``γ_prime`` for a Prime offer in a Prime segment, and the hidden terms from standard normals ``quality``
+    ``(rows, slots)`` and ``regional`` ``(rows, segments, slots)`` (`sim.segments.hidden_normals`)."""
+    in_prime = prime[:, None, :] & prime_segment[None, :, None]
+    return (
+        static[:, None, :]
+        + coef.gamma_prime * in_prime
+        + coef.quality_sd * quality[:, None, :]
+        + coef.regional_sd * regional
     )
 
 

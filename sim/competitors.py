@@ -26,6 +26,7 @@ __all__ = [
     "StrategyTable",
     "check_interval",
     "decide",
+    "reads_only_offers",
 ]
 
 F64 = npt.NDArray[np.float64]
@@ -42,13 +43,16 @@ class Strategy(enum.IntEnum):
 
     STATIC never moves. UNDERCUT prices one tick under the lowest other landed price (down to its floor, back up
     when the others rise, up to its ceiling). MATCH_BUYBOX prices the Buy Box winner's landed price minus δ.
-    RAISE_NEXT, when it holds the Buy Box, raises to the next offer's landed price minus a tick; otherwise it
-    undercuts the winner by a tick. RAISE_ALONE goes to its ceiling when no other offer is priced at or below
-    its ceiling, and undercuts otherwise. RESETTER undercuts to its floor and every ``period_s`` jumps to its
-    ceiling for ``hold_s`` (Edgeworth cycles). AMAZON (retail) matches the lowest landed price, never below its
-    floor; its incumbency bonus is larger (see `sim.buybox`). HUMAN checks about daily and shaves a random
-    0–2% off the lowest price. RATIO prices ``ratio`` × a reference offer's listing price (slot ``ref_slot``,
-    0 = us; -1 = the lowest other landed price): two of them referencing each other run away.
+    RAISE_NEXT is a repricer like ours: when it holds the Buy Box it raises to one tick under the next offer
+    above its own landed price (its ceiling when there is none), even when a cheaper offer exists (it may hold
+    by its FBA or rating bonus); otherwise it undercuts the winner by a tick. RAISE_ALONE goes to its ceiling
+    when no other offer is priced at or below its ceiling, and undercuts otherwise. RESETTER undercuts to its
+    floor and every ``period_s`` jumps to its ceiling for ``hold_s`` (Edgeworth cycles). AMAZON (retail) matches
+    the lowest landed price, never below its floor; its incumbency bonus is larger (see `sim.buybox`). HUMAN
+    checks about daily and shaves a random 0–2% off the lowest price. RATIO prices ``ratio`` × a reference
+    offer's listing price (slot ``ref_slot``, 0 = us; -1 = the lowest other landed price): two of them
+    referencing each other run away. With ``period_s`` > 0 its owner notices every ``period_s`` and, for
+    ``hold_s``, prices it at the lowest other landed price instead, which puts a runaway pair back in the market.
     """
 
     STATIC = 0
@@ -154,6 +158,26 @@ class CompetitorArrays:
         )
 
 
+def reads_only_offers(kind: npt.NDArray[np.int8], period_s: F64) -> B:
+    """Which competitors' rules read nothing but the live offers and the holder (no clock, no random draw): the
+    same offers give such a competitor the same target, so the market may skip its checks until they change."""
+    by_kind = np.isin(
+        kind,
+        [
+            Strategy.UNDERCUT,
+            Strategy.MATCH_BUYBOX,
+            Strategy.RAISE_NEXT,
+            Strategy.RAISE_ALONE,
+            Strategy.AMAZON,
+            Strategy.RATIO,
+        ],
+    )
+    # A ratio pricer that is reset on a schedule reads the clock.
+    resets = (kind == Strategy.RATIO) & (period_s > 0)
+    only: B = by_kind & ~resets
+    return only
+
+
 def check_interval(kind: npt.NDArray[np.int8], cadence_s: F64, u: F64) -> F64:
     """Time to a competitor's next check: its cadence with ±25% jitter; static competitors never check."""
     interval = cadence_s * (1.0 - CADENCE_JITTER + 2.0 * CADENCE_JITTER * u)
@@ -223,7 +247,8 @@ def decide(pairs: Pairs, price: I64, ship: I64, available: B, holder: I64, at: F
             case Strategy.MATCH_BUYBOX:
                 rule = np.where(has_winner, winner_landed - pairs.delta - own_ship, own_price)
             case Strategy.RAISE_NEXT:
-                rule = np.where(holds, undercut, np.where(has_winner, winner_landed - tick - own_ship, own_price))
+                raised = _next_above(pairs, landed, others, own_price + own_ship, own_ship, tick)
+                rule = np.where(holds, raised, np.where(has_winner, winner_landed - tick - own_ship, own_price))
             case Strategy.RAISE_ALONE:
                 rule = _raise_alone(pairs, landed, others, own_ship, tick)
             case Strategy.RESETTER:
@@ -236,9 +261,20 @@ def decide(pairs: Pairs, price: I64, ship: I64, available: B, holder: I64, at: F
                 rule = np.where(has_other, shaved - own_ship, pairs.ceiling)
             case Strategy.RATIO:
                 rule = _ratio(pairs, price, available, low, own_ship, own_price)
+                in_reset = (pairs.period_s > 0) & (
+                    np.mod(at - pairs.phase_s, np.maximum(pairs.period_s, 1.0)) < pairs.hold_s
+                )
+                rule = np.where(in_reset & has_other, low - own_ship, rule)
         target = np.where(mask, rule, target)
     clipped = np.clip(target, pairs.floor, np.maximum(pairs.floor, pairs.ceiling))
     return np.maximum(clipped // tick * tick, tick)
+
+
+def _next_above(pairs: Pairs, landed: I64, others: B, own_landed: I64, own_ship: I64, tick: int) -> I64:
+    """One tick under the cheapest other offer priced above our own landed price; the ceiling when none is."""
+    above = others & (landed > own_landed[:, None])
+    nxt = np.where(above, landed, _BIG).min(axis=1)
+    return np.where(nxt < _BIG, nxt - tick - own_ship, pairs.ceiling)
 
 
 def _raise_alone(pairs: Pairs, landed: I64, others: B, own_ship: I64, tick: int) -> I64:

@@ -23,18 +23,27 @@ F64 = npt.NDArray[np.float64]
 class LatencyParams:
     """Latency and fault model (seconds, shares).
 
-    Our submit goes live after log-normal(median D, p90 ``p90_ratio``·D) capped at ``cap_ratio``·D, and a share
-    ``never_apply`` of accepted submits never apply. Buy Box recomputes are a Poisson process. Notifications take
-    log-normal(median, p95) and are dropped, duplicated or delivered out of order at the given rates. Amazon
-    refreshes its FOEP estimate at uniform(0, ``foep_refresh_max_s``) intervals with relative noise
-    N(``foep_bias``, ``foep_sigma``). Competitors' own submit→live latency is log-normal around each one's
-    median with p90 ``competitor_p90_ratio``·median.
+    Our submit goes live after a floor, uniform in ``floor_s`` (Amazon never applies a price faster), plus a
+    log-normal whose median and p90 make the total's median D (``delay_s``) and its p90 ``p90_ratio``·D. The tail
+    has no cap: at D = 2 min the log-normal's σ is about 1.9, p10 is 77 s, p99 about an hour and p99.9 about 4.7 h
+    (4.7% of submits take longer than 10·D). For D
+    below 2 min the floor shrinks in proportion, so it stays under three quarters of D. A share ``never_apply`` of
+    accepted submits never apply. The listings view (getListingsItem, the read-back) shows a new live price only
+    after a lag of its own, log-normal(``listing_lag_median_s``, p90 ``listing_lag_p90_s``).
+
+    Buy Box recomputes are a Poisson process. Notifications take log-normal(median, p95) and are dropped,
+    duplicated or delivered out of order at the given rates (`sim.notifications`). Amazon refreshes its FOEP
+    estimate at uniform(0, ``foep_refresh_max_s``) intervals; its relative error is a persistent per-item bias
+    N(0, ``foep_bias_sigma``) plus N(0, ``foep_sigma``) drawn afresh at each refresh. Competitors' own
+    submit→live latency is log-normal around each one's median with p90 ``competitor_p90_ratio``·median.
     """
 
     delay_s: float = 120.0
+    floor_s: tuple[float, float] = (60.0, 90.0)
     p90_ratio: float = 5.0
-    cap_ratio: float = 10.0
     never_apply: float = 0.02
+    listing_lag_median_s: float = 60.0
+    listing_lag_p90_s: float = 240.0
     recompute_mean_s: float = 60.0
     notif_median_s: float = 45.0
     notif_p95_s: float = 300.0
@@ -42,14 +51,29 @@ class LatencyParams:
     notif_dup: float = 0.01
     notif_reorder: float = 0.01
     foep_refresh_max_s: float = 600.0
-    foep_bias: float = 0.0
-    foep_sigma: float = 0.003
+    foep_bias_sigma: float = 0.0025
+    foep_sigma: float = 0.0015
     competitor_p90_ratio: float = 3.0
     competitor_cap_ratio: float = 10.0
 
-    def submit_delay(self, z: F64) -> F64:
-        """Our submit→live delays from standard normals ``z``."""
-        return lognormal_quantile(self.delay_s, z, p90=self.p90_ratio, cap=self.cap_ratio * self.delay_s)
+    def submit_delay(self, z: F64, u: F64) -> F64:
+        """Our submit→live delays from standard normals ``z`` (the log-normal part) and uniforms ``u`` (the
+        floor).
+
+        The log-normal part's median and p90 are the total's less the floor's mean: the total's median is then D
+        within a few per cent (at D = 2 min, 121 s), its p90 ``p90_ratio``·D.
+        """
+        lo, hi = self.floor_s
+        scale = min(1.0, 0.75 * self.delay_s / hi) if hi > 0 else 0.0
+        floor_mean = scale * 0.5 * (lo + hi)
+        median = self.delay_s - floor_mean
+        p90 = self.p90_ratio * self.delay_s - floor_mean
+        floor = scale * (lo + (hi - lo) * u)
+        return floor + lognormal_quantile(median, z, p90=p90 / median)
+
+    def listing_lag(self, z: F64) -> F64:
+        """How long after a price goes live the listings view (the read-back) shows it."""
+        return lognormal_quantile(self.listing_lag_median_s, z, p90=self.listing_lag_p90_s / self.listing_lag_median_s)
 
     def competitor_delay(self, median_s: F64, z: F64) -> F64:
         """A competitor's submit→live delays around its own median."""
@@ -74,6 +98,10 @@ class LatencyParams:
         """Time to Amazon's next refresh of its FOEP estimate for a row."""
         return self.foep_refresh_max_s * u
 
-    def foep_factor(self, z: F64) -> F64:
-        """The multiplicative error of one FOEP refresh."""
-        return 1.0 + self.foep_bias + self.foep_sigma * z
+    def foep_bias(self, z: F64) -> F64:
+        """Each item's persistent relative FOEP error, from one standard normal per item."""
+        return self.foep_bias_sigma * z
+
+    def foep_factor(self, bias: F64, z: F64) -> F64:
+        """The multiplicative error of one FOEP refresh: the item's bias plus this refresh's own noise."""
+        return 1.0 + bias + self.foep_sigma * z

@@ -41,11 +41,12 @@ from sim.buybox import (
     incumbency_bonus,
     offer_scores,
     rivals,
+    segment_bonus,
     static_bonus,
     we_win,
     with_incumbency,
 )
-from sim.competitors import Strategy, StrategyTable, check_interval, decide
+from sim.competitors import StrategyTable, check_interval, decide, reads_only_offers
 from sim.latency import LatencyParams
 from sim.notifications import (
     AOC,
@@ -58,9 +59,19 @@ from sim.notifications import (
 )
 from sim.orders import OrderBook, OrderParams
 from sim.rng import Purpose, exponential, normal_from, stream_base, uniform_from
-from sim.snapshot import FoepResult, FoepStatus, Notification, ShareResult, Snapshot
+from sim.segments import (
+    ALL_VIEWS,
+    SegmentLayout,
+    hidden_normals,
+    layout,
+    membership_winners,
+    plurality,
+    segment_weights,
+)
+from sim.snapshot import FoepResult, FoepStatus, Notification, Snapshot
 from sim.spec import CatalogRow, MarketSpec
-from sim.threshold import PRICE_CEILING, RowsView, p_star_from_threshold, threshold
+from sim.summary import CompetitiveSummaryResponseBody
+from sim.threshold import PRICE_CEILING, SegmentedView, p_star_from_threshold, segmented_threshold
 from sim.trajectory import NOT_LIVE, Recorder, Trajectory
 from sim.views import OfferViews
 
@@ -74,18 +85,6 @@ Idx = npt.NDArray[np.intp]
 _INT_MAX: Final = np.iinfo(np.int64).max
 _QUEUE_START: Final = 4  # pending submits per row before the queue grows
 _WAKE_CHUNK: Final = 64  # skipped events a waking schedule catches up on per vectorised step
-# Competitor rules that read nothing but the live offers and the holder (no clock, no random draw).
-_READS_ONLY_OFFERS: Final = np.isin(
-    np.arange(len(Strategy)),
-    [
-        Strategy.UNDERCUT,
-        Strategy.MATCH_BUYBOX,
-        Strategy.RAISE_NEXT,
-        Strategy.RAISE_ALONE,
-        Strategy.AMAZON,
-        Strategy.RATIO,
-    ],
-)
 DEFER_AT_MOST: Final = 64  # rows with an event still due that `advance_to` may leave for the next round
 _FOEP_CODES: Final = (
     FoepStatus.VALID,
@@ -102,6 +101,7 @@ _ROW_STREAMS: Final = (
     Purpose.FOEP_NOISE,
     Purpose.PAGE_VIEWS,
     Purpose.SALE,
+    Purpose.LISTING_LAG,
 )
 _SLOT_STREAMS: Final = (Purpose.COMPETITOR_CADENCE, Purpose.COMPETITOR_LATENCY, Purpose.COMPETITOR_PRICE)
 
@@ -166,6 +166,8 @@ class Market:
         self._seeds = spec.seed
         self.latency = latency or LatencyParams()
         params = buybox or BuyBoxParams()
+        self._buybox = params
+        self._layout = layout(params)
         self._coefficients = {s: draw_coefficients(s, params) for s in spec.seeds}
         self.tau, self.kappa = params.tau, params.kappa
         self.tick = spec.tick
@@ -212,6 +214,10 @@ class Market:
             feedback=self.feedback,
             feedback_count=self.feedback_count,
             handling_days=self.handling_days,
+            asin=spec.asin,
+            marketplace=spec.marketplace,
+            currency=spec.currency,
+            membership=self._layout.membership,
         )
         self._start()
 
@@ -245,12 +251,24 @@ class Market:
             bonus = static_bonus(coef, self.fba[rows], self.amz[rows], self.feedback[rows], self.handling_days[rows])
             self.static_bonus[rows] = bonus
             self._incumbency[rows] = incumbency_bonus(coef, self.amz[rows])
+        # Each item's traffic segments, and every offer's score terms in each (the hidden ones included).
+        segments = self._layout.n_segments
+        self.segment_weight: I64 = segment_weights(self._seeds, spec.stream_key, self._buybox)
+        quality, regional = hidden_normals(self._seeds, spec.stream_key, self.amz, segments)
+        prime = self.fba | self.amz
+        self.segment_bonus: F64 = np.zeros((self.n_rows, segments, self.fba.shape[1]))
+        for seed, coef in self._coefficients.items():
+            rows = self._seeds == seed
+            self.segment_bonus[rows] = segment_bonus(
+                coef, self.static_bonus[rows], prime[rows], quality[rows], regional[rows], self._layout.prime
+            )
         has_ref = spec.ref_price > 0
         capped = np.floor(self.kappa * np.where(has_ref, spec.ref_price, 0)).astype(np.int64)
         self.cap_landed: I64 = np.where(has_ref, capped, _INT_MAX)
-        self._holder: I64 = np.full(self.n_rows, NO_HOLDER, np.int64)
+        self._segment_holder: I64 = np.full((self.n_rows, segments), NO_HOLDER, np.int64)
+        self._holder: I64 = np.full(self.n_rows, NO_HOLDER, np.int64)  # featured for the most glance views
         self._our_share: F64 = np.zeros(self.n_rows)
-        self._share_price: I64 = np.zeros(self.n_rows, np.int64)  # our listing price at the last recompute
+        self._scored_price: I64 = self._price.copy()  # the listing prices of the last recompute
         self._threshold: I64 = np.full(self.n_rows, -1, np.int64)
         self._p_star: I64 = np.full(self.n_rows, -1, np.int64)
         self._our_disqualified: B = np.zeros(self.n_rows, np.bool_)
@@ -264,6 +282,9 @@ class Market:
     def _init_streams(self, spec: MarketSpec) -> None:
         key = spec.stream_key
         self._row_streams = {p: stream_base(self._seeds, key, p) for p in _ROW_STREAMS}
+        # Each segment draws its own rotation (segment 0's stream is the row's rotation stream).
+        segment = np.arange(self._layout.n_segments)[None, :]
+        self._segment_rotation = stream_base(self._seeds[:, None], key[:, None], Purpose.ROTATION, segment)
         slots = np.arange(1, self.k + 1)[None, :]
         self._slot_streams = {p: stream_base(self._seeds[:, None], key[:, None], p, slots) for p in _SLOT_STREAMS}
         n, k = self.n_rows, self.k
@@ -295,6 +316,13 @@ class Market:
         self._foep_status = np.full(n, _FOEP_CODES.index(FoepStatus.ASIN_NOT_ELIGIBLE), np.int8)
         self._foep_as_of: F64 = np.full(n, self.start_at)
         self._foep_ours: B = np.zeros(n, np.bool_)
+        # Amazon's estimate of an item is off by the same bias at every refresh (one draw per item), plus noise.
+        bias_z = normal_from(stream_base(self._seeds, spec.stream_key, Purpose.FOEP_BIAS), np.zeros(n, np.int64))
+        self._foep_bias: F64 = self.latency.foep_bias(bias_z)
+        # The listings view (read-back): the price it shows, and the newer live price it will show from ``_at``.
+        self._listing_price: I64 = self._price[:, 0].copy()
+        self._listing_next: I64 = self._listing_price.copy()
+        self._listing_next_at: F64 = np.full(n, np.inf)
 
     def _start(self) -> None:
         """The initial state: one recompute without an incumbent, first draws of every schedule, first records."""
@@ -357,15 +385,27 @@ class Market:
 
     @property
     def holder(self) -> I64:
-        """The featured offer's slot per row (0 = us, -1 = nobody)."""
+        """The slot per row of the offer featured for the most glance views (0 = us, -1 = nobody)."""
         self._settle()
         return self._holder
 
     @property
     def our_share(self) -> F64:
-        """Our expected Buy Box share as of each row's last recompute."""
+        """Our share of each row's glance views as of its last recompute: the weight of the segments featuring us
+        (what the competitive summary reports; page views buy from us in that proportion)."""
         self._settle()
         return self._our_share
+
+    @property
+    def segment_holder(self) -> I64:
+        """Each traffic segment's featured offer, shape ``(rows, segments)`` (`NO_HOLDER`: nobody)."""
+        self._settle()
+        return self._segment_holder
+
+    @property
+    def segments(self) -> SegmentLayout:
+        """The traffic segments of every item (their weights per row: ``segment_weight``, basis points)."""
+        return self._layout
 
     @property
     def threshold(self) -> I64:
@@ -493,33 +533,47 @@ class Market:
     # --- event handlers (rows are distinct within a call) --------------------------------------------------------
 
     def _recompute(self, rows: Idx, at: F64, pos: Idx, flags: _Flags) -> None:
-        """Amazon re-scores the live offers and picks the featured offer (see `sim.buybox.choose_featured`)."""
-        tau = self.tau
+        """Amazon re-scores the live offers and picks the featured offer of every traffic segment, each with its
+        own scores and incumbent (`sim.buybox.choose_featured` on one (row, segment) pair a line)."""
+        tau, segments = self.tau, self._layout.n_segments
         landed = self._price[rows] + self.ship[rows]
         eligible = self._available[rows] & (landed <= self.cap_landed[rows, None])
-        old = self._holder[rows]
-        bonus = with_incumbency(self.static_bonus[rows], self._incumbency[rows], old)
-        scores = offer_scores(bonus, landed, eligible)
-        riv = rivals(scores[:, 1:], landed[:, 1:], old, tau)
-        our_major = we_win(scores[:, 0], landed[:, 0], old == 0, riv, tau)
+        old = self._segment_holder[rows]
+        old_flat = old.reshape(-1)
+        landed_flat = np.repeat(landed, segments, axis=0)
+        incumbency = np.repeat(self._incumbency[rows], segments, axis=0)
+        bonus = with_incumbency(self.segment_bonus[rows].reshape(len(old_flat), -1), incumbency, old_flat)
+        scores = offer_scores(bonus, landed_flat, np.repeat(eligible, segments, axis=0))
+        riv = rivals(scores[:, 1:], landed_flat[:, 1:], old_flat, tau)
+        our_major = we_win(scores[:, 0], landed_flat[:, 0], old_flat == 0, riv, tau)
         count = self._recomputes[rows]
+        rotation_base = self._segment_rotation[rows].reshape(-1)
+        counters = np.repeat(count, segments)
 
         def rotation(pos: Idx) -> F64:
-            return uniform_from(self._row_streams[Purpose.ROTATION][rows[pos]], count[pos])
+            return uniform_from(rotation_base[pos], counters[pos])
 
-        new, share, drawn = choose_featured(scores, landed, old, our_major, tau, rotation)
-        self._holder[rows] = new
-        self._our_share[rows] = share
-        self._share_price[rows] = self._price[rows, 0]
-        flags.holder[pos] |= new != old
+        featured, _, drawn_flat = choose_featured(scores, landed_flat, old_flat, our_major, tau, rotation)
+        new = featured.reshape(len(rows), segments)
+        self._segment_holder[rows] = new
+        self._settle_holders(rows)
+        self._scored_price[rows] = self._price[rows]
+        flags.holder[pos] |= (new != old).any(axis=1)
         self._recomputes[rows] = count + 1
         wait = self.latency.recompute_interval(uniform_from(self._row_streams[Purpose.RECOMPUTE][rows], count))
         due = at + wait
         if self.skip_idle_events:
-            idle = (new == old) & ~drawn
+            idle = (new == old).all(axis=1) & ~drawn_flat.reshape(len(rows), segments).any(axis=1)
             self._idle_from[rows, 0] = np.where(idle, due, np.inf)
             due = np.where(idle, np.inf, due)
         self._next_at[rows, _RECOMPUTE] = due
+
+    def _settle_holders(self, rows: Idx) -> None:
+        """Our share (the weight of the segments featuring us) and the item's one holder (featured for the most
+        views) from the segments' featured offers."""
+        holder, weight = self._segment_holder[rows], self.segment_weight[rows]
+        self._our_share[rows] = (weight * (holder == 0)).sum(axis=1) / ALL_VIEWS
+        self._holder[rows] = plurality(holder, weight, self.k + 1)
 
     def _wake(self, rows: Idx, at: F64) -> None:
         """Rows whose offers changed at ``at`` take their sleeping events again: each the first one after ``at``
@@ -592,6 +646,8 @@ class Market:
         apply = rows[newer]
         self._price[apply, 0] = new_price[newer]
         self._live_seq[apply] = seq[newer]
+        if changed.any():
+            self._lag_listing(rows[changed], at[changed], new_price[changed], seq[changed])
         self._pend_at[rows, col] = np.inf
         self._next_at[rows, _OUR_LIVE] = self._pend_at[rows].min(axis=1)
         flags.our[pos] |= changed & self._available[rows, 0]
@@ -599,6 +655,16 @@ class Market:
         if with_qty.any():
             stock = np.maximum(qty[with_qty] - sold_since[with_qty], 0)
             self._set_stock(rows[with_qty], stock, pos[with_qty], flags)
+
+    def _lag_listing(self, rows: Idx, at: F64, price: I64, seq: I64) -> None:
+        """A new live price reaches the listings view after its own lag. A newer price that goes live before the
+        view showed the last one replaces it: the view then jumps straight to the newest (it never shows a price
+        older than the one it shows)."""
+        shown = self._listing_next_at[rows] <= at
+        self._listing_price[rows[shown]] = self._listing_next[rows[shown]]
+        lag = self.latency.listing_lag(normal_from(self._row_streams[Purpose.LISTING_LAG][rows], seq))
+        self._listing_next[rows] = price
+        self._listing_next_at[rows] = at + lag
 
     def _our_listing(self, rows: Idx, at: F64, pos: Idx, flags: _Flags) -> None:
         """Our offer, not live at the start, becomes live."""
@@ -635,10 +701,13 @@ class Market:
         count = self._foep_refreshes[rows]
         self._foep_refreshes[rows] = count + 1
         thr = self._threshold[rows]
-        factor = self.latency.foep_factor(normal_from(self._row_streams[Purpose.FOEP_NOISE][rows], count))
+        noise = normal_from(self._row_streams[Purpose.FOEP_NOISE][rows], count)
+        factor = self.latency.foep_factor(self._foep_bias[rows], noise)
         value = np.maximum(np.round(thr * factor / self.tick).astype(np.int64) * self.tick, self.tick)
         competing = self._available[rows, 1:].any(axis=1)
-        status = np.where(~competing, 1, np.where(thr < 0, 2, 0)).astype(np.int8)
+        # No FOEP while Amazon features no offer (buybox.md): there is no featured offer to expect a price of.
+        featured = self._holder[rows] != NO_HOLDER
+        status = np.where(~competing, 1, np.where(thr < 0, 2, np.where(featured, 0, 3))).astype(np.int8)
         self._foep_price[rows] = np.where(status == 0, value, -1)
         self._foep_status[rows] = status
         self._foep_as_of[rows] = at
@@ -667,7 +736,7 @@ class Market:
         due = at + check_interval(pairs.kind, pairs.cadence_s, u_next)
         if self.skip_idle_events:
             # The same live offers give the same target, which is now live or on its way: nothing to do again.
-            idle = _READS_ONLY_OFFERS[pairs.kind]
+            idle = reads_only_offers(pairs.kind, pairs.period_s)
             self._idle_from[rows, slot] = np.where(idle, due, np.inf)
             due = np.where(idle, np.inf, due)
         self._next_at[rows, _COMPETITOR + j] = due
@@ -727,37 +796,49 @@ class Market:
         self._record(rows, at, flags.comp)
 
     def _drop_unbuyable(self, rows: Idx, flags: _Flags) -> None:
-        """An offer that cannot be bought holds no Buy Box and no share, from the moment it stops being buyable."""
-        gone = ~self._available[rows, 0] & ((self._holder[rows] == 0) | (self._our_share[rows] > 0))
+        """An offer that cannot be bought holds no Buy Box and no share, from the moment it stops being buyable:
+        the segments it was featured in feature nobody until Amazon's next recompute."""
+        gone = ~self._available[rows, 0] & (self._segment_holder[rows] == 0).any(axis=1)
         if not gone.any():
             return
-        lost = gone & (self._holder[rows] == 0)
-        self._holder[rows[lost]] = NO_HOLDER
-        self._our_share[rows[gone]] = 0.0
-        flags.holder |= lost
+        lost = rows[gone]
+        held = self._segment_holder[lost]
+        self._segment_holder[lost] = np.where(held == 0, NO_HOLDER, held)
+        self._settle_holders(lost)
+        flags.holder |= gone
 
     def _update_thresholds(self, rows: Idx) -> None:
-        view = RowsView(
-            price=self._price[rows],
-            ship=self.ship[rows],
-            available=self._available[rows],
-            static_bonus=self.static_bonus[rows],
-            incumbency=self._incumbency[rows],
-            holder=self._holder[rows],
-            cap_landed=self.cap_landed[rows],
-            our_can_win=self._in_stock[rows, 0] & self.healthy[rows, 0],
-        )
         lo = np.full(len(rows), self.tick, np.int64)
-        thr = threshold(view, self.tau, self.tick, lo, np.full(len(rows), PRICE_CEILING, np.int64))
+        hi = np.full(len(rows), PRICE_CEILING, np.int64)
+        thr = segmented_threshold(self._segmented_view(rows), self.tau, self.tick, lo, hi)
         self._threshold[rows] = thr
         self._p_star[rows] = p_star_from_threshold(thr, self.spec.min_price[rows], self.spec.max_price[rows], self.tick)
 
+    def segmented_view(self, rows: npt.ArrayLike) -> SegmentedView:
+        """What our threshold on ``rows`` depends on now (the oracle's input; see `sim.threshold`)."""
+        self._settle()
+        return self._segmented_view(np.atleast_1d(np.asarray(rows, np.intp)))
+
+    def _segmented_view(self, r: Idx) -> SegmentedView:
+        return SegmentedView(
+            price=self._price[r],
+            ship=self.ship[r],
+            available=self._available[r],
+            bonus=self.segment_bonus[r],
+            incumbency=self._incumbency[r],
+            holder=self._segment_holder[r],
+            weight=self.segment_weight[r],
+            cap_landed=self.cap_landed[r],
+            our_can_win=self._in_stock[r, 0] & self.healthy[r, 0],
+        )
+
     def _check_health(self, rows: Idx, at: F64) -> None:
-        """PRICING_HEALTH when our offer crosses the reference-price cap, either way."""
+        """PRICING_HEALTH when our offer goes above the reference-price cap; Amazon says nothing when it comes
+        back under (buybox.md), so a seller learns that from the offers it polls."""
         disqualified = self._price[rows, 0] + self.ship[rows, 0] > self.cap_landed[rows]
         changed = disqualified != self._our_disqualified[rows]
         self._our_disqualified[rows] = disqualified
-        send = changed & self._listed[rows, 0]
+        send = changed & disqualified & self._listed[rows, 0]
         if self.notifications_enabled and send.any():
             r = rows[send]
             payload = self._payload(r, np.full(len(r), CHANGE_INTERNAL, np.int8))
@@ -778,9 +859,17 @@ class Market:
             "ship": self.ship[rows],
             "available": self._available[rows],
             "holder": self._holder[rows],
+            "winners": self._winners(rows),
             "disqualified": self._our_disqualified[rows],
             "change": change,
         }
+
+    def _winners(self, rows: Idx) -> I64:
+        """The Prime and the non-Prime Buy Box winner of each row, shape ``(rows, 2)`` (`sim.segments`)."""
+        prime, non_prime = membership_winners(
+            self._segment_holder[rows], self.segment_weight[rows], self._layout.prime, self.k + 1
+        )
+        return np.stack([prime, non_prime], axis=1)
 
     def _record(self, rows: Idx, at: F64, comp_move: B) -> None:
         price = np.where(self._available[rows, 0], self._price[rows, 0], NOT_LIVE)
@@ -827,7 +916,8 @@ class Market:
         seq = self._submits[r] + 1
         self._submits[r] = seq
         applies = uniform_from(self._row_streams[Purpose.NEVER_APPLY][r], seq) >= self.latency.never_apply
-        delay = self.latency.submit_delay(normal_from(self._row_streams[Purpose.SUBMIT_LATENCY][r], seq))
+        latency_stream = self._row_streams[Purpose.SUBMIT_LATENCY][r]
+        delay = self.latency.submit_delay(normal_from(latency_stream, seq), uniform_from(latency_stream, seq, 1))
         self._enqueue(
             r[applies], t + delay[applies], price_arr[accepted][applies], seq[applies], qty_arr[accepted][applies]
         )
@@ -892,13 +982,18 @@ class Market:
             self._available[row],
             int(self._holder[row]),
             bool(self._our_disqualified[row]),
+            self._winners(np.array([row]))[0],
         )
 
     def our_listing(self, row: int, t: float | None = None) -> OurListing:
-        """Our offer as the listings API reads it back: the live price even when the offer is not buyable."""
+        """Our offer as the listings API reads it back: the live price even when the offer is not buyable, as the
+        listings view shows it, a lag behind the offers view (`LatencyParams.listing_lag`)."""
         self._read_at(t)
+        if self._listing_next_at[row] <= self.now:
+            self._listing_price[row] = self._listing_next[row]
+            self._listing_next_at[row] = np.inf
         return OurListing(
-            listing_price=int(self._price[row, 0]),
+            listing_price=int(self._listing_price[row]),
             shipping=int(self.ship[row, 0]),
             live=bool(self._available[row, 0]),
             prime=bool(self.fba[row, 0]),
@@ -916,17 +1011,17 @@ class Market:
             out.append(FoepResult(row=row, price=price, status=status, as_of=as_of, ours_featured=ours))
         return out
 
-    def competitive_summary(self, rows: npt.ArrayLike, t: float) -> list[ShareResult]:
-        """Our glance-view share of each row's Buy Box as of Amazon's last recompute, and the price it was at."""
+    def competitive_summary(self, rows: npt.ArrayLike, t: float) -> list[CompetitiveSummaryResponseBody]:
+        """getCompetitiveSummary's body for each row as of Amazon's last recompute: every featured offer, at the
+        price it was featured at, with the segments it is featured in and their glance-view weights; an offer
+        featured nowhere (ours included) is not listed (`sim.summary`)."""
         self._read_at(t)
-        out = []
-        for row in np.atleast_1d(np.asarray(rows, np.intp)).tolist():
-            percent = round(float(self._our_share[row]) * 100.0)
-            if percent <= 0:
-                out.append(ShareResult(row, None, None))
-            else:
-                out.append(ShareResult(row, percent / 100.0, int(self._share_price[row])))
-        return out
+        return [
+            self._views.competitive_summary(
+                row, self._segment_holder[row], self.segment_weight[row], self._scored_price[row], self.ship[row]
+            )
+            for row in np.atleast_1d(np.asarray(rows, np.intp)).tolist()
+        ]
 
     def pop_notifications(self, t: float) -> list[Notification]:
         """The notifications delivered by ``t``, in delivery order (each payload is the state at its change)."""

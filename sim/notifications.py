@@ -4,6 +4,12 @@ Amazon promises no latency for ANY_OFFER_CHANGED and SQS delivers at least once,
 engine must cope with all of it, so the simulator produces all of it. Each generated notification of a row takes
 the row's next counter value in the delay, drop, duplicate and reorder streams, so the faults are reproducible.
 
+A row's notifications are one channel and keep their order (buybox.md: in order except 1% reordered): each is
+delivered no earlier than the last one of its row that was delivered in order, so a notification that follows a
+slow one waits for it and bursts arrive together. The delay is log-normal for a notification whose predecessor
+is already out; only the ``notif_reorder`` share, held back by one to two p95 delays and not holding up the rest,
+can arrive after a newer one.
+
 The payload is the row's state at the change (prices, stock, holder), copied as arrays when the change happens;
 turning it into objects is left to delivery, so a run whose notifications nobody reads pays only for the copy.
 """
@@ -61,6 +67,7 @@ class NotificationQueue:
         self._dup = stream_base(seed, stream_key, Purpose.NOTIF_DUP)
         self._reorder = stream_base(seed, stream_key, Purpose.NOTIF_REORDER)
         self._count = np.zeros(len(stream_key), np.int64)
+        self._in_order_until = np.full(len(stream_key), -np.inf)  # each row's latest in-order delivery
         self._pending: Columns = {}
         self._fresh: list[Columns] = []
         self._earliest = np.inf
@@ -73,13 +80,17 @@ class NotificationQueue:
         lat = self._latency
         k = self._count[rows]
         self._count[rows] += 1
-        deliver_at = event_at + lat.notification_delay(normal_from(self._delay[rows], k))
+        after = self._in_order_until[rows]
+        deliver_at = np.maximum(event_at + lat.notification_delay(normal_from(self._delay[rows], k)), after)
         reordered = uniform_from(self._reorder[rows], k) < lat.notif_reorder
         if reordered.any():
             extra = lat.reorder_extra(uniform_from(self._reorder[rows[reordered]], k[reordered], 1))
             deliver_at[reordered] += extra
         kept = uniform_from(self._drop[rows], k) >= lat.notif_drop
         twice = kept & (uniform_from(self._dup[rows], k) < lat.notif_dup)
+        # A dropped notification holds nothing up, and a reordered one lets the next ones pass it.
+        in_order = kept & ~reordered
+        self._in_order_until[rows[in_order]] = deliver_at[in_order]
         self.faults.generated += len(rows)
         self.faults.dropped += len(rows) - int(kept.sum())
         self.faults.duplicated += int(twice.sum())
@@ -90,9 +101,14 @@ class NotificationQueue:
         self._append(base if kept.all() else {name: col[kept] for name, col in base.items()})
         if twice.any():
             second = {name: col[twice] for name, col in base.items()}
-            second["deliver_at"] = event_at[twice] + lat.notification_delay(
-                normal_from(self._dup[rows[twice]], k[twice], 1)
+            # SQS delivers the copy on its own time, but still behind what came before it in order.
+            second["deliver_at"] = np.maximum(
+                event_at[twice] + lat.notification_delay(normal_from(self._dup[rows[twice]], k[twice], 1)),
+                after[twice],
             )
+            copy_in_order = in_order[twice]
+            r = rows[twice][copy_in_order]
+            self._in_order_until[r] = np.maximum(self._in_order_until[r], second["deliver_at"][copy_in_order])
             self._append(second)
 
     def _append(self, chunk: Columns) -> None:

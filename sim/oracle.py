@@ -1,9 +1,12 @@
 """The optimal-price oracle: p*(t), and the best constant price for reacting scenarios.
 
-p*(t) is the highest price on the tick grid within [min, max] at which our offer wins (majority share for τ > 0,
-the argmax for τ = 0) against the competitors' live offers at t, given the incumbent at t; `UNWINNABLE` when no
-price in bounds wins. The market keeps it current for every row (`Market.p_star`) with `sim.threshold`, whose
-closed form is settled on the integer grid by the same predicate the Buy Box uses, so it agrees with brute force.
+p*(t) is the highest price on the tick grid within [min, max] at which our offer wins against the competitors'
+live offers at t, given each segment's incumbent at t; `UNWINNABLE` when no price in bounds wins. "Wins" is
+buybox.md's share ≥ 0.5, with the Buy Box decided per traffic segment: the segments that feature us for certain
+(our majority share within the segment for τ > 0, the argmax for τ = 0) hold at least half the glance views. The
+market keeps it current for every row (`Market.p_star`) with `sim.threshold`: each segment's closed form is
+settled on the integer grid by the same predicate the Buy Box uses, and the item's threshold is the weighted upper
+median of the segments', so it agrees with a brute-force scan of the per-segment rule.
 
 When competitors react to our price there is no p* to chase, so reacting scenarios are judged by profit against
 the best *constant* price: the market is re-simulated with each row replicated over a grid of constant prices.
@@ -24,16 +27,18 @@ from sim.latency import LatencyParams
 from sim.market import Market
 from sim.orders import OrderParams
 from sim.spec import MarketSpec
-from sim.threshold import RowsView, p_star_from_threshold, threshold
+from sim.threshold import RowsView, SegmentedView, p_star_from_threshold, segmented_threshold, threshold
 from sim.trajectory import UNWINNABLE, Trajectory
 
 __all__ = [
     "UNWINNABLE",
     "ConstantPriceOracle",
     "RowsView",
+    "SegmentedView",
     "best_constant_price",
     "expected_profit",
     "p_star_from_threshold",
+    "segmented_threshold",
     "threshold",
 ]
 

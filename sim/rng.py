@@ -81,6 +81,11 @@ class Purpose(enum.IntEnum):
     SCENARIO_DRAWS = 18
     INITIAL_LIVE = 19
     IDS = 20
+    FOEP_BIAS = 21
+    LISTING_LAG = 22
+    # The Buy Box model's hidden draws (numbered apart from the purposes above, which grow one by one).
+    QUALITY = 40
+    SEGMENTS = 41
 
 
 _KEY_SALT: Final = np.uint64(0xD1B54A32D192ED03)

@@ -112,6 +112,20 @@ class Scenario:
 _STATIC = Role(Strategy.STATIC)
 _HUMAN = Role(Strategy.HUMAN, cadence_s=(0.8 * DAY_S, 1.2 * DAY_S))
 _UNDERCUT = Role(Strategy.UNDERCUT)
+# The pair of Eisen's $23,698,655.93 book: each prices off the other (slots 2 and 3) and the pair climbs ×1.27 a
+# round to its ceilings. Every 3–6 h its owners notice and put it back at the lowest price for a while (longer
+# than one check can take, 1.25 × the slowest cadence), after which it climbs again.
+_RATIO_PAIR = Role(
+    Strategy.RATIO,
+    ceiling=(3.0, 5.0),
+    cadence_s=(1800.0, 3600.0),
+    period_s=(3 * 3600.0, 6 * 3600.0),
+    hold_s=(4800.0, 4800.0),
+)
+_RUNAWAY_PAIR = (
+    replace(_RATIO_PAIR, ratio=(0.9983, 0.9983), ref_slot=3),
+    replace(_RATIO_PAIR, ratio=(1.2706, 1.2706), ref_slot=2),
+)
 
 SCENARIOS: Final[dict[str, Scenario]] = {
     s.name: s
@@ -146,20 +160,18 @@ SCENARIOS: Final[dict[str, Scenario]] = {
             True,
             (Role(Strategy.RESETTER, period_s=(2 * 3600.0, 6 * 3600.0), hold_s=(1200.0, 3600.0)),),
         ),
-        Scenario("S7", "raises to its ceiling when alone below it", True, (Role(Strategy.RAISE_ALONE),)),
+        Scenario(
+            "S7",
+            "another repricer like ours (undercuts the winner by a tick, raises to just under the next offer once it "
+            "holds) beside a static seller",
+            True,
+            (Role(Strategy.RAISE_NEXT, fba=0.5), replace(_STATIC, price=(1.0, 1.2))),
+        ),
         Scenario(
             "S8",
-            "ratio pricers: one prices off ours, a pair prices off each other and runs away",
+            "ratio pricers: one prices off ours, a pair prices off each other and runs away until its owners reset it",
             True,
-            (
-                Role(Strategy.RATIO, ratio=(0.97, 1.0), ref_slot=0, cadence_s=(600.0, 1200.0)),
-                Role(
-                    Strategy.RATIO, ratio=(0.9983, 0.9983), ref_slot=3, ceiling=(3.0, 5.0), cadence_s=(1800.0, 3600.0)
-                ),
-                Role(
-                    Strategy.RATIO, ratio=(1.2706, 1.2706), ref_slot=2, ceiling=(3.0, 5.0), cadence_s=(1800.0, 3600.0)
-                ),
-            ),
+            (Role(Strategy.RATIO, ratio=(0.97, 1.0), ref_slot=0, cadence_s=(600.0, 1200.0)), *_RUNAWAY_PAIR),
         ),
     )
 }

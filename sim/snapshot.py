@@ -1,8 +1,9 @@
 """What the simulated Amazon tells a seller: offer snapshots, notifications and FOEP readings.
 
 These are the simulator's own shapes (the adapter turns them into the engine's observations), but their parts
-are the engine's `OurListing` and `CompetitorOffer`, so no field is translated twice. Everything that leaves the
-simulator is int minor units.
+are the engine's `OurListing`, `CompetitorOffer` and `BuyBoxPrice`, so no field is translated twice. Everything
+that leaves the simulator here is int minor units. The competitive summary is the exception: it leaves in the
+shape of Amazon's own model (`sim.summary`), which the adapter decodes as it would Amazon's reply.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Literal
 
 import msgspec
 
-from engine.model import CompetitorOffer, OurListing
+from engine.model import BuyBoxPrice, CompetitorOffer, OurListing
 
 __all__ = [
     "FoepResult",
@@ -20,7 +21,6 @@ __all__ = [
     "Notification",
     "NotificationKind",
     "OfferChangeType",
-    "ShareResult",
     "Snapshot",
 ]
 
@@ -35,8 +35,11 @@ class Snapshot(msgspec.Struct, frozen=True, gc=False):
 
     ``our`` is None when our offer is not buyable (not yet live, or out of stock). ``competitors`` are the
     buyable competing offers, cheapest landed price first, at most 20. ``featured_seller_id`` is the Buy Box
-    holder (None when nobody holds it); ``suppressed`` means no offer is eligible. ``our_disqualified`` says our
-    offer is above the reference price (``reference_price``, None where the item has none).
+    holder, the offer featured for the most glance views (None when nobody holds it), and the only offer marked
+    ``is_buybox_winner``; ``suppressed`` means no offer is eligible. ``segment_winners`` are the Buy Box prices of
+    the Prime and the non-Prime segments when their winners differ (getItemOffers' BuyBoxPrices), else empty.
+    ``our_disqualified`` says our offer is above the reference price (``reference_price``, None where the item has
+    none).
     """
 
     row: int
@@ -47,6 +50,7 @@ class Snapshot(msgspec.Struct, frozen=True, gc=False):
     suppressed: bool
     our_disqualified: bool
     reference_price: int | None
+    segment_winners: tuple[BuyBoxPrice, ...] = ()
 
 
 class Notification(msgspec.Struct, frozen=True, gc=False):
@@ -87,17 +91,3 @@ class FoepResult(msgspec.Struct, frozen=True, gc=False):
     # Whether our offer was the featured offer when Amazon made the estimate (the reply's currentFeaturedOffer is
     # ours): the estimate is then our threshold as the incumbent, not a challenger's.
     ours_featured: bool = False
-
-
-class ShareResult(msgspec.Struct, frozen=True, gc=False):
-    """Our offer in one item's competitive summary (getCompetitiveSummary's featured buying options).
-
-    Amazon lists each featured offer with the segments it is featured in, each with a glance-view weight: the share
-    of the item's glance views in which that offer is the featured one. ``share`` is ours summed (0..1, in whole
-    percent as Amazon reports it), and ``price`` our listing price as featured, i.e. at Amazon's last recompute;
-    both None when our offer is featured nowhere.
-    """
-
-    row: int
-    share: float | None
-    price: int | None

@@ -1,9 +1,15 @@
 """Our winning threshold: the highest listing price on the tick grid at which our offer would be featured.
 
-This is the quantity both the oracle's p*(t) and Amazon's FOEP report, so it lives on its own. The closed form
-(τ > 0: ``ln L_us ≤ b_us − τ·logsumexp((b_j − ln L_j)/τ)``; τ = 0: the same with the max) gives an estimate;
-the answer is then settled on the integer grid with the exact predicate `sim.buybox.we_win`, which is monotone
-in our price, so the result never disagrees with a brute-force scan of the grid.
+This is the quantity both the oracle's p*(t) and Amazon's FOEP report, so it lives on its own. Within one traffic
+segment, the closed form (τ > 0: ``ln L_us ≤ b_us − τ·logsumexp((b_j − ln L_j)/τ)``; τ = 0: the same with the max)
+gives an estimate; the answer is then settled on the integer grid with the exact predicate `sim.buybox.we_win`,
+which is monotone in our price, so the result never disagrees with a brute-force scan of the grid (`threshold`).
+
+An item's traffic falls into segments (`sim.segments`), each deciding on its own, and "we win" means what
+reference/buybox.md says of the Buy Box: at least half the glance views, i.e. the segments that feature us for
+certain (our majority share there for τ > 0, the argmax for τ = 0) weigh at least half. Each segment's predicate
+is monotone in our price, so their weighted sum is too, and the item's threshold is the weighted upper median of
+the segments' thresholds (`segmented_threshold`): exact, with no price scanned.
 """
 
 from __future__ import annotations
@@ -18,7 +24,17 @@ import numpy.typing as npt
 
 from sim.buybox import Rivals, offer_scores, rivals, we_win, with_incumbency
 
-__all__ = ["NONE", "PRICE_CEILING", "RowsView", "p_star_from_threshold", "threshold"]
+__all__ = [
+    "NONE",
+    "PRICE_CEILING",
+    "RowsView",
+    "SegmentedView",
+    "half_the_views",
+    "p_star_from_threshold",
+    "segment_thresholds",
+    "segmented_threshold",
+    "threshold",
+]
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -52,6 +68,74 @@ class RowsView:
 
 
 WinTest = Callable[[npt.NDArray[np.intp], I64], B]
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentedView:
+    """The market facts of some rows with their traffic segments (slot 0 is us).
+
+    As `RowsView`, except that ``bonus`` holds each offer's score terms in each segment (everything but price and
+    incumbency; `sim.buybox.segment_bonus`, shape ``(rows, segments, slots)``), ``holder`` each segment's featured
+    offer ``(rows, segments)``, and ``weight`` each segment's glance views in basis points ``(rows, segments)``.
+    """
+
+    price: I64
+    ship: I64
+    available: B
+    bonus: F64
+    incumbency: F64
+    holder: I64
+    weight: I64
+    cap_landed: I64
+    our_can_win: B
+
+    def per_segment(self) -> RowsView:
+        """One `RowsView` row per (row, segment), row-major."""
+        segments, slots = self.holder.shape[1], self.price.shape[1]
+        return RowsView(
+            price=np.repeat(self.price, segments, axis=0),
+            ship=np.repeat(self.ship, segments, axis=0),
+            available=np.repeat(self.available, segments, axis=0),
+            static_bonus=self.bonus.reshape(-1, slots),
+            incumbency=np.repeat(self.incumbency, segments, axis=0),
+            holder=self.holder.reshape(-1),
+            cap_landed=np.repeat(self.cap_landed, segments),
+            our_can_win=np.repeat(self.our_can_win, segments),
+        )
+
+
+def segment_thresholds(view: SegmentedView, tau: float, tick: int, lo: I64, hi: I64) -> I64:
+    """`threshold` in every segment: shape ``(rows, segments)``."""
+    n, segments = view.holder.shape
+    flat = threshold(
+        view.per_segment(),
+        tau,
+        tick,
+        np.repeat(np.asarray(lo, np.int64), segments),
+        np.repeat(np.asarray(hi, np.int64), segments),
+    )
+    return flat.reshape(n, segments)
+
+
+def segmented_threshold(view: SegmentedView, tau: float, tick: int, lo: I64, hi: I64) -> I64:
+    """Highest listing price in ``[lo, hi]`` (multiples of ``tick``) at which the segments featuring us hold at
+    least half the glance views; `NONE` if none does."""
+    return half_the_views(segment_thresholds(view, tau, tick, lo, hi), view.weight)
+
+
+def half_the_views(thresholds: I64, weight: I64) -> I64:
+    """The highest price p with ``Σ weight[s]·[p ≤ thresholds[s]] ≥ ½ Σ weight``: the weighted upper median.
+
+    Sorted from the highest threshold down, the first segment at which the weights reach half is the answer: at
+    its threshold all the segments before it win too, and one tick above it only those before it do, which weigh
+    less than half. `NONE` there (or no views at all) means no price wins.
+    """
+    order = np.argsort(-thresholds, axis=1, kind="stable")
+    ranked = np.take_along_axis(thresholds, order, axis=1)
+    reached = 2 * np.cumsum(np.take_along_axis(weight, order, axis=1), axis=1) >= weight.sum(axis=1, keepdims=True)
+    first = reached.argmax(axis=1)
+    result = ranked[np.arange(len(ranked)), first]
+    return np.where(weight.sum(axis=1) > 0, result, NONE).astype(np.int64)
 
 
 def threshold(view: RowsView, tau: float, tick: int, lo: I64, hi: I64) -> I64:

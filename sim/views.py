@@ -1,8 +1,9 @@
-"""Turning a row's arrays into what a seller is shown: snapshots and delivered notifications.
+"""Turning a row's arrays into what a seller is shown: snapshots, delivered notifications, competitive summaries.
 
 The market keeps numbers in arrays; a seller sees offers with seller ids, fulfilment, Prime and feedback, the
-cheapest twenty first. Building those objects is the only per-row Python work in the simulator, so it happens
-only when someone looks (a poll, a delivered notification), never while events are processed.
+cheapest twenty first, and the featured offers with their segments. Building those objects is the only per-row
+Python work in the simulator, so it happens only when someone looks (a poll, a delivered notification, a summary),
+never while events are processed.
 """
 
 from __future__ import annotations
@@ -13,10 +14,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from engine.model import CompetitorOffer, Condition, Fulfilment, OurListing
+from engine.marketplaces import MARKETPLACES
+from engine.model import BuyBoxPrice, CompetitorOffer, Condition, Fulfilment, OurListing, Segment
 from sim import ids
 from sim.notifications import HEALTH
+from sim.segments import CustomerMembership
 from sim.snapshot import TOP_OFFERS, Notification, OfferChangeType, Snapshot
+from sim.summary import CompetitiveSummaryResponseBody, FeaturedOffer, summary_body
 
 __all__ = ["OfferViews"]
 
@@ -25,6 +29,7 @@ I64 = npt.NDArray[np.int64]
 B = npt.NDArray[np.bool_]
 
 _CHANGE_TYPES: tuple[OfferChangeType, ...] = ("External", "Internal", "FeaturedOffer")
+_SEGMENTS: tuple[Segment, ...] = ("prime", "non_prime")  # the columns of a row's membership winners
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +59,10 @@ class OfferViews:
         feedback: F64,
         feedback_count: I64,
         handling_days: I64,
+        asin: tuple[str, ...],
+        marketplace: tuple[str, ...],
+        currency: tuple[str, ...],
+        membership: tuple[CustomerMembership, ...],
     ) -> None:
         self._seed = seed
         self._seller = seller
@@ -65,6 +74,10 @@ class OfferViews:
         self._feedback = feedback
         self._feedback_count = feedback_count
         self._handling_days = handling_days
+        self._asin = asin
+        self._marketplace = marketplace
+        self._currency = currency
+        self._membership = membership
         self._facts: dict[int, tuple[_SlotFacts, ...]] = {}
         self._our_ids: dict[int, str] = {}
 
@@ -102,9 +115,18 @@ class OfferViews:
         )
 
     def snapshot(
-        self, row: int, as_of: float, price: I64, ship: I64, available: B, holder: int, disqualified: bool
+        self,
+        row: int,
+        as_of: float,
+        price: I64,
+        ship: I64,
+        available: B,
+        holder: int,
+        disqualified: bool,
+        winners: I64 | None = None,
     ) -> Snapshot:
-        """One row's offers given its live prices, availability and Buy Box holder at ``as_of``."""
+        """One row's offers given its live prices, availability, Buy Box holder and the Prime and non-Prime
+        winners (``winners``, slots) at ``as_of``."""
         facts = self._static(row)
         prices, ships, buyable = price.tolist(), ship.tolist(), available.tolist()
         landed = [p + s for p, s in zip(prices, ships, strict=True)]
@@ -136,6 +158,13 @@ class OfferViews:
             for j in slots[:TOP_OFFERS]
         )
         ref = int(self._ref_price[row])
+        by_segment: list[BuyBoxPrice] = []
+        slots = [] if winners is None else [int(w) for w in winners]
+        if len(set(slots)) > 1:  # the winners differ: one Buy Box price per segment that has a winner
+            for segment, slot in zip(_SEGMENTS, slots, strict=True):
+                if slot >= 0:
+                    price_at = prices[slot]
+                    by_segment.append(BuyBoxPrice(landed[slot], price_at, ships[slot], segment, facts[slot].seller_id))
         return Snapshot(
             row=row,
             as_of=as_of,
@@ -144,6 +173,38 @@ class OfferViews:
             featured_seller_id=facts[holder].seller_id if holder >= 0 else None,
             suppressed=not any(ok and cost <= cap for ok, cost in zip(buyable, landed, strict=True)),
             our_disqualified=disqualified,
+            reference_price=ref if ref > 0 else None,
+            segment_winners=tuple(by_segment),
+        )
+
+    def competitive_summary(
+        self, row: int, segment_holder: I64, weight: I64, price: I64, ship: I64
+    ) -> CompetitiveSummaryResponseBody:
+        """One row's getCompetitiveSummary body: each offer featured in a segment with views (``segment_holder``
+        per segment), at ``price`` (the prices it was featured at), with its segments and their weights."""
+        facts = self._static(row)
+        segments: dict[int, list[tuple[CustomerMembership, int]]] = {}
+        for membership, slot, views in zip(self._membership, segment_holder.tolist(), weight.tolist(), strict=True):
+            if slot >= 0 and views > 0:
+                segments.setdefault(slot, []).append((membership, views))
+        featured = [
+            FeaturedOffer(
+                seller_id=facts[slot].seller_id,
+                fba=facts[slot].fulfilment is Fulfilment.AMAZON,
+                prime=facts[slot].prime,
+                listing_price=int(price[slot]),
+                shipping=int(ship[slot]),
+                segments=tuple(views),
+            )
+            for slot, views in sorted(segments.items())
+        ]
+        code = self._marketplace[row]
+        ref = int(self._ref_price[row])
+        return summary_body(
+            asin=self._asin[row],
+            marketplace_id=MARKETPLACES[code].marketplace_id if code in MARKETPLACES else code,
+            currency=self._currency[row],
+            featured=featured,
             reference_price=ref if ref > 0 else None,
         )
 
@@ -163,6 +224,7 @@ class OfferViews:
                 cols["available"][i],
                 int(cols["holder"][i]),
                 disqualified,
+                cols["winners"][i],
             )
             out.append(
                 Notification(

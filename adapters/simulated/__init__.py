@@ -5,12 +5,13 @@ simulated markets for `repricer run --sim`, `repricer demo` and the benchmarks.
 """
 
 from adapters.simulated.marketplace import OPERATIONS, MarketFeed, SimulatedMarketplace, catalog_settings
-from adapters.simulated.run import MarketResult, SimRun, build_run
+from adapters.simulated.run import MarketResult, Placement, SimRun, build_run
 
 __all__ = [
     "OPERATIONS",
     "MarketFeed",
     "MarketResult",
+    "Placement",
     "SimRun",
     "SimulatedMarketplace",
     "build_run",

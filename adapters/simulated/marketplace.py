@@ -28,8 +28,10 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
+from decimal import Decimal
 from typing import Final, Literal, TypeVar
 
+import msgspec
 import trio
 
 from engine.model import (
@@ -50,11 +52,13 @@ from engine.model import (
     SubmissionResult,
     SubmissionStatus,
 )
+from engine.money import MoneyError, parse_minor
 from engine.ports import AccountError, ItemFailure, MarketplaceError, Quota, Throttled, TransientError
 from sim.api import MarketApi, QuotaExceeded, Reply
 from sim.market import Market
 from sim.quotas import QuotaBook
 from sim.snapshot import Notification, Snapshot
+from sim.summary import CompetitiveSummaryResponse
 
 __all__ = [
     "FAULT_OPERATIONS",
@@ -65,6 +69,7 @@ __all__ = [
     "MarketFeed",
     "SimulatedMarketplace",
     "catalog_settings",
+    "share_reading",
 ]
 
 # The engine's operations and the SP-API operation each one is made of.
@@ -163,6 +168,11 @@ class SimulatedMarketplace:
 
     ``calls`` counts the calls answered per engine operation, ``throttled`` those refused whole for quota,
     ``throttled_items`` the SKUs of per-SKU operations answered throttled, ``faults`` the injected failures raised.
+
+    The market, its feed, API and quota book are private: the engine holds this object as its `Marketplace`, and
+    nothing of the simulator (p*, the threshold, the Buy Box coefficients) may be one attribute away from engine
+    code (`tests/adapters/test_sim_privacy.py`). Whoever builds the adapter keeps the market, feed and book it
+    passed in; `adapters.simulated.run.SimRun` holds a run's for the benchmark's metrics.
     """
 
     def __init__(
@@ -181,22 +191,23 @@ class SimulatedMarketplace:
             raise ValueError("the feed given advances another market")
         if feed is not None and quotas is not None and feed.quotas is not quotas:
             raise ValueError("a shared feed brings its own quota book: give the book to the feed")
-        self.market = market
         self._code = code
         self._seller = seller
         self._own_feed = feed is None
-        self.feed = MarketFeed(market, step_s=step_s, quotas=quotas) if feed is None else feed
-        self.api = self.feed.api
-        self.quotas = self.api.quotas
+        self._feed = MarketFeed(market, step_s=step_s, quotas=quotas) if feed is None else feed
+        self._api = self._feed.api
+        self._quotas = self._api.quotas
         self.api_latency_s = api_latency_s
         self.rows = list(range(market.n_rows)) if rows is None else list(rows)
-        self.feed.attach(self, self.rows)
+        self._feed.attach(self, self.rows)
         spec = market.spec
         self._rows: dict[OfferKey, int] = {}
         self._keys: dict[int, OfferKey] = {}
         self._sellers: dict[int, int] = {}
         # Our offer's own attributes (they do not change in the simulator): fulfilment, feedback %, handling hours.
         self._facts: dict[int, tuple[Fulfilment, int, int]] = {}
+        # Our merchant id on each row, as a seller knows its own: how it finds its offer in Amazon's replies.
+        self._merchant: dict[int, str] = {}
         for row in self.rows:
             catalog = market.catalog(row)
             key = OfferKey(seller, catalog.marketplace, catalog.sku)
@@ -208,6 +219,7 @@ class SimulatedMarketplace:
                 round(float(spec.our_feedback[row]) * 100),
                 int(spec.our_handling_days[row]) * 24,
             )
+            self._merchant[row] = market.seller_id(row, 0)
         self._n_sellers = max(1, len(set(self._sellers.values())))
         self._send: trio.MemorySendChannel[Observation] | None = None
         self._undelivered: deque[Observation] = deque()
@@ -230,7 +242,7 @@ class SimulatedMarketplace:
 
     def quota(self, operation: str) -> Quota:
         """The limit the engine paces itself on: one seller's, times the number of sellers sharing the market."""
-        op = self.quotas.operation(OPERATIONS[operation])
+        op = self._quotas.operation(OPERATIONS[operation])
         batch = _PER_SKU_BATCH.get(operation, op.batch)
         return Quota(op.rate * self._n_sellers, op.burst * self._n_sellers, batch)
 
@@ -352,7 +364,7 @@ class SimulatedMarketplace:
                         await send.send(self._undelivered[0])
                         self._undelivered.popleft()
                     if self._own_feed:
-                        await self.feed.run(task_status=task_status)
+                        await self._feed.run(task_status=task_status)
                     else:
                         task_status.started()
                         await trio.sleep_forever()
@@ -399,7 +411,7 @@ class SimulatedMarketplace:
         for i, row in enumerate(rows):
             positions.setdefault(self._sellers[row], []).append(i)
         for seller in positions:
-            if self.quotas.wait_time(seller, name, now) > 0:
+            if self._quotas.wait_time(seller, name, now) > 0:
                 self.throttled[operation] += 1
                 raise Throttled(name)
         replies = [(own, ask(seller, [rows[i] for i in own], now)) for seller, own in sorted(positions.items())]
@@ -420,14 +432,14 @@ class SimulatedMarketplace:
         return at, answers
 
     async def poll_offers(self, keys: Sequence[OfferKey]) -> list[OfferSnapshot | ItemFailure]:
-        at, answers = await self._batch("poll_offers", keys, self.api.listing_offers)
+        at, answers = await self._batch("poll_offers", keys, self._api.listing_offers)
         return [
             answer if isinstance(answer, ItemFailure) else self._observation(key, answer, "poll", at)
             for key, answer in zip(keys, answers, strict=True)
         ]
 
     async def featured_offer_prices(self, keys: Sequence[OfferKey]) -> list[FoepReading | ItemFailure]:
-        at, answers = await self._batch("featured_offer_prices", keys, self.api.featured_offer_expected_price)
+        at, answers = await self._batch("featured_offer_prices", keys, self._api.featured_offer_expected_price)
         # Amazon does not say how old its estimate is: the reading carries the time we got it, and whether our
         # offer was the featured one when Amazon made it (currentFeaturedOffer).
         return [
@@ -436,9 +448,9 @@ class SimulatedMarketplace:
         ]
 
     async def featured_shares(self, keys: Sequence[OfferKey]) -> list[ShareReading | ItemFailure]:
-        at, answers = await self._batch("featured_shares", keys, self.api.competitive_summary)
+        at, answers = await self._batch("featured_shares", keys, self._api.competitive_summary)
         return [
-            r if isinstance(r, ItemFailure) else ShareReading(key, at, r.share, r.price)
+            r if isinstance(r, ItemFailure) else share_reading(key, at, r, self._merchant[self._rows[key]])
             for key, r in zip(keys, answers, strict=True)
         ]
 
@@ -473,7 +485,7 @@ class SimulatedMarketplace:
     async def submit(self, updates: Sequence[OfferUpdate]) -> list[SubmissionResult]:
         def patch(seller: int, i: int, now: float) -> Reply[bool]:
             u = updates[i]
-            return self.api.patch_listing(seller, self._rows[u.key], u.price, now, u.quantity)
+            return self._api.patch_listing(seller, self._rows[u.key], u.price, now, u.quantity)
 
         at, replies = await self._per_sku("submit", [u.key for u in updates], patch)
         results = []
@@ -491,7 +503,7 @@ class SimulatedMarketplace:
 
     async def read_back(self, keys: Sequence[OfferKey]) -> list[ListingState | ItemFailure]:
         def get(seller: int, i: int, now: float) -> Reply[OurListing]:
-            return self.api.get_listing(seller, self._rows[keys[i]], now)
+            return self._api.get_listing(seller, self._rows[keys[i]], now)
 
         at, replies = await self._per_sku("read_back", keys, get)
         answers: list[ListingState | ItemFailure] = []
@@ -523,8 +535,9 @@ class SimulatedMarketplace:
                 handling_max_hours=handling_max_hours,
                 is_buybox_winner=snap.our.is_buybox_winner,
             )
-        winner: tuple[BuyBoxPrice, ...] = ()
-        if snap.featured_seller_id is not None:
+        # Amazon gives a Buy Box price per segment (Prime, non-Prime) where their winners differ, else one.
+        winner: tuple[BuyBoxPrice, ...] = snap.segment_winners
+        if not winner and snap.featured_seller_id is not None:
             for offer in snap.competitors:
                 if offer.is_buybox_winner:
                     winner = (
@@ -545,3 +558,45 @@ class SimulatedMarketplace:
             buybox_state="suppressed" if snap.suppressed else "available",
             competitive_price_threshold=snap.reference_price,
         )
+
+
+_SUMMARY: Final = msgspec.json.Decoder(CompetitiveSummaryResponse)
+
+
+def share_reading(key: OfferKey, at: float, reply: bytes, merchant_id: str) -> ShareReading | ItemFailure:
+    """Our `ShareReading` from one item's getCompetitiveSummary response (JSON, the official model's shape).
+
+    Amazon lists the featured offers only, each with the segments it is featured in: our share is the sum of our
+    segments' ``glanceViewWeightPercentage`` / 100 and our price the listing price we were featured at; both None
+    when our offer is not listed. A reply that is not a 200, or that cannot be read, is the item's failure.
+    """
+    try:
+        response = _SUMMARY.decode(reply)
+    except msgspec.DecodeError as error:
+        return ItemFailure(key, at, "InvalidResponse", str(error), transient=False)
+    status = response.status.status_code
+    if status != 200:
+        reason = response.status.reason_phrase or ""
+        return ItemFailure(key, at, f"HTTP {status}", reason, transient=status >= 500 or status == 429)
+    ours = [
+        offer
+        for option in response.body.featured_buying_options or ()
+        for offer in option.segmented_featured_offers
+        if offer.seller_id == merchant_id
+    ]
+    if not ours:
+        return ShareReading(key, at, None, None)
+    percent = sum(
+        (
+            segment.segment_details.glance_view_weight_percentage or Decimal(0)
+            for offer in ours
+            for segment in offer.featured_offer_segments
+        ),
+        Decimal(0),
+    )
+    money = ours[0].listing_price
+    try:
+        price = parse_minor(money.amount, money.currency_code)
+    except MoneyError as error:
+        return ItemFailure(key, at, "InvalidResponse", str(error), transient=False)
+    return ShareReading(key, at, float(percent / 100), price)

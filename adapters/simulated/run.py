@@ -44,7 +44,7 @@ from sim.scenarios import SCENARIOS, RunParams, build_market, build_spec
 from sim.spec import MarketSpec
 from sim.trajectory import Trajectory
 
-__all__ = ["MarketResult", "SimRun", "build_run"]
+__all__ = ["MarketResult", "Placement", "SimRun", "build_run"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,17 +58,32 @@ class MarketResult:
     reacting: bool
 
 
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where one adapter's offers are in the simulator: its market and its rows of it."""
+
+    market: Market
+    rows: list[int]
+
+
+# An adapter and where its offers are in the simulator.
+_Adapted = tuple[SimulatedMarketplace, Placement]
+
+
 @dataclass(slots=True)
 class SimRun:
     """A running simulated deployment: markets, adapters, runtimes and the daemon over them.
 
-    ``adapters`` and ``runtimes`` go together, one per (seed, marketplace); each adapter knows its market and rows.
-    ``feeds`` advance the markets (one per market, run by the daemon as services).
+    ``adapters``, ``placements`` and ``runtimes`` go together, one per (seed, marketplace). The run, not the
+    adapter, is the way to the simulator: an adapter keeps its market private, since the engine holds it, and the
+    metrics (p*, trajectories) read the markets here. ``feeds`` advance the markets (one per market, run by the
+    daemon as services) and hold their quota books.
     """
 
     scenario: str
     markets: list[Market]
     adapters: list[SimulatedMarketplace]
+    placements: list[Placement]
     runtimes: list[MarketRuntime]
     daemon: Daemon
     store: Store
@@ -100,10 +115,10 @@ class SimRun:
             now = trio.current_time()
             reacting = SCENARIOS[self.scenario].reacting
             whole = {id(market): market.finish(now) for market in self.markets}
-            for seed, adapter, runtime in zip(self.seeds, self.adapters, self.runtimes, strict=True):
-                traj = whole[id(adapter.market)]
-                if len(adapter.rows) != adapter.market.n_rows:
-                    traj = traj.rows(adapter.rows[0], len(adapter.rows))
+            for seed, placement, runtime in zip(self.seeds, self.placements, self.runtimes, strict=True):
+                traj = whole[id(placement.market)]
+                if len(placement.rows) != placement.market.n_rows:
+                    traj = traj.rows(placement.rows[0], len(placement.rows))
                 updates = runtime.batcher.counters.updates_sent
                 self.results.append(MarketResult(runtime.code, seed, traj, updates, reacting))
         return self.results
@@ -142,12 +157,13 @@ def build_run(
         markets.append(build_market(scenario, seed + i, skus, params_i, start_at=now))
     # One account on every marketplace: one quota book for all of them.
     book = QuotaBook(max(m.spec.n_sellers for m in markets), start=now)
-    feeds = [_FeedService(MarketFeed(market, quotas=book)) for market in markets]
-    by_key: dict[tuple[str, str], SimulatedMarketplace] = {}
+    feeds = [MarketFeed(market, quotas=book) for market in markets]
+    by_key: dict[tuple[str, str], _Adapted] = {}
     plans = []
     for market, code, feed in zip(markets, marketplaces, feeds, strict=True):
         info = by_code(code)
-        by_key[(SIM_SELLER, info.code)] = SimulatedMarketplace(market, code=info.code, feed=feed.feed)
+        adapter = SimulatedMarketplace(market, code=info.code, feed=feed)
+        by_key[(SIM_SELLER, info.code)] = (adapter, Placement(market, list(adapter.rows)))
         offers = tuple(catalog_settings(market))
         plans.append(MarketplacePlan(info.code, offers, channel or ChannelSettings(), market.tick))
     plan = DaemonPlan((SellerPlan(SIM_SELLER, tuple(plans)),))
@@ -171,14 +187,14 @@ def _build_batch(
     now = trio.current_time()
     spec = MarketSpec.concat([build_spec(scenario, s, skus, params) for s in seeds])
     market = Market(spec, latency=params.latency, buybox=params.buybox, orders=params.orders, start_at=now)
-    feed = _FeedService(MarketFeed(market))
-    by_key: dict[tuple[str, str], SimulatedMarketplace] = {}
+    feed = MarketFeed(market)
+    by_key: dict[tuple[str, str], _Adapted] = {}
     sellers = []
     for i, seed in enumerate(seeds):
         rows = range(i * skus, (i + 1) * skus)
         seller = f"{SIM_SELLER}-{seed}"
-        adapter = SimulatedMarketplace(market, code=info.code, rows=rows, feed=feed.feed, seller=seller)
-        by_key[(seller, info.code)] = adapter
+        adapter = SimulatedMarketplace(market, code=info.code, rows=rows, feed=feed, seller=seller)
+        by_key[(seller, info.code)] = (adapter, Placement(market, list(rows)))
         offers = tuple(catalog_settings(market, rows, seller=seller))
         sellers.append(
             SellerPlan(seller, (MarketplacePlan(info.code, offers, channel or ChannelSettings(), market.tick),))
@@ -189,38 +205,50 @@ def _build_batch(
 def _compose(
     scenario: str,
     plan: DaemonPlan,
-    adapters: dict[tuple[str, str], SimulatedMarketplace],
+    adapters: dict[tuple[str, str], _Adapted],
     markets: list[Market],
     strategy: Strategy[Any],
     config: RuntimeConfig | None,
     now: float,
     seeds: list[int],
-    feeds: list[_FeedService],
+    feeds: list[MarketFeed],
     store: Store | None,
 ) -> SimRun:
     owns_store = store is None
     store = store if store is not None else MemoryStore()
 
     def factory(seller: str, code: str) -> SimulatedMarketplace:
-        return adapters[(seller, code)]
+        return adapters[(seller, code)][0]
 
-    daemon = compose(plan, factory, store, strategy, config=config, services=feeds)
+    services = [_FeedService(feed) for feed in feeds]
+    daemon = compose(plan, factory, store, strategy, config=config, services=services)
     runtimes = daemon.markets
     ordered = [adapters[(r.seller, r.code)] for r in runtimes]
     return SimRun(
-        scenario, markets, ordered, runtimes, daemon, store, now, seeds, [f.feed for f in feeds], owns_store=owns_store
+        scenario,
+        markets,
+        [adapter for adapter, _ in ordered],
+        [placement for _, placement in ordered],
+        runtimes,
+        daemon,
+        store,
+        now,
+        seeds,
+        feeds,
+        owns_store=owns_store,
     )
 
 
 class _FeedService:
-    """A market's feed as a daemon service: it advances the market with trio's clock while the daemon runs."""
+    """A market's feed as a daemon service: it advances the market with trio's clock while the daemon runs. The
+    daemon holds its services, so the feed (and the market behind it) is private here too."""
 
     def __init__(self, feed: MarketFeed) -> None:
-        self.feed = feed
+        self._feed = feed
         self.name = "simulated market feed"
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        await self.feed.run(task_status=task_status)
+        await self._feed.run(task_status=task_status)
 
     async def finish(self) -> None:
         return None

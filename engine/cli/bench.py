@@ -91,7 +91,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     conv.add_argument("--rows", type=positive_int, help=f"rows (SKUs) per market {_plan_default('rows')}")
     conv.add_argument("--hours", type=positive_float, help=f"simulated hours per run {_plan_default('hours')}")
     conv.add_argument(
-        "--strategies", type=_strategies, help="comma-separated: engine,undercut,match,... (default: all of them)"
+        "--strategies",
+        type=_strategies,
+        help="comma-separated: engine,engine-flat,undercut,match,... (default: all of them)",
     )
     conv.add_argument("--sellers", choices=["one", "per-sku"], default="one", help="quota: one account or per SKU")
     conv.add_argument("--workers", type=positive_int, default=2, help="worker processes (1 = in this process)")
@@ -240,9 +242,10 @@ def _cmd_convergence(args: argparse.Namespace) -> int:
         batch=args.batch,
         first_seed=args.first_seed,
     )
-    runs_total = len(plan.groups()) * len(plan.batches()) * (len(plan.strategies) + 1)
+    n_cells = sum(len(plan.strategies_for(scenario)) for scenario, _, _ in plan.groups())
+    runs_total = len(plan.batches()) * (n_cells + len(plan.groups()))
     print(
-        f"bench convergence: {len(plan.groups()) * len(plan.strategies)} cells, {plan.seeds} seeds × {plan.rows} "
+        f"bench convergence: {n_cells} cells, {plan.seeds} seeds × {plan.rows} "
         f"rows, {plan.hours:g} h each, up to {plan.batch} seeds a run: {runs_total} runs and oracles on "
         f"{plan.workers} worker(s)",
         file=sys.stderr,
@@ -250,7 +253,7 @@ def _cmd_convergence(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     cells, runs = run_plan(plan, progress=not args.quiet, resume=args.resume)
     wall = time.perf_counter() - started
-    print(table(cells))
+    print(table(cells, not_run=plan.not_run()))
     print(f"wall time {wall:.0f} s")
     if args.json is not None:
         args.json.write_bytes(msgspec.json.format(msgspec.json.encode(cells_json(cells, plan, wall))) + b"\n")

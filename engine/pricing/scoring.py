@@ -5,8 +5,34 @@ by Amazon, Amazon as the seller, feedback, handling time, and the incumbent's ad
 terms gives, for each competitor j, an offset e_j such that we hold the Buy Box against j while our landed price
 is at most ``L_j · exp(e_j)``. The weights below are a prior, not a belief that Amazon uses them: each is assumed
 uncertain by ``uncertainty`` (±50%), and the search (`engine.pricing.search`) learns the real offset of each
-offer from what it observes. With no prior at all (`ScorePrior.flat`) the search falls back to bisection over
-[min, max], which the tests hold to the information bound.
+offer from what it observes.
+
+Where each number comes from. Which factors count is public (Amazon's Seller Central help on the featured offer;
+the FTC's 2023 complaint against Amazon; The Markup's 2021 study of Amazon's own offers); how much each weighs is
+not published anywhere, so every magnitude here is the engine's own order-of-magnitude assumption, written in
+"per cent of price" because that is how sellers compare offers:
+
+- ``fba`` 0.03: Amazon's help says an FBA offer can be featured while priced above a merchant-fulfilled one;
+  "a few per cent" is the premium sellers commonly report, and 3% is that guess.
+- ``amazon`` 0.02: Amazon retail is among the factors the FTC complaint and The Markup describe as favoured;
+  no size is given, so it is put below fulfilment's.
+- ``feedback`` 0.005 per 5 points of positive feedback and ``handling_day`` 0.005 per day: named by Amazon as
+  factors, with no size; half a per cent per step keeps them smaller than price and fulfilment, as the help's
+  ordering of the factors suggests.
+- ``incumbent`` 0.005 and ``amazon_incumbent`` 0.02: a Buy Box, once held, tends to stay (The Markup: 98% of
+  Amazon retail's Buy Boxes still held 12 weeks later), so the holder gets an edge, Amazon's larger.
+- ``uncertainty`` 0.5: the engine's statement that each magnitude may be off by half. It is a width for the
+  search's first bracket, not a bound on the truth: Amazon's real formula (and the simulator's, which draws each
+  seed's coefficients far wider, lets a factor vanish, and adds terms no source names: a hidden quality per seller,
+  regional differences, Prime members' segments) may lie outside it, and the search's verdicts, FOEP and the
+  marketplace's learned weights (`engine.pricing.learning`) correct it.
+
+These happen to be the defaults of the simulator's public factors (reference/buybox.md took them from the same
+reading), which is why the simulator does not draw around them within this prior: its family is wider.
+
+With no prior at all (`ScorePrior.flat`: every weight 0 and no uncertainty, i.e. every competitor scored as our
+equal and no bracket to start from) the search falls back to bisection over [min, max], which the tests hold to
+the information bound; the benchmark runs it as ``engine-flat``.
 """
 
 from __future__ import annotations
@@ -60,7 +86,9 @@ class ScorePrior(msgspec.Struct, frozen=True, gc=False):
 
     @classmethod
     def flat(cls) -> ScorePrior:
-        """No knowledge of the factors: every competitor's offset is zero and the search must bisect."""
+        """No knowledge of the factors: every weight 0 with no uncertainty. Every competitor's offset is then zero
+        and the search must bisect; the marketplace's weight learning stays pinned at 0 too (its prior has no width),
+        while the incumbency swings and the share temperature are still learned."""
         return cls(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
 
     def weights(self) -> tuple[float, ...]:

@@ -27,9 +27,12 @@ from sim.trajectory import UNWINNABLE
 from tests.actors.fakes import daemon_of
 
 
-async def test_offers_facing_one_static_competitor_win_and_settle_within_998_of_p_star(
+async def test_offers_facing_one_static_competitor_win_and_settle_near_p_star(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
+    """Within 2% of p* on most rows, a few tenths of a per cent below it at the median. The search reads a share
+    of about one half as "at the threshold" (a logistic share, as Amazon's once seemed to be); the segments' share is
+    lumpy, so a holder featured in just over half the views may sit a little below p* (issue 22)."""
     run = build_run(scenario="S1a", seed=7, skus=12, strategy=EngineSearch())
     await run.run_for(4 * 3600)
     market = run.markets[0]
@@ -37,9 +40,10 @@ async def test_offers_facing_one_static_competitor_win_and_settle_within_998_of_
     winnable = np.flatnonzero(market.p_star != UNWINNABLE)
     price, p_star = market.price[winnable, 0], market.p_star[winnable]
     holding = market.holder[winnable] == 0
-    settled = holding & (price <= p_star) & (price >= 0.998 * p_star)
+    settled = holding & (price <= p_star) & (price >= 0.98 * p_star)
     assert len(winnable) >= 9
     assert settled.mean() >= 0.8, list(zip(price.tolist(), p_star.tolist(), holding.tolist(), strict=True))
+    assert np.median(price / p_star) >= 0.99
     # Never outside the bounds on the way.
     assert run.results[0].trajectory.our_price.max() <= market.spec.max_price.max()
 
@@ -108,9 +112,9 @@ async def test_one_seller_quota_across_marketplaces(autojump_clock: trio.testing
     refused and never calls more often than one seller's bucket allows."""
     hours = 2.0
     run = build_run(scenario="S1b", seed=3, skus=60, strategy=EngineSearch(), marketplaces=("DE", "FR", "GB"))
-    assert len({id(adapter.quotas) for adapter in run.adapters}) == 1  # one book for the three markets
+    assert len({id(feed.quotas) for feed in run.feeds}) == 1  # one book for the three markets
     await run.run_for(hours * 3600)
-    book = run.adapters[0].quotas
+    book = run.feeds[0].quotas
     for operation, name in OPERATIONS.items():
         calls = sum(adapter.calls[operation] for adapter in run.adapters)
         assert sum(adapter.throttled[operation] for adapter in run.adapters) == 0, operation

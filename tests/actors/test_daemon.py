@@ -357,7 +357,7 @@ async def test_a_failed_item_is_polled_again_while_the_others_are_observed(
 async def test_an_update_throttled_alone_is_sent_again(autojump_clock: trio.testing.MockClock) -> None:
     """Amazon's per-SKU patches: with three tokens left, five updates get three through and two answered
     throttled; those two go out again once the seller's bucket refills, at their latest price."""
-    from adapters.simulated import SimulatedMarketplace, catalog_settings
+    from adapters.simulated import MarketFeed, SimulatedMarketplace, catalog_settings
     from engine.daemon import MarketplacePlan
     from sim.competitors import CompetitorSpec
     from sim.market import Market
@@ -365,15 +365,16 @@ async def test_an_update_throttled_alone_is_sent_again(autojump_clock: trio.test
 
     rival = CompetitorSpec(price=9_500)  # a competitor: the strategy (which holds) decides, not "no competition"
     market = Market(spec_from_rows([RowSpec(our=OurSpec(10_000, 8_000, 12_000), competitors=[rival])] * 5), seed=3)
-    adapter = SimulatedMarketplace(market, code="DE", api_latency_s=0.0)
+    feed = MarketFeed(market)  # ours to run, with its quota book: the adapter keeps both private
+    adapter = SimulatedMarketplace(market, code="DE", api_latency_s=0.0, feed=feed)
     plan = DaemonPlan((SellerPlan("SIM", (MarketplacePlan("DE", tuple(catalog_settings(market)), tick=market.tick),)),))
     daemon = compose(plan, lambda s, c: adapter, MemoryStore(), Holds(), config=FAST)
     runtime = daemon.markets[0]
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(adapter.feed.run)
+        nursery.start_soon(feed.run)
         await nursery.start(daemon.run)
         now = trio.current_time()
-        assert adapter.quotas.try_acquire(0, "patchListingsItem", now, 2)  # someone else spent two tokens
+        assert feed.quotas.try_acquire(0, "patchListingsItem", now, 2)  # someone else spent two tokens
         for key in runtime.actors:
             runtime.intent(PriceIntent(key, 9_000, Reason.CHALLENGE, now, signal_backed=True), 10_000)
         await trio.sleep(10)

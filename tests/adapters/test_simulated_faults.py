@@ -10,29 +10,43 @@ from adapters.simulated.marketplace import SIM_SELLER, STREAM_FAULT_AFTER_S, Mar
 from engine.model import ListingState, Observation, OfferKey, OfferSnapshot, OfferUpdate
 from engine.ports import AccountError, ItemFailure, TransientError
 from sim.market import Market
+from sim.quotas import QuotaBook
 from sim.spec import OurSpec, RowSpec, spec_from_rows
 
 
-def _adapter(rows: int = 3, *, shared_feed: bool = False) -> tuple[SimulatedMarketplace, list[OfferKey]]:
+def _market(rows: int) -> tuple[Market, list[OfferKey]]:
     our = OurSpec(price=10_000, min_price=8_000, max_price=12_000)
     market = Market(spec_from_rows([RowSpec(our=our) for _ in range(rows)]), seed=5)
-    keys = [OfferKey(SIM_SELLER, c.marketplace, c.sku) for c in market.catalog_rows()]
-    feed = MarketFeed(market) if shared_feed else None
-    return SimulatedMarketplace(market, code="DE", api_latency_s=0.25, feed=feed), keys
+    return market, [OfferKey(SIM_SELLER, c.marketplace, c.sku) for c in market.catalog_rows()]
+
+
+def _adapter(rows: int = 3) -> tuple[SimulatedMarketplace, list[OfferKey], QuotaBook]:
+    """An adapter running its own feed, its keys, and the quota book it charges (the test keeps the book: the
+    adapter keeps its own private)."""
+    market, keys = _market(rows)
+    book = QuotaBook(1, start=market.now)
+    return SimulatedMarketplace(market, code="DE", api_latency_s=0.25, quotas=book), keys, book
+
+
+def _shared(rows: int = 3) -> tuple[SimulatedMarketplace, list[OfferKey], MarketFeed]:
+    """An adapter on a feed that whoever runs the market runs, its keys, and the feed."""
+    market, keys = _market(rows)
+    feed = MarketFeed(market)
+    return SimulatedMarketplace(market, code="DE", api_latency_s=0.25, feed=feed), keys, feed
 
 
 def _update(key: OfferKey, update_id: int) -> OfferUpdate:
     return OfferUpdate(key, update_id, "EUR", 10_100, 8_000, 12_000)
 
 
-def _wait_for_a_token(adapter: SimulatedMarketplace, operation: str) -> float:
-    return adapter.quotas.wait_time(0, operation, trio.current_time(), 1)
+def _wait_for_a_token(book: QuotaBook, operation: str) -> float:
+    return book.wait_time(0, operation, trio.current_time(), 1)
 
 
 async def test_failed_calls_raise_transient_errors_and_charge_no_quota(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    adapter, keys = _adapter()
+    adapter, keys, book = _adapter()
     adapter.fail("poll_offers", times=2)
     adapter.fail("submit", kind="connection")
     started = trio.current_time()
@@ -44,7 +58,7 @@ async def test_failed_calls_raise_transient_errors_and_charge_no_quota(
     with pytest.raises(TransientError, match="connection"):
         await adapter.submit([_update(keys[0], 1)])
     assert trio.current_time() - started == pytest.approx(0.5)  # a reset connection fails at once
-    assert _wait_for_a_token(adapter, "getListingOffersBatch") == 0.0  # still a full bucket: nothing was charged
+    assert _wait_for_a_token(book, "getListingOffersBatch") == 0.0  # still a full bucket: nothing was charged
     assert adapter.faults["poll_offers"] == 2 and adapter.calls["poll_offers"] == 0
     # The next calls go through.
     assert all(isinstance(s, OfferSnapshot) for s in await adapter.poll_offers(keys))
@@ -56,7 +70,7 @@ async def test_failed_calls_raise_transient_errors_and_charge_no_quota(
 async def test_failing_items_answer_item_failures_and_the_others_answer(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    adapter, (a, b, c) = _adapter()
+    adapter, (a, b, c), book = _adapter()
     for operation in ("poll_offers", "featured_offer_prices", "featured_shares", "read_back"):
         adapter.fail_items(operation, [b], code="InvalidInput", message="no such SKU", transient=False)
     adapter.fail_items("submit", [a])
@@ -71,8 +85,8 @@ async def test_failing_items_answer_item_failures_and_the_others_answer(
     ):
         assert [isinstance(answer, ItemFailure) for answer in answers] == [False, True, False]
     # getListingsItem is one call per SKU: the failed one took no token (8 of 10 left when they were sent).
-    assert adapter.quotas.wait_time(0, "getListingsItem", sent, 8) == 0.0
-    assert adapter.quotas.wait_time(0, "getListingsItem", sent, 9) > 0.0
+    assert book.wait_time(0, "getListingsItem", sent, 8) == 0.0
+    assert book.wait_time(0, "getListingsItem", sent, 9) > 0.0
     results = await adapter.submit([_update(a, 1), _update(b, 2)])
     assert [(r.status, r.issues) for r in results] == [("failed", ("InternalFailure",)), ("accepted", ())]
     # Until cleared.
@@ -87,7 +101,7 @@ async def test_failing_items_answer_item_failures_and_the_others_answer(
 async def test_a_revoked_account_fails_every_call_with_an_account_error(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    adapter, keys = _adapter()
+    adapter, keys, book = _adapter()
     adapter.revoke()
     calls = (
         adapter.poll_offers(keys),
@@ -100,15 +114,15 @@ async def test_a_revoked_account_fails_every_call_with_an_account_error(
         with pytest.raises(AccountError) as refused:
             await call
         assert refused.value.seller == SIM_SELLER
-    assert _wait_for_a_token(adapter, "getListingOffersBatch") == 0.0  # nothing charged
-    assert _wait_for_a_token(adapter, "patchListingsItem") == 0.0
+    assert _wait_for_a_token(book, "getListingOffersBatch") == 0.0  # nothing charged
+    assert _wait_for_a_token(book, "patchListingsItem") == 0.0
     assert sum(adapter.calls.values()) == 0
     adapter.clear_faults()
     assert len(await adapter.poll_offers(keys)) == 3
 
 
 async def test_a_failing_stream_breaks_a_short_while_after_it_starts(autojump_clock: trio.testing.MockClock) -> None:
-    adapter, _ = _adapter()
+    adapter, _, _ = _adapter()
     adapter.fail("stream", times=2)
     for _ in range(2):
         send, _receive = trio.open_memory_channel[Observation](1000)
@@ -129,7 +143,11 @@ async def test_a_failing_stream_breaks_a_short_while_after_it_starts(autojump_cl
 async def test_a_running_stream_breaks_when_a_fault_is_injected_and_loses_no_notification(
     autojump_clock: trio.testing.MockClock, shared_feed: bool
 ) -> None:
-    adapter, keys = _adapter(shared_feed=shared_feed)
+    market_feed: MarketFeed | None = None
+    if shared_feed:
+        adapter, keys, market_feed = _shared()
+    else:
+        adapter, keys, _ = _adapter()
     send, _receive = trio.open_memory_channel[Observation](1000)
     broke: list[TransientError] = []
 
@@ -139,8 +157,8 @@ async def test_a_running_stream_breaks_when_a_fault_is_injected_and_loses_no_not
         broke.append(failed.value)
 
     async with trio.open_nursery() as nursery:
-        if shared_feed:  # the market keeps moving while the stream is down; the adapter keeps what it delivers
-            await nursery.start(adapter.feed.run)
+        if market_feed is not None:  # the market moves on while the stream is down; the adapter keeps what it delivers
+            await nursery.start(market_feed.run)
         nursery.start_soon(stream)
         await trio.sleep(600.0)
         adapter.fail("stream", kind="connection")
@@ -164,7 +182,7 @@ async def test_a_running_stream_breaks_when_a_fault_is_injected_and_loses_no_not
 
 
 async def test_a_revoked_account_stops_the_stream(autojump_clock: trio.testing.MockClock) -> None:
-    adapter, _ = _adapter()
+    adapter, _, _ = _adapter()
     send, _receive = trio.open_memory_channel[Observation](1000)
     adapter.revoke("the seller removed the app")
     with pytest.raises(AccountError, match="removed the app"):

@@ -28,8 +28,9 @@ def one_row_market(
 ) -> Market:
     """A market of ``copies`` rows that are the same item but have their own random streams.
 
-    The scoring weights are exactly buybox.md's defaults (no per-seed spread), so expectations can be worked out
-    by hand."""
+    The scoring weights are exactly buybox.md's public defaults (no per-seed spread, no hidden terms, no Prime
+    weight: `BuyBoxParams.plain`), so expectations can be worked out by hand; the items still have their traffic
+    segments, which then differ only by the offer each one drew."""
     rows = [
         RowSpec(
             our=our,
@@ -44,7 +45,7 @@ def one_row_market(
         spec_from_rows(rows),
         seed=seed,
         latency=latency,
-        buybox=BuyBoxParams(tau=tau, spread=0.0),
+        buybox=BuyBoxParams.plain(tau),
         orders=orders,
         notifications=notifications,
     )

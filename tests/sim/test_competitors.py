@@ -137,3 +137,56 @@ def test_amazon_reprices_about_every_ten_minutes_and_keeps_the_buybox() -> None:
     assert 30 <= market.competitor_checks[:, 0].mean() <= 42
     assert np.all(market.price[:, 1] == 1000)  # matched our landed price
     assert np.mean(market.holder == 1) > 0.9  # FBA + Amazon + incumbency beat us at the same price
+
+
+def test_raise_next_holding_above_a_cheaper_offer_raises_to_the_next_one_above() -> None:
+    """A repricer like ours that holds the Buy Box by its bonus (FBA), not its price, raises; it never undercuts
+    the cheaper offer it already beats."""
+    raiser = CompetitorSpec(price=1050, fba=True, strategy=Strategy.RAISE_NEXT, floor=500, ceiling=2000)
+    other = CompetitorSpec(price=1100)
+    assert target([raiser, other], our_price=1000, holder=1) == 1099
+    assert target([raiser, other], our_price=1000, holder=0) == 999  # we hold: it undercuts us, the winner
+
+
+def test_a_ratio_pricer_with_a_reset_goes_back_to_the_lowest_price_for_a_while() -> None:
+    pricer = CompetitorSpec(
+        price=5000,
+        strategy=Strategy.RATIO,
+        ratio=1.2706,
+        ref_slot=2,
+        floor=500,
+        ceiling=9000,
+        period_s=3600.0,
+        hold_s=600.0,
+    )
+    reset = [pricer, CompetitorSpec(price=4000)]
+    assert target(reset, our_price=1000, at=100.0) == 1000  # reset: the lowest other landed price
+    assert target(reset, our_price=1000, at=700.0) == round(1.2706 * 4000)  # back to its ratio
+
+
+def test_a_runaway_pair_that_is_reset_comes_back_into_the_market() -> None:
+    """S8's pair: without a reset it climbs to its ceilings and stays there (out of the market for good); reset
+    every few hours it comes back down to the lowest price, and climbs again."""
+    pair = [
+        CompetitorSpec(
+            price=1000,
+            strategy=Strategy.RATIO,
+            ratio=ratio,
+            ref_slot=ref,
+            ceiling=5000,
+            cadence_s=600,
+            latency_s=60,
+            period_s=4 * 3600.0,
+            hold_s=1200.0,
+            phase_s=6 * 3600.0,
+        )
+        for ratio, ref in ((0.9983, 2), (1.2706, 1))
+    ]
+    market = one_row_market(OurSpec(1500, 500, 2000), pair, notifications=False)
+    cheaper = []
+    for t in np.arange(600.0, 24 * 3600.0, 600.0):
+        market.advance_to(float(t))
+        cheaper.append(int(market.price[0, 1:].min()))
+    climbed = cheaper.index(max(cheaper))
+    assert max(cheaper) > 4000  # ran away ...
+    assert min(cheaper[climbed:]) <= 1500  # ... and was put back at the lowest price (ours) later

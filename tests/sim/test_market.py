@@ -164,30 +164,30 @@ def test_a_submit_goes_live_after_the_latency_and_only_if_newer() -> None:
     rows = np.arange(400)
     market.submit(rows, 1100, 10.0)
     market.submit(rows, 1200, 20.0)
-    market.advance_to(10.0 + 10 * 120.0 + 20.0)
+    market.advance_to(3 * 86_400.0)  # the tail has no cap, but nothing of 800 submits takes days
     # The newer submit wins everywhere, even where the older one went live after it.
     assert np.all(market.price[:, 0] == 1200)
-    traj = market.finish(1300.0)
+    traj = market.finish(3 * 86_400.0)
     went_back = sum(any(price == 1100 for _, price in _live_changes(traj, r)[1:]) for r in range(400))
     assert went_back == 0
 
 
-def test_submit_latency_is_lognormal_around_d_and_capped() -> None:
+def test_submit_latency_has_median_d_and_p90_five_d() -> None:
+    """The shape of the delay; its floor and uncapped tail: `tests/sim/test_fidelity.py`."""
     latency = LatencyParams(never_apply=0.0, delay_s=120.0)
     market = one_row_market(OurSpec(1000, 500, 2000), copies=4000, latency=latency, notifications=False)
     market.submit(np.arange(4000), 1100, 0.0)
-    traj = market.finish(1300.0)
+    traj = market.finish(3 * 86_400.0)
     delays = np.array([_live_changes(traj, r)[0][0] for r in range(4000)])
     assert np.median(delays) == pytest.approx(120.0, rel=0.08)
     assert np.quantile(delays, 0.9) == pytest.approx(600.0, rel=0.12)
-    assert delays.max() <= 1200.0 + 1e-9
 
 
 def test_a_share_of_accepted_submits_never_apply() -> None:
     market = one_row_market(OurSpec(1000, 500, 2000), copies=5000, notifications=False)
     accepted = market.submit(np.arange(5000), 1100, 0.0)
     assert accepted.all()
-    market.advance_to(1300.0)
+    market.advance_to(3 * 86_400.0)  # long past the slowest submit that applies
     never = np.mean(market.price[:, 0] == 1000)
     assert 0.013 < never < 0.027
 
@@ -202,7 +202,7 @@ def test_many_submits_in_flight_on_one_row_keep_their_order() -> None:
     market = one_row_market(OurSpec(1000, 500, 2000), latency=latency, notifications=False)
     for i in range(12):
         market.submit([0, 0], [1000 + i, 1100 + i], float(i))
-    market.advance_to(2000.0)
+    market.advance_to(3 * 86_400.0)
     assert market.price[0, 0] == 1111
 
 

@@ -13,16 +13,20 @@ from sim.spec import OurSpec
 from tests.sim.markets import one_row_market
 
 
-def pushed_queue(n_rows: int = 2000, per_row: int = 10, latency: LatencyParams | None = None) -> NotificationQueue:
+def pushed_queue(
+    n_rows: int = 2000, per_row: int = 10, latency: LatencyParams | None = None, every_s: float = 100.0
+) -> NotificationQueue:
     queue = NotificationQueue(7, np.arange(n_rows, dtype=np.int64), latency or LatencyParams())
     rows = np.arange(n_rows)
     for i in range(per_row):
-        queue.push(AOC, rows, np.full(n_rows, 100.0 * i), {"step": np.full(n_rows, i)})
+        queue.push(AOC, rows, np.full(n_rows, every_s * i), {"step": np.full(n_rows, i)})
     return queue
 
 
 def test_delivery_delay_is_lognormal_with_median_45s_and_p95_5min() -> None:
-    cols = pushed_queue(latency=LatencyParams(notif_reorder=0.0, notif_dup=0.0)).pop(1e9)
+    """Changes a day apart, so no notification waits for its row's previous one (which it would, to keep the
+    row's order: `tests/sim/test_fidelity.py`)."""
+    cols = pushed_queue(latency=LatencyParams(notif_reorder=0.0, notif_dup=0.0), every_s=86_400.0).pop(1e9)
     assert cols is not None
     delay = cols["deliver_at"] - cols["event_at"]
     assert np.median(delay) == pytest.approx(45.0, rel=0.05)
@@ -56,7 +60,8 @@ def test_a_reordered_notification_arrives_after_a_later_change() -> None:
     }
     both = first.keys() & second.keys()
     overtaken = sum(first[r] > second[r] for r in both)
-    assert overtaken >= 0.01 * len(both)
+    # Only the reordered share (1%) may arrive after the later change, and most of it does.
+    assert 0.005 * len(both) <= overtaken <= 0.015 * len(both)
     assert np.all(np.diff(cols["deliver_at"]) >= 0)  # popped in delivery order
 
 
@@ -91,14 +96,14 @@ def test_offer_changes_notify_only_while_our_offer_is_live() -> None:
     assert "Internal" in kinds  # our listing went live
 
 
-def test_pricing_health_when_our_offer_crosses_the_reference_price() -> None:
+def test_pricing_health_when_our_offer_goes_above_the_reference_price() -> None:
+    """Sent when the offer loses eligibility, not when it regains it (`tests/sim/test_fidelity.py`)."""
     latency = LatencyParams(never_apply=0.0, notif_drop=0.0)
     market = one_row_market(OurSpec(900, 500, 2000), [CompetitorSpec(price=950)], ref_price=1000, latency=latency)
     market.submit([0], 1100, 1.0)
-    market.advance_to(3600.0)
-    market.submit([0], 990, 3600.0)
+    market.advance_to(3 * 3600.0)
     health = [n for n in market.pop_notifications(3 * 3600.0) if n.kind == "PRICING_HEALTH"]
-    assert [n.disqualified for n in sorted(health, key=lambda n: n.event_at)][:2] == [True, False]
+    assert [n.disqualified for n in health] == [True]
     assert health[0].snapshot.our_disqualified and health[0].snapshot.reference_price == 1000
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pytest
@@ -15,7 +15,14 @@ from sim.market import Market
 from sim.oracle import UNWINNABLE, best_constant_price, expected_profit
 from sim.scenarios import RunParams, build_spec
 from sim.spec import OurSpec, RowSpec, spec_from_rows
-from sim.threshold import PRICE_CEILING, RowsView, p_star_from_threshold, threshold
+from sim.threshold import (
+    PRICE_CEILING,
+    RowsView,
+    p_star_from_threshold,
+    segment_thresholds,
+    segmented_threshold,
+    threshold,
+)
 
 INT_MAX = np.iinfo(np.int64).max
 
@@ -203,46 +210,42 @@ def test_p_star_with_and_without_us_as_incumbent(tau: float, holder: int) -> Non
     st.integers(500, 1500),
     st.integers(0, 1000),
 )
-def test_with_tau_zero_the_featured_offer_is_the_argmax(
+def test_with_tau_zero_each_segment_features_its_argmax(
     rivals: list[tuple[int, bool, bool, int]], our_price: int, seed: int
 ) -> None:
+    """Each traffic segment features the best score under its own terms (the hidden ones included); the item's
+    holder is the offer featured for the most views, and our share the weight of the segments featuring us."""
     competitors = [CompetitorSpec(price=p, fba=f, amazon=a, handling_days=d) for p, f, a, d in rivals]
     spec = spec_from_rows([RowSpec(OurSpec(our_price, 100, 2000), competitors)])
     market = Market(spec, seed=seed, buybox=BuyBoxParams(tau=0.0))
-    coef = market.coef
-    scores = market.static_bonus[0] - np.log(market.price[0] + market.ship[0])
-    best = scores.max()
-    at_best = np.flatnonzero(scores == best)
-    landed = (market.price[0] + market.ship[0])[at_best]
-    expected = at_best[np.argmin(landed)]  # no incumbent at the first recompute
-    assert market.holder[0] == expected
-    assert market.our_share[0] == (1.0 if expected == 0 else 0.0)
-    assert coef.tau == 0.0
+    landed = market.price[0] + market.ship[0]
+    expected = []
+    for bonus in market.segment_bonus[0]:
+        scores = bonus - np.log(landed)
+        at_best = np.flatnonzero(scores == scores.max())
+        expected.append(at_best[np.argmin(landed[at_best])])  # no incumbent at the first recompute
+    np.testing.assert_array_equal(market.segment_holder[0], expected)
+    weight = market.segment_weight[0]
+    views = np.bincount(expected, weights=weight, minlength=len(landed))
+    assert market.holder[0] == int(np.argmax(views))
+    assert market.our_share[0] == weight[np.array(expected) == 0].sum() / 10_000
+    assert market.coef.tau == 0.0
 
 
 @settings(max_examples=60)
 @given(st.integers(800, 1200), st.integers(0, 1000), st.sampled_from([0.0, 0.005]))
 def test_market_features_us_exactly_at_or_below_p_star(price: int, seed: int, tau: float) -> None:
-    """The first recompute has no incumbent, so our offer wins it iff our price ≤ the no-incumbent p*."""
+    """The first recompute has no incumbent, so the segments featuring us for certain weigh at least half iff our
+    price ≤ the no-incumbent p*; with τ = 0 no other segment features us, so that is our share."""
     competitors = [CompetitorSpec(price=1000), CompetitorSpec(price=1010, fba=True)]
     spec = spec_from_rows([RowSpec(OurSpec(price, 100, 2000), competitors)])
     market = Market(spec, seed=seed, buybox=BuyBoxParams(tau=tau))
-    view = RowsView(
-        price=market.price,
-        ship=market.ship,
-        available=market.available,
-        static_bonus=market.static_bonus,
-        incumbency=incumbency_bonus(market.coef, market.amz),
-        holder=np.array([-1]),
-        cap_landed=market.cap_landed,
-        our_can_win=np.array([True]),
-    )
-    p_star_no_incumbent = threshold(view, market.coef.tau, 1, np.array([100]), np.array([2000]))[0]
-    majority_or_argmax = price <= p_star_no_incumbent
-    if majority_or_argmax:
-        assert market.holder[0] == 0
-    else:
-        assert market.holder[0] != 0 or (tau > 0 and market.our_share[0] < 0.5)
+    fresh = replace(market.segmented_view([0]), holder=np.full((1, market.segments.n_segments), -1))
+    p_star_no_incumbent = segmented_threshold(fresh, market.coef.tau, 1, np.array([100]), np.array([2000]))[0]
+    if price <= p_star_no_incumbent:
+        assert market.our_share[0] >= 0.5
+    elif tau == 0.0:
+        assert market.our_share[0] < 0.5
 
 
 def test_out_of_stock_offer_is_unwinnable() -> None:
@@ -258,58 +261,35 @@ def test_reference_price_caps_p_star() -> None:
     assert market.p_star[0] == 1200
 
 
-def test_best_constant_price_of_a_static_scenario_earns_about_p_stars_profit() -> None:
-    """τ = 0, static competitors: the best constant price is p* as a fresh start sees it (the first recompute has
-    no incumbent) and earns views × (p* − cost) for the whole horizon, up to the grid's resolution."""
-    params = RunParams.cell(tau=0.0)
-    spec = build_spec("S1b", 4, 12, params)
+@pytest.mark.parametrize(("scenario", "tau"), [("S1b", 0.0), ("S1a", 0.005)])
+def test_best_constant_price_of_a_static_scenario_is_the_best_segment_threshold(scenario: str, tau: float) -> None:
+    """Static competitors and no rotation (τ = 0, or one rival so that a segment's majority is its argmax): a
+    constant price p wins, from the first recompute on, the segments whose no-incumbent threshold is at least p, and
+    keeps them all day (its incumbency only widens its lead; where a rival holds, its edge keeps it). So profit is
+    views × W(p) × (p − cost) with W the weight of those segments, a step function of price, and the best constant
+    price is one of the segments' thresholds: the oracle finds that one's profit up to its grid's resolution. It
+    need not be p* (the threshold of half the views): a lower price may win every segment, a higher one fewer
+    views at a better margin."""
+    params = RunParams.cell(tau=tau)
+    spec = build_spec(scenario, 4, 12, params)
     horizon = 3 * 3600.0
     oracle = best_constant_price(
         spec, seed=4, horizon_s=horizon, latency=params.latency, buybox=params.buybox, orders=params.orders, grid=24
     )
     market = Market(spec, seed=4, buybox=params.buybox, notifications=False)
-    view = RowsView(
-        price=market.price,
-        ship=market.ship,
-        available=market.available,
-        static_bonus=market.static_bonus,
-        incumbency=incumbency_bonus(market.coef, market.amz),
-        holder=np.full(spec.n_rows, -1),
-        cap_landed=market.cap_landed,
-        our_can_win=np.ones(spec.n_rows, np.bool_),
-    )
-    p_star = threshold(view, market.coef.tau, 1, spec.min_price, spec.max_price)
-    winnable = p_star > 0
-    assert winnable.sum() >= 10
-    at_p_star = spec.views_per_s * horizon * (p_star - spec.unit_cost)
-    ratio = oracle.profit[winnable] / at_p_star[winnable]
-    assert np.all((ratio > 0.99) & (ratio <= 1.0 + 1e-9))
-    assert np.all(oracle.price[winnable] <= p_star[winnable])
+    rows = np.arange(spec.n_rows)
+    fresh = replace(market.segmented_view(rows), holder=np.full_like(market.segment_holder, -1))
+    per_segment = segment_thresholds(fresh, market.coef.tau, 1, spec.min_price, spec.max_price)
+    won = (per_segment[:, None, :] >= per_segment[:, :, None]) * market.segment_weight[:, None, :]
+    views = won.sum(axis=2) / 10_000  # W(t_s) for each segment's threshold t_s
+    candidates = np.where(per_segment >= 0, views * (per_segment - spec.unit_cost[:, None]), 0.0)
+    best = candidates.max(axis=1) * spec.views_per_s * horizon
+    winnable = best > 0
+    assert winnable.sum() >= 8
+    ratio = oracle.profit[winnable] / best[winnable]
+    assert np.all((ratio > 0.99) & (ratio <= 1.0 + 1e-9)), ratio
+    assert np.all(oracle.price[winnable] <= per_segment.max(axis=1)[winnable])
     assert np.all(oracle.price >= spec.min_price) and np.all(oracle.price <= spec.max_price)
-
-
-def test_with_tau_above_zero_the_best_constant_price_sits_below_p_star() -> None:
-    """Expected share is smooth in price for τ > 0: giving up a per cent or two below p* buys far more share
-    than it costs margin, so the constant-price oracle beats holding exactly p* (a property of the model that
-    the profit ratio R inherits)."""
-    params = RunParams.cell(tau=0.005)
-    spec = build_spec("S1a", 6, 8, params)
-    oracle = best_constant_price(spec, seed=6, horizon_s=3600.0, buybox=params.buybox, grid=16, passes=1)
-    market = Market(spec, seed=6, buybox=params.buybox, notifications=False)
-    view = RowsView(
-        price=market.price,
-        ship=market.ship,
-        available=market.available,
-        static_bonus=market.static_bonus,
-        incumbency=incumbency_bonus(market.coef, market.amz),
-        holder=np.full(spec.n_rows, -1),
-        cap_landed=market.cap_landed,
-        our_can_win=np.ones(spec.n_rows, np.bool_),
-    )
-    p_star = threshold(view, market.coef.tau, 1, spec.min_price, spec.max_price)
-    inside = (p_star > spec.min_price * 1.05) & (p_star < spec.max_price)
-    assert inside.sum() >= 4
-    assert np.all(oracle.price[inside] < p_star[inside])
 
 
 def test_expected_profit_integrates_share_over_time() -> None:

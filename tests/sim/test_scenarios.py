@@ -40,7 +40,9 @@ def test_a_row_does_not_depend_on_how_many_rows_the_run_has() -> None:
 def test_bounds_usually_contain_p_star_but_not_always() -> None:
     market = build_market("S1b", 5, 3000)
     unwinnable = np.mean(market.p_star < 0)
-    assert 0.003 < unwinnable < 0.08
+    # S1b's Amazon retail and FBA seller are Prime offers, which Prime members' segments (60-85% of the views)
+    # weigh more: a merchant-fulfilled offer of ours must go further below them, and sometimes its min is not enough.
+    assert 0.003 < unwinnable < 0.12
     assert np.all(market.spec.unit_cost < market.spec.min_price)
     ratio = market.spec.max_price / market.spec.min_price
     assert ratio.min() > 1.75 and ratio.max() < 2.25
@@ -56,11 +58,12 @@ def test_run_params_choose_the_cell() -> None:
     assert len(np.unique(randomly.start_price - randomly.min_price)) > 100
 
 
-def test_seeds_draw_their_own_coefficients_within_half_of_the_defaults() -> None:
+def test_seeds_draw_their_own_coefficients_within_the_family() -> None:
+    """Each γ within ±150% of its default, never below 0 (tests/sim/test_formula.py checks the family's reach)."""
     gammas = np.array([[*vars_of(build_market("S1a", seed, 1).coef)] for seed in range(40)])
     defaults = np.array([0.03, 0.02, 0.005, 0.005, 0.005, 0.02])
-    assert np.all(gammas >= 0.5 * defaults - 1e-12) and np.all(gammas <= 1.5 * defaults + 1e-12)
-    assert np.all(gammas.std(axis=0) > 0.1 * defaults)
+    assert np.all(gammas >= 0.0) and np.all(gammas <= 2.5 * defaults + 1e-12)
+    assert np.all(gammas.std(axis=0) > 0.3 * defaults)
 
 
 def vars_of(coef: object) -> list[float]:
