@@ -29,10 +29,13 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
+from functools import lru_cache
+from itertools import chain
 from typing import Any, Final, Generic, TypeVar
 
 import aiosqlite
 import msgspec
+import outcome
 import trio
 import trio_asyncio
 
@@ -173,16 +176,16 @@ class SqliteStore:
             raise job.error
         return job.result  # type: ignore[return-value]
 
-    async def _hand_over(self, op: Op[None], rows: int) -> None:
-        """Queue a trace write of ``rows`` rows and go on (waiting only while the queue holds too many rows)."""
+    async def _hand_over(self, rows: _Rows) -> None:
+        """Queue a trace's rows and go on (waiting only while the queue holds too many rows)."""
         if self._closing:
             raise StoreClosed(f"the store {self.path} is closed")
         while self._queued_rows >= self.config.queue_limit:
             if self._room.is_set():
                 self._room = trio.Event()
             await self._room.wait()
-        self._queued_rows += rows
-        self._queue.append(_Job(op, write=True, wait=False, rows=rows))
+        self._queued_rows += len(rows.params)
+        self._queue.append(_Job(rows, write=True, wait=False, rows=len(rows.params)))
         self._work.set()
         await trio.lowlevel.checkpoint()
 
@@ -202,18 +205,18 @@ class SqliteStore:
                     if job.done is not None:
                         job.done.set()
                     elif job.error is not None:
-                        self.lost_rows += 1
-                        log.error("the store could not write a trace: %s", job.error)
+                        self.lost_rows += job.rows
+                        log.error("the store could not write %d rows of a trace: %s", job.rows, job.error)
 
     def _commit(self, conn: sqlite3.Connection, group: list[_Job[Any]]) -> None:
-        """In aiosqlite's thread, in one call: the group's writes in one transaction, then its reads."""
+        """In aiosqlite's thread, in one call: the group's writes in one transaction, then its reads. The rows of
+        every trace of one table go in together (`_Rows.merged`), where the first of them was queued."""
         writes = [job for job in group if job.write]
         if writes:
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 try:
-                    for job in writes:
-                        job.result = job.op(conn)
+                    _run_writes(conn, writes)
                 except Exception:
                     _rollback(conn)  # SQLite may have ended it itself (SQLITE_FULL, an I/O error)
                     self._one_by_one(conn, writes)
@@ -286,7 +289,7 @@ class SqliteStore:
                 )
                 existing.update((OfferKey(seller, marketplace, sku), row) for sku, row in found)
             changed = [(k.seller, k.marketplace, k.sku, row) for k, row in encoded.items() if existing.get(k) != row]
-            conn.executemany("INSERT OR REPLACE INTO catalog VALUES (?, ?, ?, ?)", changed)
+            _insert(conn, "INSERT OR REPLACE INTO catalog", changed)
             created = sum(1 for k in encoded if k not in existing)
             return CatalogChange(created, len(changed) - created, len(encoded) - len(changed))
 
@@ -316,10 +319,7 @@ class SqliteStore:
     async def save_search_states(self, states: Mapping[OfferKey, bytes]) -> None:
         params = [(k.seller, k.marketplace, k.sku, state) for k, state in states.items()]
 
-        def op(conn: sqlite3.Connection) -> None:
-            conn.executemany("INSERT OR REPLACE INTO search_state VALUES (?, ?, ?, ?)", params)
-
-        await self._run(op)
+        await self._run(_Rows("INSERT OR REPLACE INTO search_state", params))
 
     async def load_market_state(self, seller: str, marketplace: str) -> bytes | None:
         def op(conn: sqlite3.Connection) -> bytes | None:
@@ -344,12 +344,7 @@ class SqliteStore:
         offset = self._offset
         params = [(d.key.seller, d.key.marketplace, d.key.sku, d.at + offset, _ENCODER.encode(d)) for d in decisions]
 
-        def op(conn: sqlite3.Connection) -> None:
-            conn.executemany(
-                "INSERT INTO decision (seller, marketplace, sku, at, record) VALUES (?, ?, ?, ?, ?)", params
-            )
-
-        await self._hand_over(op, len(params))
+        await self._hand_over(_Rows("INSERT INTO decision (seller, marketplace, sku, at, record)", params))
 
     async def recent_decisions(self, key: OfferKey, limit: int) -> list[Decision]:
         def op(conn: sqlite3.Connection) -> list[Decision]:
@@ -367,10 +362,7 @@ class SqliteStore:
         offset = self._offset
         params = [(p.key.seller, p.key.marketplace, p.key.sku, p.at + offset, p.price) for p in points]
 
-        def op(conn: sqlite3.Connection) -> None:
-            conn.executemany("INSERT INTO price (seller, marketplace, sku, at, price) VALUES (?, ?, ?, ?, ?)", params)
-
-        await self._hand_over(op, len(params))
+        await self._hand_over(_Rows("INSERT INTO price (seller, marketplace, sku, at, price)", params))
 
     async def price_history(self, key: OfferKey, limit: int) -> list[PricePoint]:
         def op(conn: sqlite3.Connection) -> list[PricePoint]:
@@ -418,11 +410,7 @@ class SqliteStore:
                 supersede,
             )
             try:
-                conn.executemany(
-                    "INSERT INTO outbox (update_id, seller, marketplace, sku, state, at, body)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    insert,
-                )
+                _insert(conn, "INSERT INTO outbox (update_id, seller, marketplace, sku, state, at, body)", insert)
             except sqlite3.IntegrityError:
                 raise ValueError("an update id is in the outbox already") from None
             conn.execute(
@@ -566,6 +554,74 @@ async def _awaited(pending: aiosqlite.Connection) -> aiosqlite.Connection:
     return await pending
 
 
+class _Rows:
+    """Rows for one table, as a write operation: ``head`` (``INSERT ... INTO table (columns)``) and one tuple of
+    values per row. The writer runs the rows of every `_Rows` of one head in a group as one (`_run_writes`)."""
+
+    __slots__ = ("head", "params")
+
+    def __init__(self, head: str, params: list[tuple[Any, ...]]) -> None:
+        self.head = head
+        self.params = params
+
+    def __call__(self, conn: sqlite3.Connection) -> None:
+        _insert(conn, self.head, self.params)
+
+
+def _run_writes(conn: sqlite3.Connection, writes: Sequence[_Job[Any]]) -> None:
+    """Each job's operation in order, its result kept; the rows of every `_Rows` of one head go in together, where
+    the first of them stood (a trace's order within its table is kept; traces of different tables are independent)."""
+    first: dict[str, _Rows] = {}
+    steps: list[_Job[Any] | _Rows] = []
+    for job in writes:
+        op = job.op
+        if not isinstance(op, _Rows):
+            steps.append(job)
+        elif op.head in first:
+            first[op.head].params.extend(op.params)
+        else:
+            first[op.head] = _Rows(op.head, list(op.params))
+            steps.append(first[op.head])
+    for step in steps:
+        if isinstance(step, _Rows):
+            step(conn)
+        else:
+            step.result = step.op(conn)
+
+
+# While a call is in aiosqlite's thread, the trio thread lets go of the GIL for `_GIL_TURN_S` every
+# `_GIL_TURN_EVERY_S` (see `_in_thread`): at most a tenth of the trio thread's time, and only while the store works.
+_GIL_TURN_EVERY_S: Final = 0.001
+_GIL_TURN_S: Final = 0.0001
+
+# The most rows one INSERT carries; fewer are sent in halving chunks (2048, 1024, ..., 1), so a table needs at most
+# thirteen statement texts, all kept in sqlite3's statement cache (128 a connection). 4,096 rows of the widest table
+# (7 values) is 28,672 parameters, under SQLite's limit (32,766 since 3.32).
+_CHUNK: Final = 4096
+
+
+def _insert(conn: sqlite3.Connection, head: str, params: Sequence[tuple[Any, ...]]) -> None:
+    """``head VALUES (...), (...), ...``: many rows a statement, not one (`executemany`).
+
+    Each statement lets go of the GIL and must win it back (`_in_thread`: about a millisecond beside a busy daemon),
+    so the statements a commit runs, not its rows, set the writer's pace there: `executemany`, a statement a row,
+    committed a few hundred rows a second; 4,096 rows a statement commit tens of thousands.
+    """
+    i, n = 0, len(params)
+    while i < n:
+        size = _CHUNK
+        while size > n - i:
+            size //= 2
+        conn.execute(_values_sql(head, len(params[i]), size), list(chain.from_iterable(params[i : i + size])))
+        i += size
+
+
+@lru_cache(maxsize=64)
+def _values_sql(head: str, width: int, rows: int) -> str:
+    row = "(" + ", ".join("?" * width) + ")"
+    return f"{head} VALUES {', '.join([row] * rows)}"
+
+
 def _alone(group: BaseExceptionGroup[Any]) -> BaseException:
     """The one exception inside nested groups of one, or the group itself."""
     error: BaseException = group
@@ -593,11 +649,40 @@ def _nothing(_: sqlite3.Connection) -> None:
 
 async def _in_thread(conn: aiosqlite.Connection, fn: Callable[..., T], *args: Any) -> T:
     """``fn(connection, *args)`` in aiosqlite's thread, in one round trip: a commit group's every statement costs a
-    call into SQLite there, not a hop through trio-asyncio each (at full speed the hops, not SQLite, were the cost:
-    `repricer bench store`). aiosqlite runs each call of its own API this way; its ``_execute`` is the one way in
-    for a call of ours (aiosqlite is pinned below its next minor version for it, and tests/store covers it)."""
-    execute: Callable[..., Awaitable[T]] = conn._execute
-    return await _aio(execute)(lambda: fn(conn._conn, *args))
+    call into SQLite there, not a hop each.
+
+    The call goes straight onto the queue aiosqlite's thread serves (with no asyncio future: the thread then tells
+    asyncio nothing) and its outcome comes back through trio's own token, not through turns of trio-asyncio's loop.
+    aiosqlite's ``_tx`` queue and ``_conn`` are its own (it is pinned to its minor version for them, and tests/store
+    covers them); the connection stays aiosqlite's, opened and closed through its API.
+
+    While the call runs, this task lets go of the GIL for a moment every millisecond. Without that, beside a daemon
+    deciding at full speed, the writer starved (`repricer bench store`: under 200 rows/s committed, the thread busy
+    6% of a core): SQLite's thread lets go of the GIL around every statement and must win it back, and CPython's
+    GIL asks its holder to let go only when the holder kept it a whole switch interval (5 ms). The trio thread lets
+    go at every scheduling round (its I/O poll) and takes it straight back, so the waiting thread is never helped
+    and only wins a race now and then. `time.sleep` hands the GIL over for long enough for it to be taken.
+
+    A cancelled caller stops waiting; the call itself still runs, in order, before anything queued after it."""
+    token = trio.lowlevel.current_trio_token()
+    done = trio.Event()
+    box: list[outcome.Outcome[T]] = []
+
+    def deliver(result: outcome.Outcome[T]) -> None:
+        box.append(result)
+        done.set()
+
+    def call() -> None:
+        result = outcome.capture(fn, conn._conn, *args)
+        token.run_sync_soon(deliver, result)  # a run that has ended raises here, in aiosqlite's thread: dropped
+
+    conn._tx.put_nowait((None, call))
+    while not done.is_set():
+        with trio.move_on_after(_GIL_TURN_EVERY_S):
+            await done.wait()
+        if not done.is_set():
+            time.sleep(_GIL_TURN_S)  # noqa: ASYNC251 (blocking on purpose: it hands the GIL over)
+    return box[0].unwrap()
 
 
 def _aio(fn: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:

@@ -234,3 +234,34 @@ async def test_a_cancelled_store_writes_what_it_was_handed_before_it_closes(tmp_
     with trio.fail_after(10):
         await trio.to_thread.run_sync(trio.run, cancelled_daemon, abandon_on_cancel=True)
     assert rows(path, "SELECT count(*) FROM decision") == [(200,)]
+
+
+@pytest.mark.trio
+async def test_traces_of_many_sizes_are_written_whole_and_in_order(tmp_path: Path) -> None:
+    """Rows go in many to a statement, in halving chunks (4,096, 2,048, ..., 1), and the rows of the traces queued
+    together go in together: every row of every size arrives once, in the order it was handed over."""
+    key = OfferKey("S1", "DE", "SKU-1")
+    sizes = [1, 3, 4_095, 4_096, 4_097, 9_001]
+    async with SqliteStore.open(str(tmp_path / "store.db")) as store:
+        expected: list[int] = []
+        for size in sizes:
+            points = [PricePoint(key, float(i), 1_000 + len(expected) + i) for i in range(size)]
+            expected.extend(p.price for p in points)
+            await store.record_prices(points)
+        history = await store.price_history(key, len(expected) + 10)
+        assert store.lost_rows == 0
+    assert [p.price for p in reversed(history)] == expected
+
+
+@pytest.mark.trio
+async def test_a_failing_trace_loses_its_own_rows_alone(tmp_path: Path) -> None:
+    """A trace SQLite refuses (a price past 64 bits) is rolled back and counted row by row; a trace queued beside it
+    in the same group is kept."""
+    key = OfferKey("S1", "DE", "SKU-1")
+    async with SqliteStore.open(str(tmp_path / "store.db")) as store:
+        await store.record_prices([PricePoint(key, 1.0, 100), PricePoint(key, 2.0, 101)])
+        await store.record_prices([PricePoint(key, 3.0, 2**70), PricePoint(key, 4.0, 102), PricePoint(key, 5.0, 103)])
+        await store.record_prices([PricePoint(key, 6.0, 104)])
+        history = await store.price_history(key, 10)
+        assert store.lost_rows == 3
+    assert [p.price for p in reversed(history)] == [100, 101, 104]
