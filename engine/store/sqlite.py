@@ -150,7 +150,7 @@ class SqliteStore:
                 store = cls(conn, path, clock, config)
                 await _in_thread(conn, store._prune)
                 async with trio.open_nursery() as nursery:
-                    nursery.start_soon(store._writer)
+                    await nursery.start(store._writer)
                     try:
                         yield store
                     finally:
@@ -189,12 +189,15 @@ class SqliteStore:
         self._work.set()
         await trio.lowlevel.checkpoint()
 
-    async def _writer(self) -> None:
+    async def _writer(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         with self._stop:
+            # Waiting before the store is handed out: the first calls, made together, go in one group.
+            self._work = trio.Event()
+            task_status.started()
             while True:
                 if not self._queue:
-                    self._work = trio.Event()
                     await self._work.wait()
+                    self._work = trio.Event()
                     continue
                 group, self._queue = self._queue, []
                 self._queued_rows = 0
