@@ -213,7 +213,7 @@ class SqliteStore:
 
     def _commit(self, conn: sqlite3.Connection, group: list[_Job[Any]]) -> None:
         """In aiosqlite's thread, in one call: the group's writes in one transaction, then its reads. The rows of
-        every trace of one table go in together (`_Rows.merged`), where the first of them was queued."""
+        every trace of one table go in together (`_run_writes`), where the first of them was queued."""
         writes = [job for job in group if job.write]
         if writes:
             try:
