@@ -43,9 +43,18 @@ def test_run_with_neither_sim_nor_config_exits_2_naming_both(capsys: pytest.Capt
 
 
 def test_run_config_refuses_for_what_is_still_missing_and_no_longer_blames_the_store(
-    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert main(["run", "--config", "seller.toml"]) == 2
+    err = capsys.readouterr().err
+    assert "seller.toml: cannot read it" in err and "SQLite" not in err and "store" not in err
+    config = tmp_path / "seller.toml"
+    config.write_text(
+        '[[seller]]\nid = "a"\nregion = "eu"\nmarketplaces = ["DE"]\n[seller.credentials]\nclient_id = "c"\n'
+        'client_secret_env = "S"\nrefresh_token_env = "S"\n'
+    )
+    monkeypatch.setenv("S", "s")
+    assert main(["run", "--config", str(config)]) == 2
     err = capsys.readouterr().err
     assert "SP-API" in err and "SQLite" not in err and "store" not in err
 

@@ -34,10 +34,11 @@ class StoreUnavailable(Exception):
 
 
 def default_db_path() -> Path:
-    """``repricer.db`` in the user's data directory (XDG_DATA_HOME is honoured on Linux)."""
-    from platformdirs import user_data_dir
+    """``repricer.db`` in the user's data directory (XDG_DATA_HOME is honoured on Linux): the configuration
+    file's default too, so both name one place."""
+    from engine.config.resolved import default_database
 
-    return Path(user_data_dir("repricer")) / "repricer.db"
+    return default_database()
 
 
 def db_path(text: str) -> Path:

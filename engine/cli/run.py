@@ -88,11 +88,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.sim and args.config is not None:
         return refuse("repricer run", "--sim and --config exclude each other")
     if args.config is not None:
-        return refuse(
-            f"repricer run --config {args.config}",
-            "running against Amazon needs the SP-API adapter and its configuration file, which this version does "
-            "not have yet; use --sim",
-        )
+        return _refuse_config(args.config)
     if (problem := check_scenario(args.scenario)) is not None:
         return refuse("repricer run", problem)
     # Virtual time that runs at --speed times real time; nothing jumps, so the view is steady.
@@ -104,6 +100,24 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return trio.run(_run_sim, args, clock=clock)
     except (StoreUnavailable, ControlSocketError) as exc:
         return refuse("repricer run", str(exc))
+
+
+def _refuse_config(file: Path) -> int:
+    """The configuration is checked whole (as `repricer config check` does), so its mistakes show now; running
+    against Amazon itself waits for the SP-API adapter."""
+    from engine.config import ConfigError, load
+
+    prog = f"repricer run --config {file}"
+    try:
+        config = load(file)
+    except ConfigError as exc:
+        return refuse(prog, str(exc))
+    sellers = ", ".join(seller.id for seller in config.sellers)
+    return refuse(
+        prog,
+        f"the configuration is valid (sellers {sellers}), but running against Amazon needs the SP-API adapter, "
+        "which this version does not have yet; use --sim",
+    )
 
 
 async def _run_sim(args: argparse.Namespace) -> int:

@@ -1,0 +1,67 @@
+"""The configuration file: a TOML file of seller accounts, checked whole before anything starts.
+
+    database = "/var/lib/repricer/repricer.db"   # default: repricer.db in the user's data directory
+    control_socket = "/run/repricer/control.sock"  # default: control.sock in the user's runtime directory
+
+    [log]
+    level = "info"                                 # debug | info | warning | error
+    format = "json"                                # plain | json
+
+    [[seller]]                                     # one per seller account and region
+    id = "acme-eu"                                 # the account's name in offer keys, status and history
+    region = "eu"                                  # na | eu | fe
+    marketplaces = ["DE", "FR", "IT"]              # country codes, all in the region
+
+    [seller.credentials]                           # each literally, or <name>_env = "VARIABLE"
+    client_id = "amzn1.application-oa2-client.…"
+    client_secret_env = "REPRICER_LWA_CLIENT_SECRET"
+    refresh_token_env = "REPRICER_REFRESH_TOKEN"
+
+    [seller.endpoints]                             # only for a fake; default: Amazon's for the region
+    sp_api = "http://127.0.0.1:8765"
+    lwa_token = "http://127.0.0.1:8765/auth/o2/token"
+
+    [seller.channel.DE]                            # `engine.model.ChannelSettings`; defaults where left out
+    step_cap = 0.05
+    buybox_unavailable_action = "use_max"
+
+    [seller.channel.DE.competitors]                # `engine.model.CompetitorFilter`
+    include_amazon = false
+
+    [seller.channel.DE.offers."SKU-1"]             # what differs for one SKU, merged over [seller.channel.DE]
+    step_cap = 0.02
+
+Every problem is one `ConfigError`, ``FILE:LINE: key.path: what is wrong``: TOML syntax, an unknown key (a typo
+is an error, never a silent default), a wrong type, a value the model refuses, a marketplace outside the seller's
+region, a duplicate seller, a missing environment variable, a secret in a file others may read. `load` stops at
+the first; `repricer config check FILE` runs it without starting anything.
+
+The modules, one concern each: `schema` (the file's tables), `decode` (TOML to tables, errors located through
+`locate`), `credentials` (literal or environment, `Secret`, the file's mode), `channels` (settings merged per
+offer), `load` (the checks across tables), `resolved` (what the engine gets), `summary` (what `check` prints).
+"""
+
+from engine.config.credentials import Credentials, CredentialSources, Secret
+from engine.config.errors import ConfigError
+from engine.config.load import load
+from engine.config.resolved import LWA_TOKEN_URL, Config, Endpoints, MarketSettings, SellerAccount, default_database
+from engine.config.summary import ConfigSummary, MarketSummary, SellerSummary, changed_settings, summarise
+
+__all__ = [
+    "LWA_TOKEN_URL",
+    "Config",
+    "ConfigError",
+    "ConfigSummary",
+    "CredentialSources",
+    "Credentials",
+    "Endpoints",
+    "MarketSettings",
+    "MarketSummary",
+    "Secret",
+    "SellerAccount",
+    "SellerSummary",
+    "changed_settings",
+    "default_database",
+    "load",
+    "summarise",
+]

@@ -1,0 +1,175 @@
+"""Reading a configuration file: decode, check what no single table can, resolve into a `Config`.
+
+The checks across tables, each a `ConfigError` at the key it is about:
+
+- at least one ``[[seller]]``, each with a unique ``id`` (an offer's key holds it) without whitespace;
+- a seller's marketplaces are known country codes (upper case, as Amazon writes them), each named once, all in the
+  seller's region: one refresh token serves one region, so a seller on Amazon.com and Amazon.de is two
+  ``[[seller]]`` tables;
+- a ``[seller.channel.XX]`` table only for one of that seller's marketplaces (a table for another would be
+  silently unused);
+- endpoints are http(s) URLs, and plain http only to this machine (a local fake): credentials never cross a
+  network in clear;
+- every credential resolves (`engine.config.credentials`), and a file holding a secret literally is private.
+
+Relative paths (``database``, ``control_socket``) are taken from the file's directory, so a configuration means
+the same whatever directory the daemon starts in; ``~`` is the user's home.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import urllib.parse
+from collections.abc import Mapping
+from pathlib import Path
+
+from engine.config.channels import market_settings
+from engine.config.credentials import check_private, literal_secrets, resolve_credentials
+from engine.config.decode import Source
+from engine.config.errors import ConfigError
+from engine.config.locate import KeyPath
+from engine.config.resolved import LWA_TOKEN_URL, Config, Endpoints, SellerAccount, default_database
+from engine.config.schema import ConfigFile, EndpointsTable, SellerTable
+from engine.marketplaces import ENDPOINTS, MARKETPLACES, Region
+
+__all__ = ["load"]
+
+
+def load(file: Path | str, environ: Mapping[str, str] | None = None) -> Config:
+    """The configuration in ``file``, checked and resolved; environment variables from ``environ`` (default: this
+    process's). Raises `ConfigError` (``FILE:LINE: key.path: what is wrong``) on the first problem."""
+    file = Path(file)
+    try:
+        with file.open("rb") as opened:
+            mode = os.fstat(opened.fileno()).st_mode  # of the file read, not of whatever the name means later
+            data = opened.read()
+    except OSError as exc:
+        raise ConfigError(file, None, (), f"cannot read it: {exc.strerror or exc}") from None
+    source = Source(file, data)
+    parsed = source.parse()
+    document = source.convert(parsed, ConfigFile, ())
+    raw_sellers = parsed["seller"]
+    if not document.seller:
+        raise source.error(("seller",), "no seller account: add a [[seller]] table")
+    secrets: list[KeyPath] = [
+        ("seller", index, "credentials", name)
+        for index, seller in enumerate(document.seller)
+        for name in literal_secrets(seller.credentials)
+    ]
+    check_private(source, mode, secrets)
+    environ = os.environ if environ is None else environ
+    sellers: list[SellerAccount] = []
+    for index, seller in enumerate(document.seller):
+        at: KeyPath = ("seller", index)
+        _check_id(source, seller, at, sellers)
+        sellers.append(_seller(source, seller, raw_sellers[index], at, environ))
+    base = file.absolute().parent
+    database, control_socket = document.database, document.control_socket
+    return Config(
+        file=file,
+        database=default_database() if database is None else _file(source, base, database, "database"),
+        control_socket=None if control_socket is None else _file(source, base, control_socket, "control_socket"),
+        log=document.log,
+        sellers=tuple(sellers),
+    )
+
+
+def _check_id(source: Source, seller: SellerTable, at: KeyPath, before: list[SellerAccount]) -> None:
+    where = (*at, "id")
+    if not seller.id or any(char.isspace() for char in seller.id):
+        raise source.error(where, f"a seller id must be non-empty and without whitespace, not {seller.id!r}")
+    for index, other in enumerate(before):
+        if other.id == seller.id:
+            raise source.error(
+                where,
+                f"{seller.id!r} is already the id of seller[{index}] (line {source.line(('seller', index, 'id'))}): "
+                "each seller account needs its own id (say acme-eu and acme-na)",
+            )
+
+
+def _seller(
+    source: Source, seller: SellerTable, raw: dict[str, object], at: KeyPath, environ: Mapping[str, str]
+) -> SellerAccount:
+    region: Region = "NA" if seller.region == "na" else "EU" if seller.region == "eu" else "FE"
+    codes = _marketplaces(source, seller, region, at)
+    channels = raw.get("channel", {})
+    assert isinstance(channels, dict)  # msgspec made a SellerTable of it
+    for code in channels:
+        if code not in codes:
+            raise source.error(
+                (*at, "channel", code),
+                f"{code!r} is not one of this seller's marketplaces ({', '.join(codes)}): its settings would never "
+                "be used",
+            )
+    return SellerAccount(
+        id=seller.id,
+        region=region,
+        credentials=resolve_credentials(source, seller.credentials, (*at, "credentials"), environ),
+        endpoints=_endpoints(source, seller.endpoints, region, (*at, "endpoints")),
+        markets=tuple(market_settings(source, code, channels.get(code), (*at, "channel", code)) for code in codes),
+    )
+
+
+def _marketplaces(source: Source, seller: SellerTable, region: Region, at: KeyPath) -> list[str]:
+    codes: list[str] = []
+    for index, code in enumerate(seller.marketplaces):
+        where = (*at, "marketplaces", index)
+        info = MARKETPLACES.get(code)
+        if info is None:
+            hint = f" (write it as {code.upper()})" if code.upper() in MARKETPLACES else ""
+            raise source.error(where, f"unknown marketplace {code!r}{hint}; known: {', '.join(MARKETPLACES)}")
+        if info.region != region:
+            raise source.error(
+                where,
+                f"{code} is in region {info.region.lower()}, this seller's region is {seller.region}: one refresh "
+                f"token serves one region, so give the {info.region.lower()} marketplaces a [[seller]] of their own",
+            )
+        if code in codes:
+            raise source.error(where, f"{code} is named twice")
+        codes.append(code)
+    if not codes:
+        raise source.error((*at, "marketplaces"), 'no marketplace: name at least one, as in ["DE"]')
+    return codes
+
+
+def _endpoints(source: Source, table: EndpointsTable, region: Region, at: KeyPath) -> Endpoints:
+    sp_api = ENDPOINTS[region] if table.sp_api is None else _url(source, table.sp_api, (*at, "sp_api"))
+    lwa_token = LWA_TOKEN_URL if table.lwa_token is None else _url(source, table.lwa_token, (*at, "lwa_token"))
+    return Endpoints(sp_api=sp_api.rstrip("/"), lwa_token=lwa_token)
+
+
+def _url(source: Source, text: str, where: KeyPath) -> str:
+    try:
+        url = urllib.parse.urlsplit(text)
+        host, _ = url.hostname, url.port  # a port that is no number, or out of range, raises here
+    except ValueError:
+        host = None
+    if host is None or url.scheme not in ("http", "https") or url.query or url.fragment:
+        raise source.error(where, f"{text!r} is not an http(s) URL such as https://host[:port][/path]")
+    if url.scheme == "http" and not _loopback(host):
+        raise source.error(
+            where,
+            f"{text!r} would send credentials in clear over the network: use https (plain http is for a fake on "
+            "this machine only, such as `repricer sim serve` on 127.0.0.1)",
+        )
+    return text
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _file(source: Source, base: Path, text: str, key: str) -> Path:
+    """The path of a file the daemon creates (the database, the control socket): no directory."""
+    if not text.strip():
+        raise source.error((key,), "is empty: leave it out for the default, or name a file")
+    path = base / Path(text).expanduser()  # an absolute path stays itself
+    if path.is_dir():
+        raise source.error((key,), f"{str(path)!r} is a directory, not a file")
+    return path

@@ -1,0 +1,142 @@
+"""`repricer config check FILE`: a summary without secrets and exit 0, or the located error and exit 1; the
+examples pass it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from engine.cli import main
+from engine.config import ConfigSummary
+from tests.config.files import CLIENT_SECRET, ENVIRON, REFRESH_TOKEN, SELLER, write
+
+EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples"
+AMAZON_ENV = {
+    "REPRICER_LWA_CLIENT_ID": "amzn1.application-oa2-client.example",
+    "REPRICER_LWA_CLIENT_SECRET": CLIENT_SECRET,
+    "REPRICER_REFRESH_TOKEN": REFRESH_TOKEN,
+}
+SIM_ENV = {"REPRICER_SIM_CLIENT_SECRET": CLIENT_SECRET, "REPRICER_SIM_REFRESH_TOKEN": REFRESH_TOKEN}
+
+CONFIGURED = f"""{SELLER.replace('client_secret_env = "TEST_CLIENT_SECRET"', f'client_secret = "{CLIENT_SECRET}"')}
+[seller.channel.FR]
+buybox_unavailable_action = "compete_lowest"
+competitors.include_amazon = false
+
+[seller.channel.FR.offers.A]
+step_cap = 0.02
+
+[seller.channel.FR.offers.B]
+dry_run = true
+"""
+
+
+@pytest.fixture(autouse=True)
+def _environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data-home"))
+    for name, value in {**ENVIRON, **AMAZON_ENV, **SIM_ENV}.items():
+        monkeypatch.setenv(name, value)
+
+
+def _check(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(["config", "check", *argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_a_valid_file_is_summarised_without_its_secrets(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, CONFIGURED)
+    code, out, err = _check([str(path)], capsys)
+    assert (code, err) == (0, "")
+    assert f"{path}: valid, 1 seller account" in out
+    assert "seller acme-eu: region eu, marketplaces DE, FR" in out
+    assert "client_id in the file, client_secret in the file, refresh_token from environment variable " in out
+    assert "TEST_REFRESH_TOKEN" in out
+    assert "DE: default settings" in out
+    assert "FR: buybox_unavailable_action=compete_lowest, competitors.include_amazon=false; 2 offers" in out
+    assert f"database: {tmp_path / 'data-home' / 'repricer' / 'repricer.db'} (default)" in out
+    assert CLIENT_SECRET not in out and REFRESH_TOKEN not in out
+
+
+def test_json_is_the_summary_as_one_object_without_secrets(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _check([str(write(tmp_path, CONFIGURED)), "--json"], capsys)
+    assert code == 0
+    assert CLIENT_SECRET not in out and REFRESH_TOKEN not in out
+    summary = msgspec.json.decode(out, type=ConfigSummary)
+    [seller] = summary.sellers
+    assert msgspec.structs.asdict(seller.credentials) == {
+        "client_id": "literal",
+        "client_secret": "literal",
+        "refresh_token": "env TEST_REFRESH_TOKEN",
+    }
+    de, fr = seller.markets
+    assert (de.settings, de.offer_overrides) == ({}, 0)
+    assert fr.settings == {"buybox_unavailable_action": "compete_lowest", "competitors.include_amazon": False}
+    assert fr.offer_overrides == 2
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_an_invalid_file_is_one_located_line_on_stderr_and_exit_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], as_json: bool
+) -> None:
+    path = write(tmp_path, f"{SELLER}\n[seller.channel.DE]\nstep_cap = 2\n")
+    code, out, err = _check([str(path), *(["--json"] if as_json else [])], capsys)
+    line = SELLER.count("\n") + 3
+    assert (code, out) == (1, "")
+    assert err == f"{path}:{line}: seller[0].channel.DE.step_cap: 2 is not a share above 0 and at most 1 (0.10 = 10%)\n"
+
+
+def test_a_refusal_for_the_files_mode_shows_no_secret(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _check([str(write(tmp_path, CONFIGURED, mode=0o644))], capsys)
+    assert code == 1 and "mode 0644" in err and "chmod 600" in err
+    assert CLIENT_SECRET not in out + err
+
+
+def test_a_missing_environment_variable_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TEST_REFRESH_TOKEN")
+    code, _, err = _check([str(write(tmp_path, SELLER))], capsys)
+    assert code == 1 and "the environment variable TEST_REFRESH_TOKEN is not set" in err
+
+
+@pytest.mark.parametrize("example", ["amazon.toml", "sim.toml"])
+def test_the_examples_pass_with_their_environment_and_hold_no_secret(
+    example: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = _check([str(EXAMPLES / example), "--json"], capsys)
+    assert (code, err) == (0, "")
+    assert CLIENT_SECRET not in out and REFRESH_TOKEN not in out
+    [seller] = msgspec.json.decode(out, type=ConfigSummary).sellers
+    # No literal secret: the examples may be readable by others, as a checkout leaves them.
+    assert seller.credentials.client_secret.startswith("env ") and seller.credentials.refresh_token.startswith("env ")
+    assert seller.region == "eu"
+
+
+def test_the_sim_example_points_at_the_fake_on_its_default_port(capsys: pytest.CaptureFixture[str]) -> None:
+    _, out, _ = _check([str(EXAMPLES / "sim.toml"), "--json"], capsys)
+    [seller] = msgspec.json.decode(out, type=ConfigSummary).sellers
+    assert seller.marketplaces == ["DE", "FR", "IT"]
+    assert seller.endpoints.sp_api == "http://127.0.0.1:8765"
+    assert seller.endpoints.lwa_token == "http://127.0.0.1:8765/auth/o2/token"
+
+
+def test_the_examples_fail_without_their_environment(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("REPRICER_SIM_REFRESH_TOKEN")
+    code, _, err = _check([str(EXAMPLES / "sim.toml")], capsys)
+    assert code == 1 and "REPRICER_SIM_REFRESH_TOKEN is not set" in err
+
+
+def test_run_config_checks_the_file_before_saying_what_is_missing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run", "--config", str(write(tmp_path, f"{SELLER}\nbogus = 1\n"))]) == 2
+    err = capsys.readouterr().err
+    assert "bogus: unknown key" in err and "SP-API" not in err
+    assert main(["run", "--config", str(write(tmp_path, SELLER, name="valid.toml"))]) == 2
+    err = capsys.readouterr().err
+    assert "valid" in err and "acme-eu" in err and "SP-API adapter" in err
