@@ -391,7 +391,7 @@ class SqliteStore:
         when = at + self._offset
         # As if put one by one: an update followed in this call by a newer one of the same offer is superseded.
         last = {u.key: u.update_id for u in updates}
-        supersede = [(when, k.seller, k.marketplace, k.sku) for k in last]
+        supersede = [(k.seller, k.marketplace, k.sku, when) for k in last]
         insert = [
             (
                 u.update_id,
@@ -407,9 +407,11 @@ class SqliteStore:
         highest = max((u.update_id for u in updates), default=0)
 
         def op(conn: sqlite3.Connection) -> None:
-            conn.executemany(
-                "UPDATE outbox SET state = 'superseded', at = ? WHERE seller = ? AND marketplace = ? AND sku = ?"
-                f" AND state IN {_UNANSWERED_SQL}",
+            _each_chunk(
+                conn,
+                "UPDATE outbox SET state = 'superseded', at = v.column4 FROM ({values}) AS v"
+                " WHERE outbox.seller = v.column1 AND outbox.marketplace = v.column2 AND outbox.sku = v.column3"
+                f" AND outbox.state IN {_UNANSWERED_SQL}",
                 supersede,
             )
             try:
@@ -425,45 +427,67 @@ class SqliteStore:
         await self._run(op)
 
     async def outbox_mark(self, marks: Sequence[OutboxMark]) -> int:
+        offset = self._offset
+
         def op(conn: sqlite3.Connection) -> int:
+            # The marks apply one after another, as `MemoryStore.outbox_mark` applies them, but in a few statements:
+            # the rows they name are read at once and moved here; an acceptance supersedes the older accepted
+            # updates of its offer, those among the rows here as it happens and the others in spans of update ids
+            # (each offer's ids from the highest accepted before in this call up to the new one), written first.
+            rows = {
+                row[0]: _Marked(*row)
+                for row in _each_chunk(
+                    conn,
+                    "SELECT update_id, seller, marketplace, sku, state, submission_id, failures, issues FROM outbox"
+                    " WHERE update_id IN (SELECT column1 FROM ({values}))",
+                    [(update_id,) for update_id in {m.update_id for m in marks}],
+                )
+            }
+            by_key: dict[tuple[str, str, str], list[_Marked]] = {}
+            for marked in rows.values():
+                by_key.setdefault(marked.key, []).append(marked)
+            accepted_below: dict[tuple[str, str, str], int] = {}
+            spans: list[tuple[str, str, str, int, int, float]] = []
+            changed: dict[int, _Marked] = {}
             applied = 0
             for mark in marks:
-                found = conn.execute(
-                    "SELECT seller, marketplace, sku, state, submission_id, failures, issues FROM outbox"
-                    " WHERE update_id = ?",
-                    (mark.update_id,),
-                ).fetchone()
-                if found is None or (found[0], found[1], found[2]) != (
-                    mark.key.seller,
-                    mark.key.marketplace,
-                    mark.key.sku,
-                ):
+                key = (mark.key.seller, mark.key.marketplace, mark.key.sku)
+                row = rows.get(mark.update_id)
+                if row is None or row.key != key:
                     continue
-                _, _, _, state, submission_id, failures, issues = found
-                moved = move(OutboxState(state), submission_id, failures, tuple(json.loads(issues)), mark)
+                moved = move(row.state, row.submission_id, row.failures, row.issues, mark)
                 if moved is None:
                     continue
                 applied += 1
-                when = mark.at + self._offset
-                conn.execute(
-                    "UPDATE outbox SET state = ?, at = ?, submission_id = ?, failures = ?, issues = ?"
-                    " WHERE update_id = ?",
-                    (
-                        moved.state.value,
-                        when,
-                        moved.submission_id,
-                        moved.failures,
-                        json.dumps(moved.issues),
-                        mark.update_id,
-                    ),
-                )
+                when = mark.at + offset
+                row.state, row.submission_id, row.failures, row.issues = moved
+                row.at = when
+                changed[row.update_id] = row
                 if moved.state is OutboxState.ACCEPTED:
-                    key = mark.key
-                    conn.execute(
-                        "UPDATE outbox SET state = 'superseded', at = ? WHERE seller = ? AND marketplace = ?"
-                        " AND sku = ? AND state = 'accepted' AND update_id < ?",
-                        (when, key.seller, key.marketplace, key.sku, mark.update_id),
-                    )
+                    for older in by_key[key]:
+                        if older.update_id < row.update_id and older.state is OutboxState.ACCEPTED:
+                            older.state, older.at = OutboxState.SUPERSEDED, when
+                            changed[older.update_id] = older
+                    below = accepted_below.get(key, 0)
+                    if row.update_id > below:
+                        spans.append((*key, below, row.update_id, when))
+                        accepted_below[key] = row.update_id
+            _each_chunk(
+                conn,
+                "UPDATE outbox SET state = 'superseded', at = v.column6 FROM ({values}) AS v"
+                " WHERE outbox.seller = v.column1 AND outbox.marketplace = v.column2 AND outbox.sku = v.column3"
+                " AND outbox.state = 'accepted' AND outbox.update_id >= v.column4 AND outbox.update_id < v.column5",
+                spans,
+            )
+            _each_chunk(
+                conn,
+                "UPDATE outbox SET state = v.column2, at = v.column3, submission_id = v.column4, failures = v.column5,"
+                " issues = v.column6 FROM ({values}) AS v WHERE outbox.update_id = v.column1",
+                [
+                    (r.update_id, r.state.value, r.at, r.submission_id, r.failures, json.dumps(r.issues))
+                    for r in changed.values()
+                ],
+            )
             return applied
 
         return await self._run(op)
@@ -542,7 +566,8 @@ def _prepare(conn: sqlite3.Connection, config: SqliteConfig) -> None:
 async def _connect(path: str) -> aiosqlite.Connection:
     """aiosqlite's connection; when it fails, its thread is let finish while the loop it answers to is open (else
     it reports "Event loop is closed" on stderr after the caller has long handled the error)."""
-    pending = aiosqlite.connect(path, isolation_level=None)
+    # Statement texts: a few tables and outbox statements, each in up to 13 chunk sizes (`_each_chunk`).
+    pending = aiosqlite.connect(path, isolation_level=None, cached_statements=256)
     try:
         return await _aio(_awaited)(pending)
     except BaseException:
@@ -604,25 +629,59 @@ _CHUNK: Final = 4096
 
 
 def _insert(conn: sqlite3.Connection, head: str, params: Sequence[tuple[Any, ...]]) -> None:
-    """``head VALUES (...), (...), ...``: many rows a statement, not one (`executemany`).
+    """``head VALUES (...), (...), ...``: many rows a statement (`_each_chunk`)."""
+    _each_chunk(conn, head + " {values}", params)
+
+
+def _each_chunk(conn: sqlite3.Connection, template: str, params: Sequence[tuple[Any, ...]]) -> list[Any]:
+    """``template`` with ``{values}`` as ``VALUES (?, ...), (?, ...)`` for as many of ``params`` (one tuple a row,
+    all of one width) as one statement takes, run until every row went; the rows the statements return.
 
     Each statement lets go of the GIL and must win it back (`_in_thread`: about a millisecond beside a busy daemon),
-    so the statements a commit runs, not its rows, set the writer's pace there: `executemany`, a statement a row,
+    so the statements a commit runs, not its rows, set the writer's pace there: a statement a row (`executemany`)
     committed a few hundred rows a second; 4,096 rows a statement commit tens of thousands.
     """
+    out: list[Any] = []
     i, n = 0, len(params)
     while i < n:
         size = _CHUNK
         while size > n - i:
             size //= 2
-        conn.execute(_values_sql(head, len(params[i]), size), list(chain.from_iterable(params[i : i + size])))
+        sql = _values_sql(template, len(params[i]), size)
+        out.extend(conn.execute(sql, list(chain.from_iterable(params[i : i + size]))).fetchall())
         i += size
+    return out
 
 
-@lru_cache(maxsize=64)
-def _values_sql(head: str, width: int, rows: int) -> str:
+@lru_cache(maxsize=128)
+def _values_sql(template: str, width: int, rows: int) -> str:
     row = "(" + ", ".join("?" * width) + ")"
-    return f"{head} VALUES {', '.join([row] * rows)}"
+    return template.replace("{values}", "VALUES " + ", ".join([row] * rows))
+
+
+class _Marked:
+    """An outbox row an `outbox_mark` call names, as it moves through the call's marks."""
+
+    __slots__ = ("at", "failures", "issues", "key", "state", "submission_id", "update_id")
+
+    def __init__(
+        self,
+        update_id: int,
+        seller: str,
+        marketplace: str,
+        sku: str,
+        state: str,
+        submission_id: str | None,
+        failures: int,
+        issues: str,
+    ) -> None:
+        self.update_id = update_id
+        self.key = (seller, marketplace, sku)
+        self.state = OutboxState(state)
+        self.submission_id = submission_id
+        self.failures = failures
+        self.issues: tuple[str, ...] = tuple(json.loads(issues))
+        self.at = 0.0
 
 
 def _alone(group: BaseExceptionGroup[Any]) -> BaseException:

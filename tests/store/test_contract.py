@@ -162,6 +162,32 @@ async def test_an_acceptance_supersedes_the_older_accepted_one(open_store: OpenS
         ]
 
 
+async def test_marks_in_one_call_apply_one_after_another(open_store: OpenStore) -> None:
+    """An acceptance supersedes the older accepted update at once: a later mark of the same call finds it
+    superseded. Update 3, accepted before, is named by no mark; update 1 is, and its mark comes too late."""
+    async with open_store() as store:
+        await store.outbox_put([update(A, 1)], at=1.0)
+        await store.outbox_mark([OutboxMark(A, 1, OutboxState.ACCEPTED, 2.0)])
+        await store.outbox_put([update(B, 3)], at=2.5)
+        await store.outbox_mark([OutboxMark(B, 3, OutboxState.ACCEPTED, 2.6)])
+        await store.outbox_put([update(A, 2, 1600), update(B, 4, 1700)], at=3.0)
+        marks = [
+            OutboxMark(A, 2, OutboxState.SUBMITTED, 3.5, submission_id="sub-2"),
+            OutboxMark(A, 2, OutboxState.ACCEPTED, 4.0),
+            OutboxMark(B, 4, OutboxState.ACCEPTED, 4.5),
+            OutboxMark(A, 2, OutboxState.VERIFIED, 5.0),
+            OutboxMark(A, 1, OutboxState.VERIFIED, 6.0),
+        ]
+        assert await store.outbox_mark(marks) == 4
+        entries = await store.outbox_entries("s1", "DE", set(OutboxState))
+        assert [(e.update.update_id, e.state, e.at, e.submission_id) for e in entries] == [
+            (1, OutboxState.SUPERSEDED, 4.0, None),
+            (2, OutboxState.VERIFIED, 5.0, "sub-2"),
+            (3, OutboxState.SUPERSEDED, 4.5, None),
+            (4, OutboxState.ACCEPTED, 4.5, None),
+        ]
+
+
 async def test_a_put_with_a_used_id_changes_nothing(open_store: OpenStore) -> None:
     async with open_store() as store:
         await store.outbox_put([update(A, 1)], at=1.0)

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import msgspec
 import trio
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -137,18 +138,29 @@ class StoresAgree(RuleBasedStateMachine):
 
     @precondition(lambda self: bool(self.ids))
     @rule(
-        pick=st.integers(0, 10**6),
-        state=st.sampled_from(list(OutboxState)),
-        at=times,
-        submission=st.none() | st.just("sub-1"),
-        issues=st.sampled_from([(), ("8541",)]),
+        marks=st.lists(
+            st.tuples(
+                st.integers(0, 10**6),
+                st.sampled_from(list(OutboxState)),
+                times,
+                st.none() | st.just("sub-1"),
+                st.sampled_from([(), ("8541",)]),
+                st.booleans(),
+            ),
+            min_size=1,
+            max_size=4,
+        )
     )
-    def outbox_mark(
-        self, pick: int, state: OutboxState, at: float, submission: str | None, issues: tuple[str, ...]
-    ) -> None:
-        key, update_id = self.ids[pick % len(self.ids)]
-        mark = OutboxMark(key, update_id, state, at, submission, issues)
-        self.both(lambda s: s.outbox_mark([mark]))
+    def outbox_mark(self, marks: list[tuple[int, OutboxState, float, str | None, tuple[str, ...], bool]]) -> None:
+        """Several marks in one call, as the batcher sends them (the same update twice, now and then; a mark whose
+        key is not its update's, which both must ignore)."""
+        batch = []
+        for pick, state, at, submission, issues, wrong_key in marks:
+            key, update_id = self.ids[pick % len(self.ids)]
+            if wrong_key:
+                key = msgspec.structs.replace(key, sku=key.sku + "x")
+            batch.append(OutboxMark(key, update_id, state, at, submission, issues))
+        self.both(lambda s: s.outbox_mark(batch))
 
     # --- every read agrees ---
 
