@@ -28,12 +28,11 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from decimal import Decimal
 from typing import Final, Literal, TypeVar
 
-import msgspec
 import trio
 
+from adapters.spapi import share_reading
 from engine.model import (
     BuyBoxPrice,
     FoepReading,
@@ -52,13 +51,11 @@ from engine.model import (
     SubmissionResult,
     SubmissionStatus,
 )
-from engine.money import MoneyError, parse_minor
 from engine.ports import AccountError, ItemFailure, MarketplaceError, Quota, Throttled, TransientError
 from sim.api import MarketApi, QuotaExceeded, Reply
 from sim.market import Market
 from sim.quotas import QuotaBook
 from sim.snapshot import Notification, Snapshot
-from sim.summary import CompetitiveSummaryResponse
 
 __all__ = [
     "FAULT_OPERATIONS",
@@ -69,7 +66,6 @@ __all__ = [
     "MarketFeed",
     "SimulatedMarketplace",
     "catalog_settings",
-    "share_reading",
 ]
 
 # The engine's operations and the SP-API operation each one is made of.
@@ -208,6 +204,7 @@ class SimulatedMarketplace:
         self._facts: dict[int, tuple[Fulfilment, int, int]] = {}
         # Our merchant id on each row, as a seller knows its own: how it finds its offer in Amazon's replies.
         self._merchant: dict[int, str] = {}
+        self._currency: dict[int, str] = {}
         for row in self.rows:
             catalog = market.catalog(row)
             key = OfferKey(seller, catalog.marketplace, catalog.sku)
@@ -220,6 +217,7 @@ class SimulatedMarketplace:
                 int(spec.our_handling_days[row]) * 24,
             )
             self._merchant[row] = market.seller_id(row, 0)
+            self._currency[row] = catalog.currency
         self._n_sellers = max(1, len(set(self._sellers.values())))
         self._send: trio.MemorySendChannel[Observation] | None = None
         self._undelivered: deque[Observation] = deque()
@@ -450,9 +448,14 @@ class SimulatedMarketplace:
     async def featured_shares(self, keys: Sequence[OfferKey]) -> list[ShareReading | ItemFailure]:
         at, answers = await self._batch("featured_shares", keys, self._api.competitive_summary)
         return [
-            r if isinstance(r, ItemFailure) else share_reading(key, at, r, self._merchant[self._rows[key]])
-            for key, r in zip(keys, answers, strict=True)
+            r if isinstance(r, ItemFailure) else self._share(key, at, r) for key, r in zip(keys, answers, strict=True)
         ]
+
+    def _share(self, key: OfferKey, at: float, reply: bytes) -> ShareReading | ItemFailure:
+        """One row's competitive summary, read as the SP-API adapter reads Amazon's (the simulator answers in the
+        model's shape)."""
+        row = self._rows[key]
+        return share_reading(key, at, reply, seller_id=self._merchant[row], currency=self._currency[row])
 
     async def _per_sku(
         self, operation: str, keys: Sequence[OfferKey], ask: Callable[[int, int, float], Reply[A]]
@@ -558,45 +561,3 @@ class SimulatedMarketplace:
             buybox_state="suppressed" if snap.suppressed else "available",
             competitive_price_threshold=snap.reference_price,
         )
-
-
-_SUMMARY: Final = msgspec.json.Decoder(CompetitiveSummaryResponse)
-
-
-def share_reading(key: OfferKey, at: float, reply: bytes, merchant_id: str) -> ShareReading | ItemFailure:
-    """Our `ShareReading` from one item's getCompetitiveSummary response (JSON, the official model's shape).
-
-    Amazon lists the featured offers only, each with the segments it is featured in: our share is the sum of our
-    segments' ``glanceViewWeightPercentage`` / 100 and our price the listing price we were featured at; both None
-    when our offer is not listed. A reply that is not a 200, or that cannot be read, is the item's failure.
-    """
-    try:
-        response = _SUMMARY.decode(reply)
-    except msgspec.DecodeError as error:
-        return ItemFailure(key, at, "InvalidResponse", str(error), transient=False)
-    status = response.status.status_code
-    if status != 200:
-        reason = response.status.reason_phrase or ""
-        return ItemFailure(key, at, f"HTTP {status}", reason, transient=status >= 500 or status == 429)
-    ours = [
-        offer
-        for option in response.body.featured_buying_options or ()
-        for offer in option.segmented_featured_offers
-        if offer.seller_id == merchant_id
-    ]
-    if not ours:
-        return ShareReading(key, at, None, None)
-    percent = sum(
-        (
-            segment.segment_details.glance_view_weight_percentage or Decimal(0)
-            for offer in ours
-            for segment in offer.featured_offer_segments
-        ),
-        Decimal(0),
-    )
-    money = ours[0].listing_price
-    try:
-        price = parse_minor(money.amount, money.currency_code)
-    except MoneyError as error:
-        return ItemFailure(key, at, "InvalidResponse", str(error), transient=False)
-    return ShareReading(key, at, float(percent / 100), price)

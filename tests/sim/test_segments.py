@@ -14,7 +14,8 @@ import trio
 import trio.testing
 from jsonschema import Draft4Validator
 
-from adapters.simulated.marketplace import SimulatedMarketplace, share_reading
+from adapters.simulated.marketplace import SimulatedMarketplace
+from adapters.spapi import share_reading
 from engine.model import OfferKey, OfferSnapshot, ShareReading
 from sim.api import MarketApi
 from sim.buybox import NO_HOLDER, BuyBoxParams
@@ -110,7 +111,9 @@ def test_share_is_sum_of_segment_weights() -> None:
         replies = api.competitive_summary(0, part.tolist(), t).answer()
         for row, reply in zip(part.tolist(), replies, strict=True):
             key = OfferKey("SIM", "DE", market.spec.sku[row])
-            reading = share_reading(key, t, reply, market.seller_id(row, 0))
+            reading = share_reading(
+                key, t, reply, seller_id=market.seller_id(row, 0), currency=market.catalog(row).currency
+            )
             assert isinstance(reading, ShareReading)
             if market.our_share[row] == 0:
                 assert reading.share is None and reading.price is None

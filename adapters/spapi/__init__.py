@@ -1,0 +1,79 @@
+"""Amazon's Selling Partner API behind the `Marketplace` port: the wire layer, pure and without I/O.
+
+`wire` holds Amazon's JSON as msgspec Structs, one module per API. The modules here translate it to and from the
+engine's types, one job each: `requests` (the bodies of the batch reads), `offers` (offers batches into
+`OfferSnapshot`s), `featured` (FOEP into `FoepReading`s, competitive summaries into `ShareReading`s), `listings`
+(a listing read back, a patch's reply), `encode` (an `OfferUpdate` as a patch or a feed message) and `feeds` (the
+Feeds API around a JSON_LISTINGS_FEED and its processing report). The HTTP client that calls Amazon with them, its
+authorization and its rate limits come with their own steps.
+
+Every batch decoder answers one item per key asked, in order: a snapshot or reading, or the key's `ItemFailure`
+(its own status code and Amazon's errors, an item that cannot be read, an amount with more decimals than its
+currency has). Only a reply whose envelope is broken raises, `WireError`, naming the path at fault. Amounts are
+read as `Decimal`s from the JSON text and converted to minor units exactly (`engine.money`), never through a float.
+"""
+
+from adapters.spapi.encode import PRODUCT_TYPE, feed_document, feed_message, offer_patches, patch_request
+from adapters.spapi.featured import VALID_FOEP, featured_offer_prices, featured_shares, share_reading
+from adapters.spapi.feeds import (
+    CONTENT_TYPE,
+    FEED_TYPE,
+    FINISHED,
+    create_feed_document_request,
+    create_feed_request,
+    created_feed,
+    feed_failed,
+    feed_results,
+    feed_status,
+    feed_upload,
+    report_document,
+    unpack,
+)
+from adapters.spapi.items import INVALID_RESPONSE, NO_RESPONSE
+from adapters.spapi.listings import ListingReadBack, listings_item, patch_failure, patch_result
+from adapters.spapi.offers import condition_of, item_offers, listing_offers
+from adapters.spapi.requests import (
+    competitive_summary_request,
+    featured_offer_price_request,
+    item_offers_request,
+    listing_offers_request,
+)
+from adapters.spapi.wire.common import WireError
+
+__all__ = [
+    "CONTENT_TYPE",
+    "FEED_TYPE",
+    "FINISHED",
+    "INVALID_RESPONSE",
+    "NO_RESPONSE",
+    "PRODUCT_TYPE",
+    "VALID_FOEP",
+    "ListingReadBack",
+    "WireError",
+    "competitive_summary_request",
+    "condition_of",
+    "create_feed_document_request",
+    "create_feed_request",
+    "created_feed",
+    "featured_offer_price_request",
+    "featured_offer_prices",
+    "featured_shares",
+    "feed_document",
+    "feed_failed",
+    "feed_message",
+    "feed_results",
+    "feed_status",
+    "feed_upload",
+    "item_offers",
+    "item_offers_request",
+    "listing_offers",
+    "listing_offers_request",
+    "listings_item",
+    "offer_patches",
+    "patch_failure",
+    "patch_request",
+    "patch_result",
+    "report_document",
+    "share_reading",
+    "unpack",
+]
