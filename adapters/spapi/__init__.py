@@ -4,8 +4,9 @@
 engine's types, one job each: `requests` (the bodies of the batch reads), `offers` (offers batches into
 `OfferSnapshot`s), `featured` (FOEP into `FoepReading`s, competitive summaries into `ShareReading`s), `listings`
 (a listing read back, a patch's reply), `encode` (an `OfferUpdate` as a patch or a feed message) and `feeds` (the
-Feeds API around a JSON_LISTINGS_FEED and its processing report). The HTTP client that calls Amazon with them, its
-authorization and its rate limits come with their own steps.
+Feeds API around a JSON_LISTINGS_FEED and its processing report). Around the wire: `auth` (a seller's Login with
+Amazon access token, cached and renewed by one exchange at a time) and `quotas` (the pace of each operation, 95% of
+Amazon's documented limits). The HTTP client that calls Amazon with them comes with its own step.
 
 Every batch decoder answers one item per key asked, in order: a snapshot or reading, or the key's `ItemFailure`
 (its own status code and Amazon's errors, an item that cannot be read, an amount with more decimals than its
@@ -13,6 +14,7 @@ currency has). Only a reply whose envelope is broken raises, `WireError`, naming
 read as `Decimal`s from the JSON text and converted to minor units exactly (`engine.money`), never through a float.
 """
 
+from adapters.spapi.auth import USER_AGENT, AccessTokens
 from adapters.spapi.encode import PRODUCT_TYPE, feed_document, feed_message, offer_patches, patch_request
 from adapters.spapi.featured import VALID_FOEP, featured_offer_prices, featured_shares, share_reading
 from adapters.spapi.feeds import (
@@ -32,6 +34,7 @@ from adapters.spapi.feeds import (
 from adapters.spapi.items import INVALID_RESPONSE, NO_RESPONSE
 from adapters.spapi.listings import ListingReadBack, listings_item, patch_failure, patch_result
 from adapters.spapi.offers import condition_of, item_offers, listing_offers
+from adapters.spapi.quotas import ENGINE_OPERATIONS, engine_quota, quota
 from adapters.spapi.requests import (
     competitive_summary_request,
     featured_offer_price_request,
@@ -42,12 +45,15 @@ from adapters.spapi.wire.common import WireError
 
 __all__ = [
     "CONTENT_TYPE",
+    "ENGINE_OPERATIONS",
     "FEED_TYPE",
     "FINISHED",
     "INVALID_RESPONSE",
     "NO_RESPONSE",
     "PRODUCT_TYPE",
+    "USER_AGENT",
     "VALID_FOEP",
+    "AccessTokens",
     "ListingReadBack",
     "WireError",
     "competitive_summary_request",
@@ -55,6 +61,7 @@ __all__ = [
     "create_feed_document_request",
     "create_feed_request",
     "created_feed",
+    "engine_quota",
     "featured_offer_price_request",
     "featured_offer_prices",
     "featured_shares",
@@ -73,6 +80,7 @@ __all__ = [
     "patch_failure",
     "patch_request",
     "patch_result",
+    "quota",
     "report_document",
     "share_reading",
     "unpack",
