@@ -182,6 +182,8 @@ class AccessTokens:
                 raise self._transient(f"timed out ({type(error).__name__})") from None
             except httpx.TransportError as error:
                 raise self._transient(f"no connection ({type(error).__name__})") from None
+            except httpx.RequestError as error:  # a reply that could not be read: a broken encoding, redirects
+                raise self._transient(f"no usable reply ({type(error).__name__})") from None
         if response is None:
             raise self._transient(f"no reply within {EXCHANGE_TIMEOUT_S:g} s")
         if not response.is_success:

@@ -15,8 +15,10 @@ that says who else can read it.
 from __future__ import annotations
 
 import hmac
+import re
 import stat
 from collections.abc import Mapping
+from typing import Final
 
 import msgspec
 
@@ -93,9 +95,20 @@ def literal_secrets(table: CredentialsTable) -> list[str]:
     return [name for name in _SECRETS if getattr(table, name) is not None]
 
 
+_VARIABLE: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
 def check_private(source: Source, mode: int, secrets: list[KeyPath]) -> None:
-    """Refuse a file that holds ``secrets`` literally while group or others have any permission on it."""
+    """Refuse a file that group or others may write (whoever can write it can point the endpoints at a host of
+    theirs and receive the credentials, wherever those are kept), and one that holds ``secrets`` literally while
+    group or others have any permission on it."""
     permissions = stat.S_IMODE(mode)
+    if permissions & 0o022:
+        raise source.error(
+            (),
+            f"{source.file} may be written by group or others (mode {permissions:04o}), and it says where the "
+            f"credentials are sent: `chmod go-w {source.file}`",
+        )
     if not secrets or not permissions & 0o077:
         return
     names = ", ".join(dotted(path) for path in secrets)
@@ -128,8 +141,13 @@ def _value(
             f'({name}_env = "VARIABLE")',
         )
     where = (*at, f"{name}_env")
-    if not variable or "=" in variable or "\0" in variable:
-        raise source.error(where, f"{variable!r} is not the name of an environment variable")
+    if not _VARIABLE.fullmatch(variable):
+        # Not echoed: a secret pasted here by mistake must not reach a log or a terminal.
+        raise source.error(
+            where,
+            "is not the name of an environment variable (letters, digits and _, not starting with a digit): "
+            f"is it the {name} itself? Put the value in the environment and its name here",
+        )
     value = environ.get(variable)
     if value is None:
         raise source.error(where, f"the environment variable {variable} is not set")

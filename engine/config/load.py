@@ -169,7 +169,11 @@ def _file(source: Source, base: Path, text: str, key: str) -> Path:
     """The path of a file the daemon creates (the database, the control socket): no directory."""
     if not text.strip():
         raise source.error((key,), "is empty: leave it out for the default, or name a file")
-    path = base / Path(text).expanduser()  # an absolute path stays itself
-    if path.is_dir():
+    try:
+        path = base / Path(text).expanduser()  # an absolute path stays itself
+        is_dir = path.is_dir()
+    except (OSError, RuntimeError) as error:  # a name too long, a directory we may not look into, ~nobody
+        raise source.error((key,), f"cannot use {text!r}: {getattr(error, 'strerror', None) or error}") from None
+    if is_dir:
         raise source.error((key,), f"{str(path)!r} is a directory, not a file")
     return path

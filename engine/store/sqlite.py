@@ -566,7 +566,8 @@ def _prepare(conn: sqlite3.Connection, config: SqliteConfig) -> None:
 async def _connect(path: str) -> aiosqlite.Connection:
     """aiosqlite's connection; when it fails, its thread is let finish while the loop it answers to is open (else
     it reports "Event loop is closed" on stderr after the caller has long handled the error)."""
-    # Statement texts: a few tables and outbox statements, each in up to 13 chunk sizes (`_each_chunk`).
+    # Statement texts: nine templates (five tables' inserts, four outbox statements), each in up to 13 chunk sizes
+    # (`_each_chunk`), beside the single statements.
     pending = aiosqlite.connect(path, isolation_level=None, cached_statements=256)
     try:
         return await _aio(_awaited)(pending)
@@ -597,13 +598,15 @@ class _Rows:
 
 
 def _run_writes(conn: sqlite3.Connection, writes: Sequence[_Job[Any]]) -> None:
-    """Each job's operation in order, its result kept; the rows of every `_Rows` of one head go in together, where
-    the first of them stood (a trace's order within its table is kept; traces of different tables are independent)."""
+    """Each job's operation in order, its result kept; the rows of the traces handed over for one table (decisions,
+    prices: tables only appended to, which no other write touches) go in together, where the first of them stood.
+    A write whose caller waits runs in its place, rows or not: a search state saved, removed and saved again in one
+    group must end as the last save left it."""
     first: dict[str, _Rows] = {}
     steps: list[_Job[Any] | _Rows] = []
     for job in writes:
         op = job.op
-        if not isinstance(op, _Rows):
+        if not isinstance(op, _Rows) or job.done is not None:
             steps.append(job)
         elif op.head in first:
             first[op.head].params.extend(op.params)
@@ -653,7 +656,7 @@ def _each_chunk(conn: sqlite3.Connection, template: str, params: Sequence[tuple[
     return out
 
 
-@lru_cache(maxsize=128)
+@lru_cache(maxsize=256)
 def _values_sql(template: str, width: int, rows: int) -> str:
     row = "(" + ", ".join("?" * width) + ")"
     return template.replace("{values}", "VALUES " + ", ".join([row] * rows))
@@ -726,7 +729,12 @@ async def _in_thread(conn: aiosqlite.Connection, fn: Callable[..., T], *args: An
     and only wins a race now and then. `time.sleep` hands the GIL over for long enough for it to be taken.
 
     A cancelled caller stops waiting; the call itself still runs, in order, before anything queued after it."""
+    if not conn._running:
+        raise StoreClosed("the store's connection is closed")
     token = trio.lowlevel.current_trio_token()
+    # The turns are paced in real time: under a fast simulated clock (`run --sim --speed 60 --db`) a millisecond of
+    # trio's time is 17 µs, and a turn each would stop the trio thread most of the time.
+    rate = getattr(trio.lowlevel.current_clock(), "rate", 1.0) or 1.0
     done = trio.Event()
     box: list[outcome.Outcome[T]] = []
 
@@ -735,15 +743,17 @@ async def _in_thread(conn: aiosqlite.Connection, fn: Callable[..., T], *args: An
         done.set()
 
     def call() -> None:
-        result = outcome.capture(fn, conn._conn, *args)
+        result = outcome.capture(lambda: fn(conn._conn, *args))
         token.run_sync_soon(deliver, result)  # a run that has ended raises here, in aiosqlite's thread: dropped
 
     conn._tx.put_nowait((None, call))
+    turned = time.perf_counter()
     while not done.is_set():
-        with trio.move_on_after(_GIL_TURN_EVERY_S):
+        with trio.move_on_after(_GIL_TURN_EVERY_S * rate):
             await done.wait()
-        if not done.is_set():
+        if not done.is_set() and time.perf_counter() - turned >= _GIL_TURN_EVERY_S:
             time.sleep(_GIL_TURN_S)  # noqa: ASYNC251 (blocking on purpose: it hands the GIL over)
+            turned = time.perf_counter()
     return box[0].unwrap()
 
 

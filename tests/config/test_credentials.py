@@ -30,7 +30,7 @@ def test_credentials_come_from_the_environment_or_the_file(tmp_path: Path) -> No
     assert (literal.sources.client_id, literal.sources.client_secret) == ("literal", "literal")
 
 
-@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o620, 0o602, 0o610, 0o601, 0o666])
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o610, 0o601, 0o650, 0o605])
 def test_a_file_holding_secrets_is_refused_while_group_or_others_have_any_permission(tmp_path: Path, mode: int) -> None:
     path = write(tmp_path, LITERAL, mode=mode)
     with pytest.raises(ConfigError) as raised:
@@ -42,6 +42,25 @@ def test_a_file_holding_secrets_is_refused_while_group_or_others_have_any_permis
     assert "seller[0].credentials.client_secret" in message and "seller[0].credentials.refresh_token" in message
     assert f"chmod 600 {path}" in message and "client_secret_env" in message and "refresh_token_env" in message
     assert CLIENT_SECRET not in message and REFRESH_TOKEN not in message
+
+
+@pytest.mark.parametrize("mode", [0o620, 0o602, 0o666, 0o660, 0o622])
+def test_a_file_others_may_write_is_refused_secrets_or_not(tmp_path: Path, mode: int) -> None:
+    """Whoever may write the file may point the endpoints at a host of theirs and receive the credentials."""
+    path = write(tmp_path, SELLER, mode=mode)
+    with pytest.raises(ConfigError) as raised:
+        load(path, environ=ENVIRON)
+    message = str(raised.value)
+    assert f"mode {mode:04o}" in message and f"chmod go-w {path}" in message
+
+
+def test_a_secret_pasted_as_a_variable_name_is_refused_and_not_shown(tmp_path: Path) -> None:
+    path = write(tmp_path, SELLER.replace('"TEST_CLIENT_SECRET"', f'"{CLIENT_SECRET}"'), mode=0o644)
+    with pytest.raises(ConfigError) as raised:
+        load(path, environ=ENVIRON)
+    message = str(raised.value)
+    assert "seller[0].credentials.client_secret_env" in message and "is it the client_secret itself" in message
+    assert CLIENT_SECRET not in message
 
 
 def test_the_mode_is_checked_not_the_access_of_whoever_reads(tmp_path: Path) -> None:

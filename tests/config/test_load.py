@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.config import LWA_TOKEN_URL, changed_settings, default_database, load
+from engine.config import LWA_TOKEN_URL, ConfigError, changed_settings, default_database, load
 from engine.logs import LogSettings
 from engine.marketplaces import ENDPOINTS
 from engine.model import BuyBoxAction, ChannelSettings, CompetitorFilter, Condition, Fulfilment
@@ -100,3 +100,10 @@ def test_an_array_of_sellers_as_inline_tables_is_the_same(tmp_path: Path) -> Non
     [seller] = load(write(tmp_path, text), environ=ENVIRON).sellers
     assert seller.markets[0].channel == ChannelSettings(dry_run=True)
     assert seller.markets[0].channel.competitors.fulfilment == (Fulfilment.MERCHANT, Fulfilment.AMAZON)
+
+
+def test_a_path_the_system_refuses_is_a_located_error(tmp_path: Path) -> None:
+    path = write(tmp_path, f'database = "{"x" * 300}.db"\n' + SELLER)
+    with pytest.raises(ConfigError) as raised:
+        load(path, environ=ENVIRON)
+    assert str(raised.value).startswith(f"{path}:1: database: cannot use ")

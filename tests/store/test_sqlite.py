@@ -265,3 +265,58 @@ async def test_a_failing_trace_loses_its_own_rows_alone(tmp_path: Path) -> None:
         history = await store.price_history(key, 10)
         assert store.lost_rows == 3
     assert [p.price for p in reversed(history)] == [100, 101, 104]
+
+
+def test_a_group_keeps_the_order_of_writes_whose_callers_wait() -> None:
+    """Only traces handed over (tables only appended to) go in merged: a search state saved, removed and saved
+    again in one group ends as the last save left it."""
+    from engine.store.schema import MIGRATIONS
+    from engine.store.sqlite import _Job, _Rows, _run_writes
+
+    def remove(conn: sqlite3.Connection) -> None:
+        conn.execute("DELETE FROM search_state WHERE sku = 'SKU-1'")
+
+    with closing(sqlite3.connect(":memory:")) as conn:
+        for script in MIGRATIONS:
+            conn.executescript(script)
+        save = "INSERT OR REPLACE INTO search_state"
+        jobs = [
+            _Job(_Rows(save, [("S1", "DE", "SKU-1", b"old")]), write=True, wait=True),
+            _Job(remove, write=True, wait=True),
+            _Job(_Rows(save, [("S1", "DE", "SKU-1", b"new")]), write=True, wait=True),
+        ]
+        _run_writes(conn, jobs)
+        assert conn.execute("SELECT state FROM search_state").fetchall() == [(b"new",)]
+
+
+def test_the_gil_turns_are_paced_in_real_time_under_a_fast_clock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While SQLite works the trio thread hands the GIL over about once a real millisecond, also under a simulated
+    clock 60 times faster than real time (`run --sim --db`), where a trio millisecond is 17 µs."""
+    import threading
+    import time as real_time
+
+    import engine.store.sqlite as module
+
+    main = threading.get_ident()
+    turns: list[float] = []
+
+    class Time:
+        perf_counter = staticmethod(real_time.perf_counter)
+        time = staticmethod(real_time.time)
+
+        @staticmethod
+        def sleep(seconds: float) -> None:
+            if threading.get_ident() == main:
+                turns.append(seconds)
+            real_time.sleep(seconds)
+
+    monkeypatch.setattr(module, "time", Time)
+
+    async def main_task() -> None:
+        async with SqliteStore.open(str(tmp_path / "store.db")) as store:
+            await store._run(lambda conn: real_time.sleep(0.2))
+
+    trio.run(main_task, clock=trio.testing.MockClock(rate=60))
+    assert 0 < len(turns) <= 0.2 / module._GIL_TURN_EVERY_S * 1.5

@@ -320,6 +320,8 @@ async def test_what_time_may_cure_is_transient_and_the_next_call_retries(
         (httpx.ReadTimeout("read timed out"), "timed out"),
         (httpx.ConnectError("connection refused"), "no connection"),
         (httpx.RemoteProtocolError("server disconnected"), "no connection"),
+        (httpx.DecodingError("broken gzip from a proxy"), "no usable reply"),
+        (httpx.TooManyRedirects("redirect loop"), "no usable reply"),
     ],
 )
 async def test_a_timeout_or_a_connection_failure_is_transient(
