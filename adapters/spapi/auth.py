@@ -4,7 +4,9 @@ before it expires.
 Every SP-API call carries an access token (``x-amz-access-token``), which lives an hour. `AccessTokens` holds one
 seller account's: ``await tokens.token()`` answers from the cache, and exchanges the refresh token when the cached
 one is missing or near its end. However many tasks ask at once, one exchange is in flight; the others wait for it
-and share its outcome. Its failure is theirs too, and is not remembered: the next call tries again.
+and share its outcome. Its failure is theirs too, and is not remembered: the next call tries again. A renewal
+that fails for a reason time may cure while the cached token has not expired yet answers with the cached token,
+and is tried again no sooner than `RETRY_AFTER_S` later.
 
 What a failure means to the caller (`engine.ports`): Amazon refusing the credentials (``invalid_grant``: the
 authorization was revoked; ``invalid_client``: a wrong client id or secret) is an `AccountError`, which stops the
@@ -50,6 +52,10 @@ USER_AGENT: Final = f"repricer/{_version()} (Language=Python/{platform.python_ve
 
 EXCHANGE_TIMEOUT_S: Final = 30.0  # the whole exchange, connect to last byte
 REFRESH_AHEAD_S: Final = 300.0  # or a tenth of the token's life, when that is shorter
+# A token is used until this long before it expires (or a twentieth of its life), a failed renewal meanwhile
+# retried no sooner than RETRY_AFTER_S later.
+EXPIRY_MARGIN_S: Final = 30.0
+RETRY_AFTER_S: Final = 30.0
 OPERATION: Final = "Login with Amazon"
 
 # Amazon's OAuth errors that no retry cures, with what the seller does about them.
@@ -101,7 +107,16 @@ class AccessTokens:
     timeouts may stay generous, as the exchange has its deadline here. Create it inside `trio.run`.
     """
 
-    __slots__ = ("_client", "_credentials", "_exchange", "_refresh_at", "_seller", "_token", "_token_url")
+    __slots__ = (
+        "_client",
+        "_credentials",
+        "_exchange",
+        "_expires_at",
+        "_refresh_at",
+        "_seller",
+        "_token",
+        "_token_url",
+    )
 
     def __init__(self, account: SellerAccount, client: httpx.AsyncClient) -> None:
         self._seller = account.id
@@ -110,6 +125,7 @@ class AccessTokens:
         self._client = client
         self._token: Secret | None = None
         self._refresh_at = 0.0  # trio time from which the cached token is renewed before use
+        self._expires_at = 0.0  # trio time from which the cached token is no longer used at all
         self._exchange: _Exchange | None = None
 
     @property
@@ -130,13 +146,30 @@ class AccessTokens:
                 return self._token.reveal()
             exchange = self._exchange
             if exchange is None:
-                return (await self._refresh()).reveal()
+                try:
+                    return (await self._refresh()).reveal()
+                except TransientError:
+                    if (cached := self._still_valid()) is None:
+                        raise
+                    return cached
             await exchange.done.wait()
             if exchange.error is not None:
+                if isinstance(exchange.error, TransientError) and (cached := self._still_valid()) is not None:
+                    return cached
                 raise _again(exchange.error)
             if exchange.token is not None:
                 return exchange.token.reveal()
             # The exchange was cancelled with the task that ran it: look again, and start one if still needed.
+
+    def _still_valid(self) -> str | None:
+        """The cached token while it has not expired: a renewal that failed for a reason time may cure (Amazon's
+        token endpoint down for a minute) does not stop calls the old token still serves. The renewal is tried
+        again no sooner than `RETRY_AFTER_S` later, not at every call."""
+        now = trio.current_time()
+        if self._token is None or now >= self._expires_at:
+            return None
+        self._refresh_at = max(self._refresh_at, min(now + RETRY_AFTER_S, self._expires_at))
+        return self._token.reveal()
 
     def invalidate(self, rejected: str | None = None) -> None:
         """Forget the cached token: Amazon said it expired early (HTTP 403), so the next `token` exchanges anew.
@@ -145,6 +178,7 @@ class AccessTokens:
         and each invalidates it, the token another task has fetched meanwhile stays, and there is one exchange."""
         if rejected is None or (self._token is not None and self._token == Secret(rejected)):
             self._token = None
+            self._expires_at = 0.0
 
     async def _refresh(self) -> Secret:
         """Run the exchange in this task, with every task that asks meanwhile waiting for it."""
@@ -206,6 +240,7 @@ class AccessTokens:
             raise self._transient(f"the reply's token expires at once (expires_in {life:g})")
         self._token = token
         self._refresh_at = sent_at + life - min(REFRESH_AHEAD_S, life / 10)
+        self._expires_at = sent_at + life - min(EXPIRY_MARGIN_S, life / 20)
         log.debug("seller %s: new access token, valid for %g s", self._seller, life)
         return token
 

@@ -13,7 +13,7 @@ import pytest
 import trio
 import trio.testing
 
-from adapters.spapi.auth import EXCHANGE_TIMEOUT_S, USER_AGENT, AccessTokens
+from adapters.spapi.auth import EXCHANGE_TIMEOUT_S, RETRY_AFTER_S, USER_AGENT, AccessTokens
 from engine.config import LWA_TOKEN_URL, Credentials, CredentialSources, Endpoints, Secret, SellerAccount
 from engine.marketplaces import ENDPOINTS
 from engine.ports import AccountError, TransientError
@@ -193,6 +193,46 @@ async def test_concurrent_callers_at_renewal_share_one_exchange(autojump_clock: 
             nursery.start_soon(tokens.token)
     assert len(lwa.requests) == 2
     assert await tokens.token() == "Atza|access-2"
+
+
+async def test_a_failed_renewal_keeps_the_token_that_has_not_expired(autojump_clock: trio.testing.MockClock) -> None:
+    """Amazon's token endpoint down for a while near renewal time: calls go on with the old token until it expires,
+    the renewal is tried again every RETRY_AFTER_S, not at every call; an account error is not covered up."""
+    lwa = Lwa(granted(1), httpx.Response(503), httpx.Response(503), latency_s=0.0)
+    tokens = tokens_for(lwa)
+    assert await tokens.token() == "Atza|access-1"
+    await trio.sleep(3600 - 300)  # renewal due
+    assert await tokens.token() == "Atza|access-1"  # the renewal failed: the old token still serves
+    assert await tokens.token() == "Atza|access-1"  # and no new exchange until RETRY_AFTER_S later
+    assert len(lwa.requests) == 2
+    await trio.sleep(RETRY_AFTER_S)
+    assert await tokens.token() == "Atza|access-1"  # the second failure
+    await trio.sleep(RETRY_AFTER_S)
+    assert await tokens.token() == "Atza|access-4"  # the endpoint is back
+    assert len(lwa.requests) == 4
+
+
+async def test_a_failed_renewal_after_expiry_fails_the_call(autojump_clock: trio.testing.MockClock) -> None:
+    lwa = Lwa(granted(1), httpx.Response(503), latency_s=0.0)
+    tokens = tokens_for(lwa)
+    await tokens.token()
+    await trio.sleep(3600)
+    with pytest.raises(TransientError):
+        await tokens.token()
+    tokens_for_account_error = tokens_for(Lwa(granted(1), httpx.Response(400, json={"error": "invalid_grant"})))
+    await tokens_for_account_error.token()
+    await trio.sleep(3600 - 300)
+    with pytest.raises(AccountError):
+        await tokens_for_account_error.token()
+
+
+async def test_a_rejected_token_is_not_kept_for_a_failed_renewal(autojump_clock: trio.testing.MockClock) -> None:
+    lwa = Lwa(granted(1), httpx.Response(503), latency_s=0.0)
+    tokens = tokens_for(lwa)
+    await tokens.token()
+    tokens.invalidate("Atza|access-1")
+    with pytest.raises(TransientError):
+        await tokens.token()
 
 
 async def test_a_failed_exchange_fails_its_waiters_and_the_next_call_retries(
