@@ -5,8 +5,10 @@ engine's types, one job each: `requests` (the bodies of the batch reads), `offer
 `OfferSnapshot`s), `featured` (FOEP into `FoepReading`s, competitive summaries into `ShareReading`s), `listings`
 (a listing read back, a patch's reply), `encode` (an `OfferUpdate` as a patch or a feed message) and `feeds` (the
 Feeds API around a JSON_LISTINGS_FEED and its processing report). Around the wire: `auth` (a seller's Login with
-Amazon access token, cached and renewed by one exchange at a time) and `quotas` (the pace of each operation, 95% of
-Amazon's documented limits). The HTTP client that calls Amazon with them comes with its own step.
+Amazon access token, cached and renewed by one exchange at a time), `quotas` (the pace of each operation, 95% of
+Amazon's documented limits) and `client` (`SpApiClient`: one seller's requests, bounded in flight, each under a
+deadline, with 429, 5xx, timeouts and refused tokens sorted into the port's `Throttled`, `TransientError` and
+`AccountError`).
 
 Every batch decoder answers one item per key asked, in order: a snapshot or reading, or the key's `ItemFailure`
 (its own status code and Amazon's errors, an item that cannot be read, an amount with more decimals than its
@@ -15,6 +17,7 @@ read as `Decimal`s from the JSON text and converted to minor units exactly (`eng
 """
 
 from adapters.spapi.auth import USER_AGENT, AccessTokens
+from adapters.spapi.client import SpApiClient
 from adapters.spapi.encode import PRODUCT_TYPE, feed_document, feed_message, offer_patches, patch_request
 from adapters.spapi.featured import VALID_FOEP, featured_offer_prices, featured_shares, share_reading
 from adapters.spapi.feeds import (
@@ -55,6 +58,7 @@ __all__ = [
     "VALID_FOEP",
     "AccessTokens",
     "ListingReadBack",
+    "SpApiClient",
     "WireError",
     "competitive_summary_request",
     "condition_of",
