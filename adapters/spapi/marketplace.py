@@ -1,0 +1,324 @@
+"""The `Marketplace` port onto Amazon's Selling Partner API, for one seller account on one marketplace.
+
+It mirrors `adapters.simulated.marketplace.SimulatedMarketplace`: the batch reads (getListingOffersBatch,
+getFeaturedOfferExpectedPriceBatch, getCompetitiveSummary) carry at most Amazon's batch limit of keys a call, and
+each item that failed on its own is that key's `ItemFailure`; patchListingsItem and getListingsItem take one SKU a
+call, so a `submit` or `read_back` of N offers is N calls. Requests go through `SpApiClient`, which sorts a whole
+call's failures onto the port's `Throttled`, `TransientError` and `AccountError`; the wire modules build the
+bodies and decode the replies.
+
+A call of several requests (a read of more keys than one batch holds, a submit, a read-back) goes out one request at
+a time and is refused whole only when its first request is (as the simulator refuses a call whole only when not one
+SKU got a token): once Amazon has answered some keys, a later 429 or transient failure is the failure of that key
+and of every key not yet sent (``throttled`` or ``failed`` in `submit`, a transient `ItemFailure` in a read), and
+nothing more is sent, so answers already had are never thrown away and a throttled bucket is not hammered. The
+adapter does not pace: the engine's pacers keep one bucket per (seller, region, operation), from `quota`.
+
+A batch read that Amazon refuses with a 4xx of its own (a body it does not take) fails every key of it, not
+transiently; a 2xx whose envelope cannot be read is a `TransientError` (the next poll asks again).
+
+Submissions are patchListingsItem calls only: the JSON_LISTINGS_FEED path (`adapters.spapi.feeds`, for large
+submissions) is not wired into this adapter yet. Notifications (ANY_OFFER_CHANGED, PRICING_HEALTH) arrive through
+SQS, which this adapter does not read yet: `stream_observations` pushes nothing, and the engine's intake learns the
+market from its polls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
+from typing import Final, TypeVar
+from urllib.parse import quote
+
+import httpx
+import trio
+
+from adapters.spapi.client import SpApiClient
+from adapters.spapi.encode import patch_request
+from adapters.spapi.featured import featured_offer_prices, featured_shares
+from adapters.spapi.items import failure
+from adapters.spapi.listings import listings_item, patch_failure, patch_result
+from adapters.spapi.offers import listing_offers
+from adapters.spapi.quotas import ENGINE_OPERATIONS, engine_quota
+from adapters.spapi.requests import competitive_summary_request, featured_offer_price_request, listing_offers_request
+from adapters.spapi.wire.common import WireError, errors_of
+from engine.config.resolved import SellerAccount
+from engine.marketplaces import by_code
+from engine.model import (
+    FoepReading,
+    ListingState,
+    Observation,
+    OfferKey,
+    OfferSettings,
+    OfferSnapshot,
+    OfferUpdate,
+    ShareReading,
+    SubmissionResult,
+    SubmissionStatus,
+)
+from engine.ports import ItemFailure, MarketplaceError, Quota, Throttled, TransientError
+
+__all__ = ["LISTINGS_DATA", "PATHS", "QUOTA_EXCEEDED", "SpApiMarketplace", "listings_item_path"]
+
+A = TypeVar("A")
+T = TypeVar("T")
+
+# Where each batch read is sent (reference/spapi.md).
+PATHS: Final[dict[str, str]] = {
+    "getListingOffersBatch": "/batches/products/pricing/v0/listingOffers",
+    "getFeaturedOfferExpectedPriceBatch": "/batches/products/pricing/2022-05-01/offer/featuredOfferExpectedPrice",
+    "getCompetitiveSummary": "/batches/products/pricing/2022-05-01/items/competitiveSummary",
+}
+# What a read-back asks getListingsItem for: all that `adapters.spapi.listings.listings_item` reads.
+LISTINGS_DATA: Final = "summaries,attributes,issues,offers,fulfillmentAvailability"
+QUOTA_EXCEEDED: Final = "QuotaExceeded"
+_NOT_SENT: Final = "not sent: an earlier request of this call was refused"
+
+
+def listings_item_path(selling_partner_id: str, sku: str) -> str:
+    """getListingsItem's and patchListingsItem's path; a SKU may hold a slash, so it travels percent-encoded."""
+    return f"/listings/2021-08-01/items/{quote(selling_partner_id, safe='')}/{quote(sku, safe='')}"
+
+
+class SpApiMarketplace:
+    """See the module docstring. ``offers`` are the offers this adapter serves (each key the account's, on
+    ``code``): their ASINs and fulfilment are what Amazon's replies are read against. ``selling_partner_id`` is
+    Amazon's merchant id of the account (the configuration's account id is our name for it): it is in the Listings
+    API's paths, and how our offer is told from the others in Amazon's replies. ``amazon_seller_ids`` are the ids
+    Amazon sells under as a retailer here.
+
+    ``calls`` counts the requests Amazon answered per engine operation, ``throttled`` the calls refused whole for
+    quota, ``throttled_items`` the keys answered throttled (or not sent) after a later request was refused.
+    """
+
+    def __init__(
+        self,
+        account: SellerAccount,
+        code: str,
+        client: SpApiClient,
+        offers: Iterable[OfferSettings],
+        *,
+        selling_partner_id: str,
+        amazon_seller_ids: Collection[str] = frozenset(),
+    ) -> None:
+        if client.seller != account.id:
+            raise ValueError(f"the client acts for seller {client.seller!r}, not {account.id!r}")
+        info = by_code(code)
+        self._code = info.code
+        self._marketplace_id = info.marketplace_id
+        self._currency = info.currency_code
+        self._account = account
+        self._client = client
+        self._selling_partner_id = selling_partner_id
+        self._amazon_seller_ids = frozenset(amazon_seller_ids)
+        self._offers: dict[OfferKey, OfferSettings] = {}
+        for offer in offers:
+            if offer.key.seller != account.id or offer.key.marketplace != self._code:
+                raise ValueError(f"{offer.key} is not an offer of seller {account.id!r} on {self._code}")
+            if offer.currency != self._currency:
+                raise ValueError(f"{offer.key} is priced in {offer.currency}, {self._code} in {self._currency}")
+            self._offers[offer.key] = offer
+        self.calls: dict[str, int] = dict.fromkeys(ENGINE_OPERATIONS, 0)
+        self.throttled: dict[str, int] = dict.fromkeys(ENGINE_OPERATIONS, 0)
+        self.throttled_items: dict[str, int] = dict.fromkeys(ENGINE_OPERATIONS, 0)
+
+    @property
+    def code(self) -> str:
+        return self._code
+
+    @property
+    def seller(self) -> str:
+        return self._account.id
+
+    def quota(self, operation: str) -> Quota:
+        """One seller's pace of ``operation``, 95% of Amazon's (`adapters.spapi.quotas.engine_quota`)."""
+        return engine_quota(operation)
+
+    def offer(self, key: OfferKey) -> OfferSettings:
+        try:
+            return self._offers[key]
+        except KeyError:
+            raise KeyError(f"{key} is not an offer this adapter serves") from None
+
+    async def stream_observations(
+        self,
+        send: trio.MemorySendChannel[Observation],
+        *,
+        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Push nothing, until cancelled: notifications come through SQS, which this adapter does not read yet.
+
+        It starts and then waits, so the intake that runs it sees a stream that is up and quiet, and keeps the
+        market known by polling; it closes ``send`` when cancelled, as the simulated adapter does."""
+        async with send:
+            task_status.started()
+            await trio.sleep_forever()
+
+    # --- the batch reads ---------------------------------------------------------------------------------------
+
+    async def poll_offers(self, keys: Sequence[OfferKey]) -> list[OfferSnapshot | ItemFailure]:
+        def read(reply: bytes, chunk: Sequence[OfferKey], at: float) -> list[OfferSnapshot | ItemFailure]:
+            return listing_offers(
+                reply,
+                chunk,
+                at=at,
+                currency=self._currency,
+                seller_id=self._selling_partner_id,
+                amazon_seller_ids=self._amazon_seller_ids,
+            )
+
+        return await self._batches(
+            "poll_offers", keys, lambda chunk: listing_offers_request([self.offer(k) for k in chunk]), read
+        )
+
+    async def featured_offer_prices(self, keys: Sequence[OfferKey]) -> list[FoepReading | ItemFailure]:
+        def read(reply: bytes, chunk: Sequence[OfferKey], at: float) -> list[FoepReading | ItemFailure]:
+            return featured_offer_prices(
+                reply, chunk, at=at, currency=self._currency, seller_id=self._selling_partner_id
+            )
+
+        for key in keys:
+            self.offer(key)
+        return await self._batches("featured_offer_prices", keys, featured_offer_price_request, read)
+
+    async def featured_shares(self, keys: Sequence[OfferKey]) -> list[ShareReading | ItemFailure]:
+        def read(reply: bytes, chunk: Sequence[OfferKey], at: float) -> list[ShareReading | ItemFailure]:
+            offers = [self.offer(k) for k in chunk]
+            return featured_shares(reply, offers, at=at, currency=self._currency, seller_id=self._selling_partner_id)
+
+        return await self._batches(
+            "featured_shares", keys, lambda chunk: competitive_summary_request([self.offer(k) for k in chunk]), read
+        )
+
+    async def _batches(
+        self,
+        operation: str,
+        keys: Sequence[OfferKey],
+        body: Callable[[Sequence[OfferKey]], bytes],
+        read: Callable[[bytes, Sequence[OfferKey], float], list[A | ItemFailure]],
+    ) -> list[A | ItemFailure]:
+        """``keys`` in batches of Amazon's limit, one request each, one answer per key in order."""
+        name = ENGINE_OPERATIONS[operation]
+        limit = engine_quota(operation).batch
+        chunks = [keys[start : start + limit] for start in range(0, len(keys), limit)]
+        bodies = [body(chunk) for chunk in chunks]  # an unknown key fails before anything is sent
+        answers: list[A | ItemFailure] = []
+        for chunk, json_body in zip(chunks, bodies, strict=True):
+            try:
+                response = await self._client.request(name, "POST", PATHS[name], json_body=json_body)
+            except (Throttled, TransientError) as error:
+                if not answers:
+                    self._refused(operation, error)
+                    raise
+                answers.extend(self._cut_short(operation, keys[len(answers) :], error))
+                return answers
+            at = trio.current_time()
+            self.calls[operation] += 1
+            if not response.is_success:
+                answers.extend(self._refused_batch(chunk, at, response))
+                continue
+            try:
+                answers.extend(read(response.content, chunk, at))
+            except WireError as error:
+                # Answers already had stay; this batch's keys are asked again at the next poll.
+                if not answers:
+                    raise TransientError(name, f"seller {self.seller}: unreadable reply ({error})") from None
+                answers.extend(self._cut_short(operation, keys[len(answers) :], TransientError(name, str(error))))
+                return answers
+        return answers
+
+    @staticmethod
+    def _refused_batch(chunk: Sequence[OfferKey], at: float, response: httpx.Response) -> list[ItemFailure]:
+        """A batch Amazon refused with a 4xx of its own: each of its keys fails with Amazon's errors."""
+        errors = errors_of(response.content)
+        return [failure(key, at, response.status_code, response.reason_phrase, errors) for key in chunk]
+
+    def _refused(self, operation: str, error: MarketplaceError) -> None:
+        if isinstance(error, Throttled):
+            self.throttled[operation] += 1
+
+    def _cut_short(self, operation: str, keys: Sequence[OfferKey], error: MarketplaceError) -> list[ItemFailure]:
+        """The keys of a call not answered because one of its later requests was refused: transient failures."""
+        at = trio.current_time()
+        if isinstance(error, Throttled):
+            self.throttled_items[operation] += len(keys)
+            return [ItemFailure(key, at, QUOTA_EXCEEDED, str(error), transient=True) for key in keys]
+        return [ItemFailure(key, at, "TransientError", str(error), transient=True) for key in keys]
+
+    # --- one SKU a call ------------------------------------------------------------------------------------------
+
+    async def read_back(self, keys: Sequence[OfferKey]) -> list[ListingState | ItemFailure]:
+        for key in keys:
+            self.offer(key)
+
+        async def get(key: OfferKey) -> ListingState | ItemFailure:
+            response = await self._client.request(
+                "getListingsItem",
+                "GET",
+                listings_item_path(self._selling_partner_id, key.sku),
+                params={"marketplaceIds": self._marketplace_id, "includedData": LISTINGS_DATA},
+            )
+            at = trio.current_time()
+            if not response.is_success:  # a 404: Amazon does not know the SKU here
+                return failure(key, at, response.status_code, response.reason_phrase, errors_of(response.content))
+            answer = listings_item(
+                response.content, key, at=at, marketplace_id=self._marketplace_id, currency=self._currency
+            )
+            return answer if isinstance(answer, ItemFailure) else answer.state
+
+        return await self._per_sku("read_back", keys, get, self._cut_short)
+
+    async def submit(self, updates: Sequence[OfferUpdate]) -> list[SubmissionResult]:
+        """patchListingsItem for each update, in order; see the module docstring for a call refused part way."""
+        for update in updates:
+            self.offer(update.key)
+
+        async def patch(update: OfferUpdate) -> SubmissionResult:
+            key = update.key
+            response = await self._client.request(
+                "patchListingsItem",
+                "PATCH",
+                listings_item_path(self._selling_partner_id, key.sku),
+                params={"marketplaceIds": self._marketplace_id},
+                json_body=patch_request(update),
+            )
+            at = trio.current_time()
+            if response.is_success:
+                return patch_result(response.content, update, at=at)
+            return patch_failure(update, at=at, status=response.status_code, reply=response.content)
+
+        def cut_short(operation: str, unsent: Sequence[OfferUpdate], error: MarketplaceError) -> list[SubmissionResult]:
+            at = trio.current_time()
+            status: SubmissionStatus
+            if isinstance(error, Throttled):
+                self.throttled_items[operation] += len(unsent)
+                status, first = "throttled", QUOTA_EXCEEDED
+            else:
+                status, first = "failed", str(error)
+            results = []
+            for n, u in enumerate(unsent):
+                issue = first if n == 0 or status == "throttled" else _NOT_SENT
+                results.append(SubmissionResult(u.key, u.update_id, status, at, u.price, (issue,)))
+            return results
+
+        return await self._per_sku("submit", updates, patch, cut_short)
+
+    async def _per_sku(
+        self,
+        operation: str,
+        items: Sequence[T],
+        ask: Callable[[T], Awaitable[A]],
+        cut_short: Callable[[str, Sequence[T], MarketplaceError], Sequence[A]],
+    ) -> list[A]:
+        """One request per item (a key, an update), in order; refused whole only when the first request is."""
+        answers: list[A] = []
+        for n, item in enumerate(items):
+            try:
+                answers.append(await ask(item))
+            except (Throttled, TransientError) as error:
+                if n == 0:
+                    self._refused(operation, error)
+                    raise
+                answers.extend(cut_short(operation, items[n:], error))
+                return answers
+            self.calls[operation] += 1
+        return answers
