@@ -1,0 +1,79 @@
+"""Login with Amazon, as the fake plays it: refresh tokens known in advance, access tokens issued for a while.
+
+Each refresh token is one seller account of the market (its seller index). An exchange answers a new access token
+valid for ``lifetime_s`` of trio's clock; the SP-API routes accept it until then and answer 403 after. The tokens
+are counters, not secrets: the fake guards nothing, it only makes the client meet Amazon's refusals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final
+from urllib.parse import parse_qs
+
+import msgspec
+
+__all__ = ["LwaError", "TokenBook", "TokenReply"]
+
+DEFAULT_LIFETIME_S: Final = 3600.0  # Amazon's access tokens live an hour
+
+
+class TokenReply(msgspec.Struct, frozen=True, gc=False):
+    access_token: str
+    refresh_token: str
+    token_type: str
+    expires_in: int
+
+
+class LwaError(msgspec.Struct, frozen=True, gc=False):
+    """Amazon's OAuth error body (``{"error", "error_description"}``), sent with a 400."""
+
+    error: str
+    error_description: str
+
+
+class TokenBook:
+    """The refresh tokens of the market's seller accounts and the access tokens issued for them."""
+
+    def __init__(self, sellers: Mapping[str, int], *, lifetime_s: float = DEFAULT_LIFETIME_S) -> None:
+        if not lifetime_s > 0:
+            raise ValueError(f"an access token's lifetime must be positive, not {lifetime_s}")
+        self._sellers = dict(sellers)
+        self.lifetime_s = lifetime_s
+        self._issued: dict[str, tuple[int, float]] = {}  # access token -> (seller, expires at)
+        self._count = 0
+
+    def exchange(self, form: bytes, now: float) -> TokenReply | LwaError:
+        """Answer a token request's form: a new access token, or the OAuth error Amazon would send."""
+        fields = {name: values[0] for name, values in parse_qs(form.decode("utf-8", "replace")).items()}
+        grant = fields.get("grant_type")
+        if grant != "refresh_token":
+            return LwaError("unsupported_grant_type", f"The authorization grant type {grant!r} is not supported")
+        refresh_token = fields.get("refresh_token", "")
+        seller = self._sellers.get(refresh_token)
+        if seller is None:
+            return LwaError("invalid_grant", "The request has an invalid grant parameter : refresh_token")
+        self._forget_expired(now)
+        self._count += 1
+        token = f"Atza|sim-{seller}-{self._count}"
+        self._issued[token] = (seller, now + self.lifetime_s)
+        return TokenReply(token, refresh_token, "bearer", int(self.lifetime_s))
+
+    def seller(self, access_token: str, now: float) -> int | None:
+        """The seller an access token was issued for, while it is valid; None for one unknown or expired."""
+        issued = self._issued.get(access_token)
+        if issued is None or now >= issued[1]:
+            return None
+        return issued[0]
+
+    def expired(self, access_token: str, now: float) -> bool:
+        """Whether this token was issued here and has expired (Amazon says so in its 403's details)."""
+        issued = self._issued.get(access_token)
+        return issued is not None and now >= issued[1]
+
+    def _forget_expired(self, now: float) -> None:
+        """Drop tokens expired for a lifetime already, so a long run keeps a bounded book; a token just expired
+        stays, so its 403 can say it expired."""
+        stale = [token for token, (_, expires_at) in self._issued.items() if now >= expires_at + self.lifetime_s]
+        for token in stale:
+            del self._issued[token]
