@@ -50,8 +50,8 @@ def test_run_config_refuses_for_what_is_still_missing_and_no_longer_blames_the_s
     assert "seller.toml: cannot read it" in err and "SQLite" not in err and "store" not in err
     config = tmp_path / "seller.toml"
     config.write_text(
-        '[[seller]]\nid = "a"\nregion = "eu"\nmarketplaces = ["DE"]\n[seller.credentials]\nclient_id = "c"\n'
-        'client_secret_env = "S"\nrefresh_token_env = "S"\n'
+        '[[seller]]\nid = "a"\nmerchant_id = "A1"\nregion = "eu"\nmarketplaces = ["DE"]\n'
+        '[seller.credentials]\nclient_id = "c"\nclient_secret_env = "S"\nrefresh_token_env = "S"\n'
     )
     monkeypatch.setenv("S", "s")
     assert main(["run", "--config", str(config)]) == 2

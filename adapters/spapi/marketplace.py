@@ -81,10 +81,10 @@ def listings_item_path(selling_partner_id: str, sku: str) -> str:
 
 class SpApiMarketplace:
     """See the module docstring. ``offers`` are the offers this adapter serves (each key the account's, on
-    ``code``): their ASINs and fulfilment are what Amazon's replies are read against. ``selling_partner_id`` is
-    Amazon's merchant id of the account (the configuration's account id is our name for it): it is in the Listings
-    API's paths, and how our offer is told from the others in Amazon's replies. ``amazon_seller_ids`` are the ids
-    Amazon sells under as a retailer here.
+    ``code``): their ASINs and fulfilment are what Amazon's replies are read against. The account's
+    ``merchant_id`` (Amazon's merchant token, the selling partner id; the account's ``id`` is our name for it) is in
+    the Listings API's paths, and how our offer is told from the others in Amazon's replies. ``amazon_seller_ids``
+    are the ids Amazon sells under as a retailer here.
 
     ``calls`` counts the requests Amazon answered per engine operation, ``throttled`` the calls refused whole for
     quota, ``throttled_items`` the keys answered throttled (or not sent) after a later request was refused.
@@ -97,7 +97,6 @@ class SpApiMarketplace:
         client: SpApiClient,
         offers: Iterable[OfferSettings],
         *,
-        selling_partner_id: str,
         amazon_seller_ids: Collection[str] = frozenset(),
     ) -> None:
         if client.seller != account.id:
@@ -108,7 +107,6 @@ class SpApiMarketplace:
         self._currency = info.currency_code
         self._account = account
         self._client = client
-        self._selling_partner_id = selling_partner_id
         self._amazon_seller_ids = frozenset(amazon_seller_ids)
         self._offers: dict[OfferKey, OfferSettings] = {}
         for offer in offers:
@@ -162,7 +160,7 @@ class SpApiMarketplace:
                 chunk,
                 at=at,
                 currency=self._currency,
-                seller_id=self._selling_partner_id,
+                seller_id=self._account.merchant_id,
                 amazon_seller_ids=self._amazon_seller_ids,
             )
 
@@ -173,7 +171,7 @@ class SpApiMarketplace:
     async def featured_offer_prices(self, keys: Sequence[OfferKey]) -> list[FoepReading | ItemFailure]:
         def read(reply: bytes, chunk: Sequence[OfferKey], at: float) -> list[FoepReading | ItemFailure]:
             return featured_offer_prices(
-                reply, chunk, at=at, currency=self._currency, seller_id=self._selling_partner_id
+                reply, chunk, at=at, currency=self._currency, seller_id=self._account.merchant_id
             )
 
         for key in keys:
@@ -183,7 +181,7 @@ class SpApiMarketplace:
     async def featured_shares(self, keys: Sequence[OfferKey]) -> list[ShareReading | ItemFailure]:
         def read(reply: bytes, chunk: Sequence[OfferKey], at: float) -> list[ShareReading | ItemFailure]:
             offers = [self.offer(k) for k in chunk]
-            return featured_shares(reply, offers, at=at, currency=self._currency, seller_id=self._selling_partner_id)
+            return featured_shares(reply, offers, at=at, currency=self._currency, seller_id=self._account.merchant_id)
 
         return await self._batches(
             "featured_shares", keys, lambda chunk: competitive_summary_request([self.offer(k) for k in chunk]), read
@@ -254,7 +252,7 @@ class SpApiMarketplace:
             response = await self._client.request(
                 "getListingsItem",
                 "GET",
-                listings_item_path(self._selling_partner_id, key.sku),
+                listings_item_path(self._account.merchant_id, key.sku),
                 params={"marketplaceIds": self._marketplace_id, "includedData": LISTINGS_DATA},
             )
             at = trio.current_time()
@@ -277,7 +275,7 @@ class SpApiMarketplace:
             response = await self._client.request(
                 "patchListingsItem",
                 "PATCH",
-                listings_item_path(self._selling_partner_id, key.sku),
+                listings_item_path(self._account.merchant_id, key.sku),
                 params={"marketplaceIds": self._marketplace_id},
                 json_body=patch_request(update),
             )

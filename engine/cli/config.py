@@ -79,6 +79,7 @@ def _seller(seller: SellerSummary) -> list[str]:
     credentials = seller.credentials
     return [
         f"  seller {seller.id}: region {seller.region}, marketplaces {', '.join(seller.marketplaces)}",
+        f"    merchant id: {seller.merchant_id}",
         f"    credentials: client_id {_from(credentials.client_id)}, client_secret {_from(credentials.client_secret)}, "
         f"refresh_token {_from(credentials.refresh_token)}",
         f"    endpoints: SP-API {seller.endpoints.sp_api}, LWA token {seller.endpoints.lwa_token}",

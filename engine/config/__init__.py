@@ -9,6 +9,7 @@
 
     [[seller]]                                     # one per seller account and region
     id = "acme-eu"                                 # the account's name in offer keys, status and history
+    merchant_id = "A2EUQ1WTGCTBG2"                 # Amazon's merchant token: letters and digits
     region = "eu"                                  # na | eu | fe
     marketplaces = ["DE", "FR", "IT"]              # country codes, all in the region
 

@@ -2,7 +2,8 @@
 
 The checks across tables, each a `ConfigError` at the key it is about:
 
-- at least one ``[[seller]]``, each with a unique ``id`` (an offer's key holds it) without whitespace;
+- at least one ``[[seller]]``, each with a unique ``id`` (an offer's key holds it) without whitespace, and a
+  ``merchant_id`` of letters and digits only, as Amazon's merchant tokens are (it goes into request paths);
 - a seller's marketplaces are known country codes (upper case, as Amazon writes them), each named once, all in the
   seller's region: one refresh token serves one region, so a seller on Amazon.com and Amazon.de is two
   ``[[seller]]`` tables;
@@ -63,6 +64,7 @@ def load(file: Path | str, environ: Mapping[str, str] | None = None) -> Config:
     for index, seller in enumerate(document.seller):
         at: KeyPath = ("seller", index)
         _check_id(source, seller, at, sellers)
+        _check_merchant_id(source, seller, at)
         sellers.append(_seller(source, seller, raw_sellers[index], at, environ))
     base = file.absolute().parent
     database, control_socket = document.database, document.control_socket
@@ -88,6 +90,17 @@ def _check_id(source: Source, seller: SellerTable, at: KeyPath, before: list[Sel
             )
 
 
+def _check_merchant_id(source: Source, seller: SellerTable, at: KeyPath) -> None:
+    merchant_id = seller.merchant_id
+    # ASCII only: str.isalnum would let other scripts' letters and digits through, which no merchant token holds.
+    if not merchant_id or not (merchant_id.isascii() and merchant_id.isalnum()):
+        raise source.error(
+            (*at, "merchant_id"),
+            f"{merchant_id!r} is not a merchant id: Amazon's merchant tokens are letters and digits only, no spaces "
+            "or punctuation (Seller Central: Settings > Account Info > Merchant Token, as in A2EUQ1WTGCTBG2)",
+        )
+
+
 def _seller(
     source: Source, seller: SellerTable, raw: dict[str, object], at: KeyPath, environ: Mapping[str, str]
 ) -> SellerAccount:
@@ -104,6 +117,7 @@ def _seller(
             )
     return SellerAccount(
         id=seller.id,
+        merchant_id=seller.merchant_id,
         region=region,
         credentials=resolve_credentials(source, seller.credentials, (*at, "credentials"), environ),
         endpoints=_endpoints(source, seller.endpoints, region, (*at, "endpoints")),

@@ -50,9 +50,15 @@ class MarketSettings(msgspec.Struct, frozen=True):
 
 
 class SellerAccount(msgspec.Struct, frozen=True):
-    """One seller account in one region: the unit of Amazon's quotas and of a refresh token."""
+    """One seller account in one region: the unit of Amazon's quotas and of a refresh token.
+
+    ``id`` is our name for the account (in offer keys, status and history); ``merchant_id`` is Amazon's: the
+    merchant token (the selling partner id), letters and digits, which the Listings API's paths hold and by which
+    our offer is told from the others in Amazon's replies.
+    """
 
     id: str
+    merchant_id: str
     region: Region
     credentials: Credentials
     endpoints: Endpoints

@@ -75,6 +75,7 @@ class SellerTable(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """One ``[[seller]]``: a seller account in one region, its marketplaces, credentials and settings."""
 
     id: str
+    merchant_id: str
     region: RegionName
     marketplaces: list[str]
     credentials: CredentialsTable

@@ -28,6 +28,7 @@ class MarketSummary(msgspec.Struct, frozen=True):
 
 class SellerSummary(msgspec.Struct, frozen=True):
     id: str
+    merchant_id: str  # Amazon's merchant token: no secret, it is in every Listings API path
     region: str
     marketplaces: list[str]
     credentials: CredentialSources
@@ -69,6 +70,7 @@ def _builtins(settings: ChannelSettings) -> dict[str, Any]:
 def _seller(seller: SellerAccount) -> SellerSummary:
     return SellerSummary(
         id=seller.id,
+        merchant_id=seller.merchant_id,
         region=seller.region.lower(),
         marketplaces=list(seller.marketplaces),
         credentials=seller.credentials.sources,

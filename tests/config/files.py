@@ -9,10 +9,12 @@ from pathlib import Path
 CLIENT_SECRET = "amzn1.oa2-cs.v1.test-client-secret-4711"
 REFRESH_TOKEN = "Atzr|test-refresh-token-0815"
 ENVIRON = {"TEST_CLIENT_SECRET": CLIENT_SECRET, "TEST_REFRESH_TOKEN": REFRESH_TOKEN}
+MERCHANT_ID = "A2EUQ1WTGCTBG2"
 
-SELLER = """\
+SELLER = f"""\
 [[seller]]
 id = "acme-eu"
+merchant_id = "{MERCHANT_ID}"
 region = "eu"
 marketplaces = ["DE", "FR"]
 

@@ -10,7 +10,8 @@ import pytest
 
 from engine.cli import main
 from engine.config import ConfigSummary
-from tests.config.files import CLIENT_SECRET, ENVIRON, REFRESH_TOKEN, SELLER, write
+from sim import ids
+from tests.config.files import CLIENT_SECRET, ENVIRON, MERCHANT_ID, REFRESH_TOKEN, SELLER, write
 
 EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples"
 AMAZON_ENV = {
@@ -52,6 +53,7 @@ def test_a_valid_file_is_summarised_without_its_secrets(tmp_path: Path, capsys: 
     assert (code, err) == (0, "")
     assert f"{path}: valid, 1 seller account" in out
     assert "seller acme-eu: region eu, marketplaces DE, FR" in out
+    assert f"merchant id: {MERCHANT_ID}" in out  # no secret: it is in every Listings API path
     assert "client_id in the file, client_secret in the file, refresh_token from environment variable " in out
     assert "TEST_REFRESH_TOKEN" in out
     assert "DE: default settings" in out
@@ -66,6 +68,7 @@ def test_json_is_the_summary_as_one_object_without_secrets(tmp_path: Path, capsy
     assert CLIENT_SECRET not in out and REFRESH_TOKEN not in out
     summary = msgspec.json.decode(out, type=ConfigSummary)
     [seller] = summary.sellers
+    assert (seller.id, seller.merchant_id) == ("acme-eu", MERCHANT_ID)
     assert msgspec.structs.asdict(seller.credentials) == {
         "client_id": "literal",
         "client_secret": "literal",
@@ -121,6 +124,13 @@ def test_the_sim_example_points_at_the_fake_on_its_default_port(capsys: pytest.C
     assert seller.marketplaces == ["DE", "FR", "IT"]
     assert seller.endpoints.sp_api == "http://127.0.0.1:8765"
     assert seller.endpoints.lwa_token == "http://127.0.0.1:8765/auth/o2/token"
+
+
+def test_the_sim_example_is_the_simulated_sellers_merchant_id(capsys: pytest.CaptureFixture[str]) -> None:
+    # The id the simulator gives its one seller account: our offers carry it in the fake's replies.
+    _, out, _ = _check([str(EXAMPLES / "sim.toml"), "--json"], capsys)
+    [seller] = msgspec.json.decode(out, type=ConfigSummary).sellers
+    assert seller.merchant_id == ids.our_seller_id(0)
 
 
 def test_the_examples_fail_without_their_environment(

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from engine.config import ConfigError, load
-from tests.config.files import ENVIRON, SELLER, write
+from tests.config.files import ENVIRON, MERCHANT_ID, SELLER, write
 
 MARK = "# <-"
 
@@ -152,6 +152,30 @@ CASES: list[tuple[str, str, str, str]] = [
         "without whitespace",
     ),
     (
+        "a seller without a merchant id",
+        SELLER.replace(f'merchant_id = "{MERCHANT_ID}"\n', "").replace("[[seller]]", f"[[seller]]  {MARK}"),
+        "seller[0].merchant_id",
+        "required, but missing",
+    ),
+    (
+        "a merchant id with a space",
+        SELLER.replace(f'"{MERCHANT_ID}"', f'"A2EUQ1 WTGCTBG2"  {MARK}'),
+        "seller[0].merchant_id",
+        "letters and digits only",
+    ),
+    (
+        "a merchant id with punctuation",
+        SELLER.replace(f'"{MERCHANT_ID}"', f'"A2EUQ1-WTGCTBG2"  {MARK}'),
+        "seller[0].merchant_id",
+        "letters and digits only",
+    ),
+    (
+        "an empty merchant id",
+        SELLER.replace(f'"{MERCHANT_ID}"', f'""  {MARK}'),
+        "seller[0].merchant_id",
+        "is not a merchant id",
+    ),
+    (
         "an error in the second seller's channel table",
         f"{SELLER}\n[seller.channel.FR]\nstep_cap = 0.05\n\n"
         f"{SELLER.replace('acme-eu', 'acme-2')}\n[seller.channel.FR]\nstep_cap = 2  {MARK}\n",
@@ -188,7 +212,7 @@ CASES: list[tuple[str, str, str, str]] = [
     ),
     (
         "a missing credentials table",
-        f'[[seller]]  {MARK}\nid = "a"\nregion = "eu"\nmarketplaces = ["DE"]\n',
+        f'[[seller]]  {MARK}\nid = "a"\nmerchant_id = "A1"\nregion = "eu"\nmarketplaces = ["DE"]\n',
         "seller[0].credentials",
         "required, but missing",
     ),

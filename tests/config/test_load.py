@@ -11,7 +11,7 @@ from engine.config import LWA_TOKEN_URL, ConfigError, changed_settings, default_
 from engine.logs import LogSettings
 from engine.marketplaces import ENDPOINTS
 from engine.model import BuyBoxAction, ChannelSettings, CompetitorFilter, Condition, Fulfilment
-from tests.config.files import ENVIRON, SELLER, write
+from tests.config.files import ENVIRON, MERCHANT_ID, SELLER, write
 
 
 def test_a_minimal_file_takes_every_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -22,6 +22,7 @@ def test_a_minimal_file_takes_every_default(tmp_path: Path, monkeypatch: pytest.
     assert config.log == LogSettings()
     [seller] = config.sellers
     assert (seller.id, seller.region, seller.marketplaces) == ("acme-eu", "EU", ("DE", "FR"))
+    assert seller.merchant_id == MERCHANT_ID
     assert (seller.endpoints.sp_api, seller.endpoints.lwa_token) == (ENDPOINTS["EU"], LWA_TOKEN_URL)
     assert [market.channel for market in seller.markets] == [ChannelSettings(), ChannelSettings()]
 
@@ -95,7 +96,10 @@ def test_several_sellers_each_with_their_own_region_and_endpoints(tmp_path: Path
 
 def test_an_array_of_sellers_as_inline_tables_is_the_same(tmp_path: Path) -> None:
     credentials = 'client_id = "c", client_secret_env = "TEST_CLIENT_SECRET", refresh_token_env = "TEST_REFRESH_TOKEN"'
-    table = f'id = "acme-eu", region = "eu", marketplaces = ["DE"], credentials = {{ {credentials} }}'
+    table = (
+        f'id = "acme-eu", merchant_id = "{MERCHANT_ID}", region = "eu", marketplaces = ["DE"], '
+        f"credentials = {{ {credentials} }}"
+    )
     text = f"seller = [\n  {{ {table}, channel = {{ DE = {{ dry_run = true }} }} }},\n]\n"
     [seller] = load(write(tmp_path, text), environ=ENVIRON).sellers
     assert seller.markets[0].channel == ChannelSettings(dry_run=True)

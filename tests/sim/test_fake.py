@@ -104,6 +104,7 @@ async def test_the_adapter_reads_the_summary_and_then_is_throttled(autojump_cloc
     market = fake.api.market
     account = SellerAccount(
         id="acme",
+        merchant_id=market.seller_id(0, 0),
         region="EU",
         credentials=Credentials(
             "id", Secret("secret"), Secret(REFRESH), CredentialSources("literal", "literal", "literal")

@@ -27,6 +27,7 @@ PLAIN_REFRESH = "r3fr3sh-token-value"
 
 ACCOUNT = SellerAccount(
     id="acme",
+    merchant_id="A1OURS",
     region="EU",
     credentials=Credentials(
         CLIENT_ID, Secret(CLIENT_SECRET), Secret(REFRESH_TOKEN), CredentialSources("literal", "literal", "literal")
@@ -36,6 +37,7 @@ ACCOUNT = SellerAccount(
 )
 PLAIN_ACCOUNT = SellerAccount(
     id="acme",
+    merchant_id="A1OURS",
     region="EU",
     credentials=Credentials(
         CLIENT_ID, Secret(PLAIN_SECRET), Secret(PLAIN_REFRESH), CredentialSources("literal", "literal", "literal")
@@ -130,7 +132,7 @@ def test_the_user_agent_names_the_application_as_amazon_recommends() -> None:
 async def test_the_token_url_is_the_seller_s_configured_one(autojump_clock: trio.testing.MockClock) -> None:
     lwa = Lwa()
     account = SellerAccount(
-        "acme", "EU", ACCOUNT.credentials, Endpoints(ENDPOINTS["EU"], "https://lwa.example.test/token"), ()
+        "acme", "A1OURS", "EU", ACCOUNT.credentials, Endpoints(ENDPOINTS["EU"], "https://lwa.example.test/token"), ()
     )
     await tokens_for(lwa, account).token()
     assert str(lwa.requests[0].url) == "https://lwa.example.test/token"

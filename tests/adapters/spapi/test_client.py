@@ -19,6 +19,7 @@ from engine.ports import AccountError, Throttled, TransientError
 
 ACCOUNT = SellerAccount(
     id="acme",
+    merchant_id="A1OURS",
     region="EU",
     credentials=Credentials(
         "amzn1.application-oa2-client.0123",

@@ -37,7 +37,7 @@ from tests.adapters.spapi.replies import batch, buybox_price, encode, failed_ite
 from tests.adapters.spapi.test_client import ACCOUNT, THROTTLED, Handler, Lwa
 
 DE = "A1PA6795UKMFR9"
-OURS = "A1OURS"
+OURS = ACCOUNT.merchant_id
 OFFERS = [
     OfferSettings(OfferKey("acme", "DE", f"SKU/{n}"), f"B0000{n:05d}", "EUR", OfferBounds(900, 2900)) for n in range(45)
 ]
@@ -139,7 +139,7 @@ def market_for(amazon: FakeAmazon) -> SpApiMarketplace:
 def market_through(amazon: Handler) -> SpApiMarketplace:
     tokens = AccessTokens(ACCOUNT, httpx.AsyncClient(transport=httpx.MockTransport(Lwa())))
     client = SpApiClient(ACCOUNT, httpx.AsyncClient(transport=httpx.MockTransport(amazon)), tokens)
-    return SpApiMarketplace(ACCOUNT, "DE", client, OFFERS, selling_partner_id=OURS)
+    return SpApiMarketplace(ACCOUNT, "DE", client, OFFERS)
 
 
 def update(n: int, price: int = 1899) -> OfferUpdate:
