@@ -14,9 +14,9 @@ an offer featured nowhere, ours included, is not listed, so our share is then un
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import Final
+from typing import Final, TypeVar
 
 import msgspec
 
@@ -42,6 +42,9 @@ _FOEP_ITEM: Final = msgspec.json.Decoder(FoepItem)
 _FOEP_BODY: Final = msgspec.json.Decoder(FoepBody)
 _SUMMARY_ITEM: Final = msgspec.json.Decoder(CompetitiveSummaryItem)
 _SUMMARY_BODY: Final = msgspec.json.Decoder(CompetitiveSummaryBody)
+
+_Item = TypeVar("_Item", FoepItem, CompetitiveSummaryItem)
+_Body = TypeVar("_Body", FoepBody, CompetitiveSummaryBody)
 _FULFILLMENT_TYPES: Final = {Fulfilment.AMAZON: "AFN", Fulfilment.MERCHANT: "MFN"}
 
 
@@ -50,21 +53,7 @@ def featured_offer_prices(
 ) -> list[FoepReading | ItemFailure]:
     """getFeaturedOfferExpectedPriceBatch's reply for ``keys`` (the SKUs asked, in order): one answer per key, in
     order. A SKU Amazon does not know is that key's failure (``INVALID_SKU``, a 400 of its own)."""
-    answers: list[tuple[FoepItem, FoepBody] | Unreadable] = []
-    echoes: list[str | None] = []
-    for index, raw in enumerate(decode(_BATCH, reply, "getFeaturedOfferExpectedPriceBatch").responses):
-        try:
-            item = _FOEP_ITEM.decode(raw)
-            body = _FOEP_BODY.decode(item.body)
-        except (msgspec.ValidationError, msgspec.DecodeError) as error:
-            answers.append(Unreadable(located(error, f"responses[{index}]")))
-            echoes.append(None)
-            continue
-        echo = item.request.sku if item.request is not None else None
-        if echo is None and body.offer_identifier is not None:
-            echo = body.offer_identifier.sku
-        answers.append((item, body))
-        echoes.append(echo)
+    answers, echoes = _items(reply, "getFeaturedOfferExpectedPriceBatch", _FOEP_ITEM, _FOEP_BODY, _foep_echo)
     readings: list[FoepReading | ItemFailure] = []
     for key, found in zip(keys, matched(keys, [key.sku for key in keys], answers, echoes, at), strict=True):
         if isinstance(found, ItemFailure):
@@ -73,6 +62,40 @@ def featured_offer_prices(
             index, (item, body) = found
             readings.append(_foep(key, at, item, body, currency, seller_id, f"responses[{index}].body"))
     return readings
+
+
+def _items(
+    reply: bytes,
+    operation: str,
+    items: msgspec.json.Decoder[_Item],
+    bodies: msgspec.json.Decoder[_Body],
+    echo: Callable[[_Item, _Body], str | None],
+) -> tuple[list[tuple[_Item, _Body] | Unreadable], list[str | None]]:
+    """A 2022-05-01 batch reply's items, each with its body decoded (or `Unreadable`, located), and what each says
+    it answers (`echo`: the SKU or ASIN, None when it says nothing): what `matched` pairs with the keys asked."""
+    answers: list[tuple[_Item, _Body] | Unreadable] = []
+    echoes: list[str | None] = []
+    for index, raw in enumerate(decode(_BATCH, reply, operation).responses):
+        try:
+            item = items.decode(raw)
+            body = bodies.decode(item.body)
+        except (msgspec.ValidationError, msgspec.DecodeError) as error:
+            answers.append(Unreadable(located(error, f"responses[{index}]")))
+            echoes.append(None)
+            continue
+        answers.append((item, body))
+        echoes.append(echo(item, body))
+    return answers, echoes
+
+
+def _foep_echo(item: FoepItem, body: FoepBody) -> str | None:
+    if item.request is not None and item.request.sku is not None:
+        return item.request.sku
+    return None if body.offer_identifier is None else body.offer_identifier.sku
+
+
+def _summary_echo(_: CompetitiveSummaryItem, body: CompetitiveSummaryBody) -> str | None:
+    return body.asin
 
 
 def _foep(
@@ -113,18 +136,7 @@ def featured_shares(
 ) -> list[ShareReading | ItemFailure]:
     """getCompetitiveSummary's reply for ``offers`` (the ASINs asked, in order): our share of each offer's Buy Box,
     one answer per offer, in order (see `share_reading`)."""
-    answers: list[tuple[CompetitiveSummaryItem, CompetitiveSummaryBody] | Unreadable] = []
-    echoes: list[str | None] = []
-    for index, raw in enumerate(decode(_BATCH, reply, "getCompetitiveSummary").responses):
-        try:
-            item = _SUMMARY_ITEM.decode(raw)
-            body = _SUMMARY_BODY.decode(item.body)
-        except (msgspec.ValidationError, msgspec.DecodeError) as error:
-            answers.append(Unreadable(located(error, f"responses[{index}]")))
-            echoes.append(None)
-            continue
-        answers.append((item, body))
-        echoes.append(body.asin)
+    answers, echoes = _items(reply, "getCompetitiveSummary", _SUMMARY_ITEM, _SUMMARY_BODY, _summary_echo)
     keys = [offer.key for offer in offers]
     readings: list[ShareReading | ItemFailure] = []
     for offer, found in zip(offers, matched(keys, [o.asin for o in offers], answers, echoes, at), strict=True):
