@@ -6,7 +6,7 @@ A SKU may hold any character, a slash among them: it goes into getListingOffers'
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Final
 from urllib.parse import quote
 
@@ -34,29 +34,23 @@ _ENCODER: Final = msgspec.json.Encoder()
 
 def listing_offers_request(offers: Sequence[OfferSettings]) -> bytes:
     """getListingOffersBatch's body: the offers on each of our SKUs' items, in the SKU's condition class."""
-    return _ENCODER.encode(
-        BatchRequest(
-            tuple(
-                ItemRequest(
-                    uri=f"/products/pricing/v0/listings/{quote(offer.key.sku, safe='')}/offers",
-                    marketplace_id=_marketplace_id(offer.key),
-                    item_condition=offer.condition.group,
-                )
-                for offer in offers
-            )
-        )
+    return _offers_request(
+        offers, lambda offer: f"/products/pricing/v0/listings/{quote(offer.key.sku, safe='')}/offers"
     )
 
 
 def item_offers_request(offers: Sequence[OfferSettings]) -> bytes:
     """getItemOffersBatch's body: the offers on each offer's ASIN, in its condition class."""
+    return _offers_request(offers, lambda offer: f"/products/pricing/v0/items/{quote(offer.asin, safe='')}/offers")
+
+
+def _offers_request(offers: Sequence[OfferSettings], uri: Callable[[OfferSettings], str]) -> bytes:
+    """A pricing v0 offers batch: one item request per offer, at ``uri(offer)``, in the offer's condition class."""
     return _ENCODER.encode(
         BatchRequest(
             tuple(
                 ItemRequest(
-                    uri=f"/products/pricing/v0/items/{quote(offer.asin, safe='')}/offers",
-                    marketplace_id=_marketplace_id(offer.key),
-                    item_condition=offer.condition.group,
+                    uri=uri(offer), marketplace_id=_marketplace_id(offer.key), item_condition=offer.condition.group
                 )
                 for offer in offers
             )
