@@ -320,3 +320,15 @@ def test_the_gil_turns_are_paced_in_real_time_under_a_fast_clock(
 
     trio.run(main_task, clock=trio.testing.MockClock(rate=60))
     assert 0 < len(turns) <= 0.2 / module._GIL_TURN_EVERY_S * 1.5
+
+
+@pytest.mark.trio
+async def test_a_call_on_a_closed_connection_raises_at_once(tmp_path: Path) -> None:
+    """A call into aiosqlite's thread after its connection closed raises `StoreClosed` instead of waiting for an
+    answer that never comes (the thread is gone, and would drop it silently)."""
+    from engine.store.sqlite import StoreClosed, _in_thread
+
+    async with SqliteStore.open(str(tmp_path / "store.db")) as store:
+        conn = store._conn
+    with trio.fail_after(5), pytest.raises(StoreClosed, match="closed"):
+        await _in_thread(conn, lambda c: c.execute("SELECT 1"))
