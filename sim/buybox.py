@@ -22,8 +22,10 @@ Each seed draws its formula (`draw_coefficients`) from a family wider than any p
 coefficient, the hidden terms' spreads included, uniformly within ``±spread`` (100%, reference/buybox.md) of its
 default, so a factor can be all but absent or twice its default, against the engine prior's ±50%.
 
-One predicate decides whether our offer wins a segment (`we_win`); the market's recompute, the oracle and the
-FOEP all call it, so they cannot disagree about a price.
+At each recompute every segment features one offer, drawn by the shares (τ > 0; `choose_featured`), so offers
+close in score take turns in the Buy Box. "We win" is buybox.md's expected share ≥ 0.5: the glance-view weighted
+sum of our share in each segment (`sim.threshold.expected_share_wins`); at τ = 0 a segment's argmax is featured
+for certain (`we_win`). The oracle and the FOEP both call those predicates, so they cannot disagree about a price.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from sim.rng import Purpose, uniform
 __all__ = [
     "DRAWN",
     "MAX_PRIME_REGIONS",
+    "NEGLIGIBLE_SHARE",
     "NO_HOLDER",
     "BuyBoxParams",
     "Coefficients",
@@ -62,6 +65,9 @@ B = npt.NDArray[np.bool_]
 Idx = npt.NDArray[np.intp]
 
 NO_HOLDER: Final = -1
+# A share below this is never drawn: an offer with a billionth of a segment's views is not featured, and a row with
+# one offer far ahead of the rest (~10% in price at τ = 0.005) needs no draw, so its idle recomputes can be skipped.
+NEGLIGIBLE_SHARE: Final = 1e-9
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,7 +237,8 @@ def rivals(comp_scores: F64, comp_landed: I64, holder: I64, tau: float) -> Rival
 
 
 def we_win(our_score: F64, our_landed: I64, we_hold: B, riv: Rivals, tau: float) -> B:
-    """Whether our offer is featured at a recompute: majority share (τ > 0) or the argmax (τ = 0).
+    """Whether our offer wins one segment: a share of at least half (τ > 0; at a recompute it is then featured
+    with that probability) or the argmax (τ = 0, featured for certain).
 
     τ = 0 ties go to the incumbent, then the lowest landed price, then the lowest slot (ours is slot 0).
     """
@@ -262,12 +269,15 @@ def choose_featured(
 ) -> tuple[I64, F64, B]:
     """The featured offer of each row at a recompute, our expected share, and which rows needed a draw.
 
-    τ > 0: an offer holding a majority share is featured; otherwise Amazon rotates, drawn by shares with
-    ``rotation_u(positions)`` (called only for the rows that need a draw). τ = 0: the argmax, ties to the
-    incumbent, then the lowest landed price, then the lowest slot. ``our_major`` is `we_win` for slot 0, passed in
-    so that the market's choice for us is exactly the oracle's. Rows with no eligible offer get `NO_HOLDER`
-    (the Buy Box is suppressed) and a share of 0. A row whose choice took no draw would get the same choice again
-    from the same offers and holder (the market relies on this to skip recomputes that cannot change anything).
+    τ > 0: every row draws its featured offer by the shares, with ``rotation_u(positions)`` (called only for
+    the rows with more than one offer to draw from), as reference/buybox.md says: two offers close in score take
+    turns, each featured about as often as its share. An offer whose share is below `NEGLIGIBLE_SHARE` is never
+    drawn, so a row with one offer far ahead is decided without a draw. τ = 0: the argmax, ties to the
+    incumbent, then the lowest landed price, then the lowest slot; ``our_major`` is `we_win` for slot 0 (τ = 0
+    only), passed in so that the market's choice for us is exactly the oracle's. Rows with no eligible offer get
+    `NO_HOLDER` (the Buy Box is suppressed) and a share of 0. A row whose choice took no draw would get the same
+    choice again from the same offers and holder (the market relies on this to skip recomputes that cannot change
+    anything).
     """
     if tau <= 0:
         any_eligible = np.isfinite(scores).any(axis=1)
@@ -275,18 +285,18 @@ def choose_featured(
         featured = np.where(any_eligible, featured, NO_HOLDER).astype(np.int64)
         return featured, (featured == 0).astype(np.float64), np.zeros(len(featured), np.bool_)
     share = shares(scores, tau)
-    best = share.argmax(axis=1)
-    best_share = share.max(axis=1)
-    featured = np.where((best_share >= 0.5) & (best != 0), best, NO_HOLDER)
-    featured = np.where(our_major, 0, featured)
-    needs_draw = (featured == NO_HOLDER) & (best_share > 0)
+    drawable = np.where(share >= NEGLIGIBLE_SHARE, share, 0.0)
+    total = drawable.sum(axis=1)
+    featured = np.where(total > 0, drawable.argmax(axis=1), NO_HOLDER).astype(np.int64)
+    needs_draw = (drawable > 0).sum(axis=1) > 1
     undecided = np.flatnonzero(needs_draw)
     if undecided.size:
-        cumulative = np.cumsum(share[undecided], axis=1)
-        drawn = np.minimum((cumulative < rotation_u(undecided)[:, None]).sum(axis=1), share.shape[1] - 1)
-        drawn = np.where(share[undecided, drawn] > 0, drawn, best[undecided])
-        featured[undecided] = drawn
-    return featured.astype(np.int64), share[:, 0].copy(), needs_draw
+        cumulative = np.cumsum(drawable[undecided], axis=1)
+        # The first offer whose cumulative weight exceeds u·total has a weight > 0 (it is past every earlier one).
+        u = rotation_u(undecided) * total[undecided]
+        drawn = np.minimum((cumulative <= u[:, None]).sum(axis=1), share.shape[1] - 1)
+        featured[undecided] = np.where(drawable[undecided, drawn] > 0, drawn, featured[undecided])
+    return featured, share[:, 0].copy(), needs_draw
 
 
 def _argmax_featured(scores: F64, landed: I64, holder: I64) -> I64:

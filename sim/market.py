@@ -42,6 +42,7 @@ from sim.buybox import (
     offer_scores,
     rivals,
     segment_bonus,
+    shares,
     static_bonus,
     we_win,
     with_incumbency,
@@ -158,11 +159,15 @@ class Market:
         notifications: bool = True,
         start_at: float = 0.0,
         skip_idle_events: bool = True,
+        track_threshold: bool = True,
     ) -> None:
-        """``seed`` gives every row that seed; without it each row keeps the spec's (`MarketSpec.seed`)."""
+        """``seed`` gives every row that seed; without it each row keeps the spec's (`MarketSpec.seed`).
+        ``track_threshold=False`` keeps no p* (recorded as unwinnable) and no FOEP: for the oracle's
+        constant-price replicas, which read only prices and shares; nothing else in the run changes."""
         spec = spec if seed is None else spec.with_seed(seed)
         self.spec = spec
         self.skip_idle_events = skip_idle_events
+        self.track_threshold = track_threshold
         self._seeds = spec.seed
         self.latency = latency or LatencyParams()
         params = buybox or BuyBoxParams()
@@ -267,6 +272,7 @@ class Market:
         self.cap_landed: I64 = np.where(has_ref, capped, _INT_MAX)
         self._segment_holder: I64 = np.full((self.n_rows, segments), NO_HOLDER, np.int64)
         self._holder: I64 = np.full(self.n_rows, NO_HOLDER, np.int64)  # featured for the most glance views
+        self._segment_share: F64 = np.zeros((self.n_rows, segments))  # our expected share in each segment
         self._our_share: F64 = np.zeros(self.n_rows)
         self._scored_price: I64 = self._price.copy()  # the listing prices of the last recompute
         self._threshold: I64 = np.full(self.n_rows, -1, np.int64)
@@ -391,8 +397,9 @@ class Market:
 
     @property
     def our_share(self) -> F64:
-        """Our share of each row's glance views as of its last recompute: the weight of the segments featuring us
-        (what the competitive summary reports; page views buy from us in that proportion)."""
+        """Our expected share of each row's glance views as of its last recompute: each segment's weight times our
+        share of it (page views buy from us in that proportion; reference/buybox.md's metrics use it). The
+        competitive summary reports the lumpier realised share: the weight of the segments featuring us."""
         self._settle()
         return self._our_share
 
@@ -534,18 +541,23 @@ class Market:
 
     def _recompute(self, rows: Idx, at: F64, pos: Idx, flags: _Flags) -> None:
         """Amazon re-scores the live offers and picks the featured offer of every traffic segment, each with its
-        own scores and incumbent (`sim.buybox.choose_featured` on one (row, segment) pair a line)."""
+        own scores and incumbent (`sim.buybox.choose_featured` on one (row, segment) pair a line). Our expected
+        share is then taken with the new incumbents: the chance of being featured at the next recompute, the same
+        incumbents p* is taken with, so a price at or under p* holds at least half the views."""
         tau, segments = self.tau, self._layout.n_segments
         landed = self._price[rows] + self.ship[rows]
-        eligible = self._available[rows] & (landed <= self.cap_landed[rows, None])
+        eligible = np.repeat(self._available[rows] & (landed <= self.cap_landed[rows, None]), segments, axis=0)
         old = self._segment_holder[rows]
         old_flat = old.reshape(-1)
         landed_flat = np.repeat(landed, segments, axis=0)
         incumbency = np.repeat(self._incumbency[rows], segments, axis=0)
-        bonus = with_incumbency(self.segment_bonus[rows].reshape(len(old_flat), -1), incumbency, old_flat)
-        scores = offer_scores(bonus, landed_flat, np.repeat(eligible, segments, axis=0))
-        riv = rivals(scores[:, 1:], landed_flat[:, 1:], old_flat, tau)
-        our_major = we_win(scores[:, 0], landed_flat[:, 0], old_flat == 0, riv, tau)
+        static = self.segment_bonus[rows].reshape(len(old_flat), -1)
+        scores = offer_scores(with_incumbency(static, incumbency, old_flat), landed_flat, eligible)
+        if tau > 0:
+            our_major = np.zeros(len(old_flat), np.bool_)  # τ > 0 draws; `choose_featured` reads it at τ = 0 only
+        else:
+            riv = rivals(scores[:, 1:], landed_flat[:, 1:], old_flat, tau)
+            our_major = we_win(scores[:, 0], landed_flat[:, 0], old_flat == 0, riv, tau)
         count = self._recomputes[rows]
         rotation_base = self._segment_rotation[rows].reshape(-1)
         counters = np.repeat(count, segments)
@@ -553,9 +565,14 @@ class Market:
         def rotation(pos: Idx) -> F64:
             return uniform_from(rotation_base[pos], counters[pos])
 
-        featured, _, drawn_flat = choose_featured(scores, landed_flat, old_flat, our_major, tau, rotation)
+        featured, share, drawn_flat = choose_featured(scores, landed_flat, old_flat, our_major, tau, rotation)
+        if tau > 0 and (featured != old_flat).any():
+            share = shares(offer_scores(with_incumbency(static, incumbency, featured), landed_flat, eligible), tau)[
+                :, 0
+            ]
         new = featured.reshape(len(rows), segments)
         self._segment_holder[rows] = new
+        self._segment_share[rows] = share.reshape(len(rows), segments)
         self._settle_holders(rows)
         self._scored_price[rows] = self._price[rows]
         flags.holder[pos] |= (new != old).any(axis=1)
@@ -569,10 +586,10 @@ class Market:
         self._next_at[rows, _RECOMPUTE] = due
 
     def _settle_holders(self, rows: Idx) -> None:
-        """Our share (the weight of the segments featuring us) and the item's one holder (featured for the most
-        views) from the segments' featured offers."""
+        """Our expected share (each segment's weight times our share of it) and the item's one holder (featured
+        for the most views, from the segments' featured offers)."""
         holder, weight = self._segment_holder[rows], self.segment_weight[rows]
-        self._our_share[rows] = (weight * (holder == 0)).sum(axis=1) / ALL_VIEWS
+        self._our_share[rows] = (weight * self._segment_share[rows]).sum(axis=1) / ALL_VIEWS
         self._holder[rows] = plurality(holder, weight, self.k + 1)
 
     def _wake(self, rows: Idx, at: F64) -> None:
@@ -798,16 +815,19 @@ class Market:
     def _drop_unbuyable(self, rows: Idx, flags: _Flags) -> None:
         """An offer that cannot be bought holds no Buy Box and no share, from the moment it stops being buyable:
         the segments it was featured in feature nobody until Amazon's next recompute."""
-        gone = ~self._available[rows, 0] & (self._segment_holder[rows] == 0).any(axis=1)
+        held = self._segment_holder[rows] == 0
+        gone = ~self._available[rows, 0] & (held.any(axis=1) | (self._segment_share[rows] > 0).any(axis=1))
         if not gone.any():
             return
         lost = rows[gone]
-        held = self._segment_holder[lost]
-        self._segment_holder[lost] = np.where(held == 0, NO_HOLDER, held)
+        self._segment_holder[lost] = np.where(held[gone], NO_HOLDER, self._segment_holder[lost])
+        self._segment_share[lost] = 0.0
         self._settle_holders(lost)
-        flags.holder |= gone
+        flags.holder |= gone & held.any(axis=1)
 
     def _update_thresholds(self, rows: Idx) -> None:
+        if not self.track_threshold:
+            return
         lo = np.full(len(rows), self.tick, np.int64)
         hi = np.full(len(rows), PRICE_CEILING, np.int64)
         thr = segmented_threshold(self._segmented_view(rows), self.tau, self.tick, lo, hi)

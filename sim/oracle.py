@@ -2,11 +2,11 @@
 
 p*(t) is the highest price on the tick grid within [min, max] at which our offer wins against the competitors'
 live offers at t, given each segment's incumbent at t; `UNWINNABLE` when no price in bounds wins. "Wins" is
-buybox.md's share ≥ 0.5, with the Buy Box decided per traffic segment: the segments that feature us for certain
-(our majority share within the segment for τ > 0, the argmax for τ = 0) hold at least half the glance views. The
-market keeps it current for every row (`Market.p_star`) with `sim.threshold`: each segment's closed form is
-settled on the integer grid by the same predicate the Buy Box uses, and the item's threshold is the weighted upper
-median of the segments', so it agrees with a brute-force scan of the per-segment rule.
+buybox.md's expected share ≥ 0.5, with the Buy Box decided per traffic segment: for τ > 0 the views' weighted sum
+of our softmax share in each segment (each segment draws its featured offer by those shares at every recompute);
+for τ = 0 the segments whose argmax we are hold at least half the views. The market keeps it current for every row
+(`Market.p_star`) with `sim.threshold`, whose estimates are settled on the integer grid by the exact predicates,
+so it agrees with a brute-force scan of the rule.
 
 When competitors react to our price there is no p* to chase, so reacting scenarios are judged by profit against
 the best *constant* price: the market is re-simulated with each row replicated over a grid of constant prices.
@@ -150,7 +150,14 @@ def _replica_profits(
         rows = np.arange(first, min(n, first + per_batch))
         replicas = spec.subset(rows).replicate(candidates, prices[rows].ravel())
         market = Market(
-            replicas, seed=seed, latency=latency, buybox=buybox, orders=orders, notifications=False, start_at=start_at
+            replicas,
+            seed=seed,
+            latency=latency,
+            buybox=buybox,
+            orders=orders,
+            notifications=False,
+            start_at=start_at,
+            track_threshold=False,
         )
         traj = market.finish(start_at + horizon_s)
         out[rows] = expected_profit(traj, replicas.start_price).reshape(len(rows), candidates)

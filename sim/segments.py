@@ -5,9 +5,10 @@ the segments it is featured in: "a group of regional contexts that all have the 
 customer membership (PRIME, NON_PRIME, DEFAULT) and weighted by ``glanceViewWeightPercentage``, its share of the
 item's glance views. So the simulator gives every item a few segments: ``prime_regions`` regional Prime segments
 and one non-Prime segment, Prime members taking 60–85% of the views (reference/buybox.md), drawn per item. Each
-segment features one offer at each recompute (`sim.buybox.choose_featured`, with the segment's own scores and its
-own incumbent); our share is the weight of the segments that feature us, so it moves in steps as our price
-crosses one segment's threshold after another.
+segment features one offer at each recompute, drawn by the softmax of the segment's own scores with its own
+incumbent (`sim.buybox.choose_featured`); the share Amazon reports is the weight of the segments that feature us,
+lumpy in our price and changing from one recompute to the next, and its expectation (each segment's weight times
+our share of it) is what page views buy by.
 
 Weights are kept in basis points (1/100 of a per cent, summing to exactly 10,000 per item): what Amazon reports
 as a percentage with two decimals, and what the oracle's "at least half the views" compares exactly.

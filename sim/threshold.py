@@ -6,10 +6,12 @@ gives an estimate; the answer is then settled on the integer grid with the exact
 which is monotone in our price, so the result never disagrees with a brute-force scan of the grid (`threshold`).
 
 An item's traffic falls into segments (`sim.segments`), each deciding on its own, and "we win" means what
-reference/buybox.md says of the Buy Box: at least half the glance views, i.e. the segments that feature us for
-certain (our majority share there for τ > 0, the argmax for τ = 0) weigh at least half. Each segment's predicate
-is monotone in our price, so their weighted sum is too, and the item's threshold is the weighted upper median of
-the segments' thresholds (`segmented_threshold`): exact, with no price scanned.
+reference/buybox.md says of the Buy Box: an expected share of at least half the glance views. For τ > 0 that is
+the views' weighted sum of our softmax share in each segment (every segment draws its featured offer by those
+shares at each recompute); it is monotone in our price, so a continuous estimate settled on the grid by the exact
+predicate `expected_share_wins` agrees with a brute-force scan. For τ = 0 each segment features its argmax for
+certain, and the item's threshold is the weighted upper median of the segments' thresholds: exact, with no price
+scanned.
 """
 
 from __future__ import annotations
@@ -29,10 +31,14 @@ __all__ = [
     "PRICE_CEILING",
     "RowsView",
     "SegmentedView",
+    "Standing",
+    "expected_share",
+    "expected_share_wins",
     "half_the_views",
     "p_star_from_threshold",
     "segment_thresholds",
     "segmented_threshold",
+    "standing",
     "threshold",
 ]
 
@@ -118,9 +124,115 @@ def segment_thresholds(view: SegmentedView, tau: float, tick: int, lo: I64, hi: 
 
 
 def segmented_threshold(view: SegmentedView, tau: float, tick: int, lo: I64, hi: I64) -> I64:
-    """Highest listing price in ``[lo, hi]`` (multiples of ``tick``) at which the segments featuring us hold at
-    least half the glance views; `NONE` if none does."""
-    return half_the_views(segment_thresholds(view, tau, tick, lo, hi), view.weight)
+    """Highest listing price in ``[lo, hi]`` (multiples of ``tick``) at which we win the item; `NONE` if none does.
+
+    τ = 0: the segments featuring us (each its argmax) hold at least half the glance views, the weighted upper
+    median of the segments' thresholds. τ > 0: our expected share, the views' weighted sum of our share in each
+    segment, is at least half (`expected_share_wins`), settled on the grid from a continuous estimate.
+    """
+    if tau <= 0:
+        return half_the_views(segment_thresholds(view, tau, tick, lo, hi), view.weight)
+    return _expected_share_threshold(view, tau, tick, lo, hi)
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """What our expected share at any price of ours depends on, per (row, segment): our score terms with
+    incumbency (``our_bonus``) and the rivals' ``logsumexp(s_j / τ)`` (``level``, -inf where nobody competes)."""
+
+    our_bonus: F64
+    level: F64
+
+
+def standing(view: SegmentedView, tau: float) -> Standing:
+    """`Standing` of every (row, segment) of ``view`` (τ > 0)."""
+    flat = view.per_segment()
+    comp_landed = flat.price[:, 1:] + flat.ship[:, 1:]
+    comp_ok = flat.available[:, 1:] & (comp_landed <= flat.cap_landed[:, None])
+    bonus = with_incumbency(flat.static_bonus, flat.incumbency, flat.holder)
+    riv = rivals(offer_scores(bonus[:, 1:], comp_landed, comp_ok), comp_landed, flat.holder, tau)
+    shape = view.holder.shape
+    return Standing(bonus[:, 0].reshape(shape), riv.level.reshape(shape))
+
+
+def expected_share(our: Standing, log_landed: F64, weight: I64, tau: float) -> F64:
+    """Our expected share of each row's glance views (a fraction of ``weight``'s total, in its units) with our
+    landed price at ``exp(log_landed)``: ``Σ_s weight_s / (1 + exp(level_s - (b_s - ln L) / τ))``, the
+    segments summed one by one in a fixed order so that a row's value does not depend on the batch."""
+    return _weighted_sum(weight * _segment_shares(our, log_landed, tau))
+
+
+def _segment_shares(our: Standing, log_landed: F64, tau: float) -> F64:
+    z = our.level - (our.our_bonus - log_landed[:, None]) / tau
+    share: F64 = 1.0 / (1.0 + np.exp(np.minimum(z, 700.0)))
+    return share
+
+
+def _weighted_sum(parts: F64) -> F64:
+    total = np.zeros(len(parts))
+    for s in range(parts.shape[1]):
+        total += parts[:, s]
+    return total
+
+
+def expected_share_wins(our: Standing, log_landed: F64, weight: I64, tau: float) -> B:
+    """Whether our expected share is at least half the views (τ > 0), at an eligible landed price."""
+    won: B = 2.0 * expected_share(our, log_landed, weight, tau) >= weight.sum(axis=1)
+    return won
+
+
+def _expected_share_threshold(view: SegmentedView, tau: float, tick: int, lo: I64, hi: I64) -> I64:
+    n = len(view.holder)
+    our = standing(view, tau)
+    our_ship = view.ship[:, 0]
+
+    def wins(sel: npt.NDArray[np.intp], ticks: I64) -> B:
+        landed = ticks * tick + our_ship[sel]
+        ok = view.our_can_win[sel] & (landed <= view.cap_landed[sel])
+        log_landed = np.log(np.maximum(landed, 1).astype(np.float64))
+        part = Standing(our.our_bonus[sel], our.level[sel])
+        return ok & expected_share_wins(part, log_landed, view.weight[sel], tau)
+
+    cap_listing = np.minimum(view.cap_landed, PRICE_CEILING) - our_ship
+    lo_t = -(-np.asarray(lo, np.int64) // tick)
+    hi_t = np.minimum(np.asarray(hi, np.int64), cap_listing) // tick
+    log_estimate = _half_share_log_landed(our, view.weight, tau)
+    landed = np.exp(np.minimum(log_estimate, _LOG_TOP))
+    guess = np.floor(np.clip((landed - our_ship) / tick, -1.0, float(PRICE_CEILING))).astype(np.int64)
+    result = np.full(n, NONE, np.int64)
+    rows = np.flatnonzero(view.our_can_win & (lo_t <= hi_t) & (view.weight.sum(axis=1) > 0))
+    if rows.size:
+        start = np.clip(guess[rows], lo_t[rows], hi_t[rows])
+        found = _settle(wins, rows, start, lo_t[rows], hi_t[rows])
+        result[rows] = np.where(found >= 0, found * tick, NONE)
+    return result
+
+
+_ESTIMATE_STEPS: Final = 8  # safeguarded Newton steps; settling on the grid makes the answer exact whatever they give
+
+
+def _half_share_log_landed(our: Standing, weight: I64, tau: float) -> F64:
+    """The log landed price at which our expected share is half the views, by Newton's method kept inside a
+    bracket: between the lowest and the highest segment's own half-share point (``b_s - τ·level_s``), since
+    below the lowest every contested segment gives us at least half and above the highest at most half. An
+    estimate only: `_settle` decides on the grid."""
+    point = our.our_bonus - tau * our.level
+    finite = np.isfinite(point)
+    uncontested = ~finite.any(axis=1)
+    low = np.where(uncontested, _LOG_TOP, np.where(finite, point, np.inf).min(axis=1))
+    high = np.where(uncontested, _LOG_TOP, np.where(finite, point, -np.inf).max(axis=1))
+    half = weight.sum(axis=1) / 2.0
+    x = (low + high) / 2.0
+    for _ in range(_ESTIMATE_STEPS):
+        share = _segment_shares(our, x, tau)
+        excess = _weighted_sum(weight * share) - half
+        slope = -_weighted_sum(weight * share * (1.0 - share)) / tau
+        low = np.where(excess >= 0, x, low)
+        high = np.where(excess >= 0, high, x)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            newton = x - excess / slope
+        x = np.where((newton > low) & (newton < high), newton, (low + high) / 2.0)
+    return x
 
 
 def half_the_views(thresholds: I64, weight: I64) -> I64:

@@ -50,12 +50,13 @@ def test_a_run_does_not_depend_on_how_time_was_stepped() -> None:
 
 @pytest.mark.parametrize(
     ("scenario", "tau"),
-    [("S1b", 0.005), ("S2", 0.005), ("S3", 0.0), ("S4", 0.005), ("S5", 0.005), ("S6", 0.0), ("S7", 0.005), ("S8", 0.0)],
+    [("S1b", 0.0), ("S2", 0.005), ("S3", 0.0), ("S4", 0.005), ("S5", 0.005), ("S6", 0.0), ("S7", 0.005), ("S8", 0.0)],
 )
 def test_skipping_idle_events_changes_nothing_a_seller_or_the_metrics_see(scenario: str, tau: float) -> None:
     """Recomputes and competitor checks that could not change anything are skipped, and the run stays the same
     record for record: the same Buy Box, shares, p*, notifications, FOEP readings, orders and competitor checks,
-    and the same draws afterwards."""
+    and the same draws afterwards. (At τ > 0 a recompute is idle only where one offer is far ahead of the rest in
+    every segment, which S1b's five close sellers never are; S1b runs at τ = 0 here.)"""
     params = RunParams.cell(delay_s=120.0, tau=tau)
     runs = []
     for skip in (True, False):

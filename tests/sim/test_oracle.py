@@ -18,9 +18,11 @@ from sim.spec import OurSpec, RowSpec, spec_from_rows
 from sim.threshold import (
     PRICE_CEILING,
     RowsView,
+    expected_share,
     p_star_from_threshold,
     segment_thresholds,
     segmented_threshold,
+    standing,
     threshold,
 )
 
@@ -261,16 +263,15 @@ def test_reference_price_caps_p_star() -> None:
     assert market.p_star[0] == 1200
 
 
-@pytest.mark.parametrize(("scenario", "tau"), [("S1b", 0.0), ("S1a", 0.005)])
-def test_best_constant_price_of_a_static_scenario_is_the_best_segment_threshold(scenario: str, tau: float) -> None:
-    """Static competitors and no rotation (τ = 0, or one rival so that a segment's majority is its argmax): a
-    constant price p wins, from the first recompute on, the segments whose no-incumbent threshold is at least p, and
-    keeps them all day (its incumbency only widens its lead; where a rival holds, its edge keeps it). So profit is
-    views × W(p) × (p − cost) with W the weight of those segments, a step function of price, and the best constant
-    price is one of the segments' thresholds: the oracle finds that one's profit up to its grid's resolution. It
-    need not be p* (the threshold of half the views): a lower price may win every segment, a higher one fewer
-    views at a better margin."""
-    params = RunParams.cell(tau=tau)
+@pytest.mark.parametrize("scenario", ["S1a", "S1b"])
+def test_best_constant_price_of_a_static_scenario_is_the_best_segment_threshold(scenario: str) -> None:
+    """Static competitors and no rotation (τ = 0): a constant price p wins, from the first recompute on, the
+    segments whose no-incumbent threshold is at least p, and keeps them all day (its incumbency only widens its
+    lead; where a rival holds, its edge keeps it). So profit is views × W(p) × (p − cost) with W the weight of those
+    segments, a step function of price, and the best constant price is one of the segments' thresholds: the oracle
+    finds that one's profit up to its grid's resolution. It need not be p* (the threshold of half the views): a
+    lower price may win every segment, a higher one fewer views at a better margin."""
+    params = RunParams.cell(tau=0.0)
     spec = build_spec(scenario, 4, 12, params)
     horizon = 3 * 3600.0
     oracle = best_constant_price(
@@ -290,6 +291,38 @@ def test_best_constant_price_of_a_static_scenario_is_the_best_segment_threshold(
     assert np.all((ratio > 0.99) & (ratio <= 1.0 + 1e-9)), ratio
     assert np.all(oracle.price[winnable] <= per_segment.max(axis=1)[winnable])
     assert np.all(oracle.price >= spec.min_price) and np.all(oracle.price <= spec.max_price)
+
+
+@pytest.mark.parametrize("scenario", ["S1a", "S1b"])
+def test_best_constant_price_of_a_static_scenario_maximises_margin_times_expected_share(scenario: str) -> None:
+    """τ > 0 without incumbency: the segments draw their featured offer at every recompute, and a constant price p
+    earns from the first recompute on its expected share E(p) (each segment's weight times our softmax share there),
+    the same at every recompute since nothing else moves. So the best constant price maximises (p − cost)·E(p); the
+    oracle, searching by re-simulation, finds that profit to within its grid and the minute before the first
+    recompute, and never more."""
+    params = RunParams.cell(tau=0.005)
+    buybox = replace(params.buybox, gamma_inc_seller=0.0, gamma_inc_amazon=0.0)
+    spec = build_spec(scenario, 4, 12, params)
+    horizon = 3 * 3600.0
+    oracle = best_constant_price(
+        spec, seed=4, horizon_s=horizon, latency=params.latency, buybox=buybox, orders=params.orders, grid=24
+    )
+    market = Market(spec, seed=4, buybox=buybox, notifications=False)
+    rows = np.arange(spec.n_rows)
+    our = standing(market.segmented_view(rows), 0.005)
+    prices = np.exp(np.linspace(np.log(spec.min_price), np.log(spec.max_price), 4000, axis=1)).round()
+    share = np.stack(
+        [
+            expected_share(our, np.log(prices[:, j] + spec.our_ship), market.segment_weight, 0.005) / 10_000
+            for j in range(4000)
+        ],
+        axis=1,
+    )
+    best = ((prices - spec.unit_cost[:, None]) * share).max(axis=1) * spec.views_per_s * horizon
+    winnable = best > 0
+    assert winnable.sum() >= 8
+    ratio = oracle.profit[winnable] / best[winnable]
+    assert np.all((ratio > 0.98) & (ratio <= 1.0 + 1e-6)), ratio
 
 
 def test_expected_profit_integrates_share_over_time() -> None:

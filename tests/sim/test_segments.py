@@ -28,9 +28,11 @@ from sim.threshold import (
     NONE,
     PRICE_CEILING,
     SegmentedView,
+    expected_share,
     p_star_from_threshold,
     segment_thresholds,
     segmented_threshold,
+    standing,
 )
 
 INT_MAX = np.iinfo(np.int64).max
@@ -89,8 +91,9 @@ def test_competitive_summary_lists_only_featured_offers() -> None:
 
 
 def test_share_is_sum_of_segment_weights() -> None:
-    """The market's share, and the adapter's reading of Amazon's reply, are the weights of the segments featuring
-    us (lumpy: a few values per item, not a smooth function of price), with the price we were featured at."""
+    """The adapter's reading of Amazon's reply is the weights of the segments featuring us (lumpy: a few values per
+    item, not a smooth function of price), with the price we were featured at; the market's own share, which page
+    views buy by and the metrics read, is the expectation of that: each segment's weight times our share of it."""
     market = build_market("S1b", 6, 60, RunParams.cell(tau=0.005))
     rows = np.arange(market.n_rows)
     rng = np.random.default_rng(6)
@@ -98,27 +101,30 @@ def test_share_is_sum_of_segment_weights() -> None:
     lowest = np.where(market.available[:, 1:], offers, INT_MAX).min(axis=1)
     market.submit(rows, np.maximum(np.round(lowest * rng.uniform(0.9, 1.08, len(rows))), 1).astype(np.int64), 0.0)
     market.advance_to(7200.0)
-    weights = np.where(market.segment_holder == 0, market.segment_weight, 0).sum(axis=1)
-    np.testing.assert_array_equal(market.our_share, weights / ALL_VIEWS)
-    assert 0 < np.mean(market.our_share > 0) < 1
-    partial = (market.our_share > 0) & (market.our_share < 1)
-    assert partial.any()  # featured in some segments only
+    featured = np.where(market.segment_holder == 0, market.segment_weight, 0).sum(axis=1) / ALL_VIEWS
+    our = standing(market.segmented_view(rows), 0.005)
+    log_landed = np.log((market.price[:, 0] + market.ship[:, 0]).astype(np.float64))
+    expected = expected_share(our, log_landed, market.segment_weight, 0.005) / ALL_VIEWS
+    np.testing.assert_allclose(market.our_share, expected, atol=1e-9)
+    assert 0 < np.mean(featured > 0) < 1
+    assert ((featured > 0) & (featured < 1)).any()  # featured in some segments only
     api = MarketApi(market)
     t = 7200.0
     for first in range(0, len(rows), 20):
         t += 40.0
         part = rows[first : first + 20]
         replies = api.competitive_summary(0, part.tolist(), t).answer()
+        featured = np.where(market.segment_holder == 0, market.segment_weight, 0).sum(axis=1) / ALL_VIEWS
         for row, reply in zip(part.tolist(), replies, strict=True):
             key = OfferKey("SIM", "DE", market.spec.sku[row])
             reading = share_reading(
                 key, t, reply, seller_id=market.seller_id(row, 0), currency=market.catalog(row).currency
             )
             assert isinstance(reading, ShareReading)
-            if market.our_share[row] == 0:
+            if featured[row] == 0:
                 assert reading.share is None and reading.price is None
             else:
-                assert reading.share == pytest.approx(market.our_share[row], abs=1e-12)
+                assert reading.share == pytest.approx(featured[row], abs=1e-12)
                 assert reading.price == market.price[row, 0]  # no competitor moves in S1b: as of the recompute
 
 
@@ -203,10 +209,11 @@ def test_segment_weights_are_drawn_per_item_with_prime_members_the_majority() ->
 
 
 def brute_force(view: SegmentedView, row: int, tau: float, tick: int, lo: int, hi: int) -> tuple[int, float]:
-    """buybox.md's per-segment rule written out (with L_min) at every grid price of one row: each segment features
-    the majority offer (τ > 0) or the argmax (τ = 0; ties to the incumbent, then the lowest landed price, then the
-    lowest slot), and we win where the segments featuring us weigh at least half. Also the smallest distance of a
-    segment's deciding quantity from its threshold at the answer, to skip what float round-off could flip."""
+    """buybox.md's rule written out (with L_min) at every grid price of one row, and we win where our expected share
+    reaches half the views: τ > 0, each segment's weight times our softmax share there (every segment draws its
+    featured offer by those shares); τ = 0, the weights of the segments whose argmax we are (ties to the incumbent,
+    then the lowest landed price, then the lowest slot). Also the smallest distance of the deciding quantity from
+    its threshold at the answer, to skip what float round-off could flip."""
     with np.errstate(all="ignore"):
         grid = np.arange(-(-lo // tick) * tick, hi + 1, tick)
         if not grid.size:
@@ -217,8 +224,9 @@ def brute_force(view: SegmentedView, row: int, tau: float, tick: int, lo: int, h
         eligible = view.available[row] & (landed <= view.cap_landed[row])
         eligible[:, 0] &= view.our_can_win[row]
         l_min = np.where(eligible, landed, INT_MAX).min(axis=1, keepdims=True)
-        won = np.zeros(len(grid), np.int64)
+        won = np.zeros(len(grid))
         margin = np.full(len(grid), np.inf)
+        total = view.weight[row].sum()
         for s, holder in enumerate(view.holder[row].tolist()):
             u = -np.log(landed / l_min) + view.bonus[row, s]
             if holder >= 0:
@@ -227,9 +235,8 @@ def brute_force(view: SegmentedView, row: int, tau: float, tick: int, lo: int, h
             if tau > 0:
                 x = u / tau
                 w = np.exp(x - x.max(axis=1, keepdims=True))
-                share = w[:, 0] / w.sum(axis=1)
-                wins = eligible[:, 0] & (share >= 0.5)
-                margin = np.minimum(margin, np.abs(share - 0.5))
+                share = np.where(eligible[:, 0], w[:, 0] / w.sum(axis=1), 0.0)
+                won += view.weight[row, s] * share
             else:
                 best = u.max(axis=1, keepdims=True)
                 at_best = u == best
@@ -239,8 +246,9 @@ def brute_force(view: SegmentedView, row: int, tau: float, tick: int, lo: int, h
                 wins = eligible[:, 0] & np.isfinite(best[:, 0]) & (winner == 0)
                 gap = np.abs(u[:, 0] - u[:, 1:].max(axis=1))
                 margin = np.minimum(margin, np.where(gap == 0, np.inf, gap))
-            won += np.where(wins, view.weight[row, s], 0)
-        total = view.weight[row].sum()
+                won += np.where(wins, view.weight[row, s], 0)
+        if tau > 0 and total > 0:
+            margin = np.abs(won / total - 0.5)
         hits = np.flatnonzero((2 * won >= total) & (total > 0))
         if not hits.size:
             return NONE, float(margin[0])
@@ -304,24 +312,40 @@ def test_the_markets_p_star_agrees_with_brute_force_mid_run() -> None:
                 assert market.p_star[row] == expected, row
 
 
-def test_a_segment_featuring_us_for_certain_is_one_whose_threshold_our_price_is_under() -> None:
-    """The first recompute has no incumbent: every segment whose threshold is at least our price features us, and
-    at τ = 0 no other does; our share then reaches half exactly when our price is at most the item's p*."""
-    for tau in (0.0, 0.005):
-        for seed in range(6):
-            competitors = [CompetitorSpec(price=1000), CompetitorSpec(price=1010, fba=True)]
-            spec = spec_from_rows([RowSpec(OurSpec(price, 100, 2000), competitors) for price in range(930, 1080, 5)])
-            market = Market(spec, seed=seed, buybox=BuyBoxParams(tau=tau))
-            rows = np.arange(market.n_rows)
-            fresh = replace(market.segmented_view(rows), holder=np.full_like(market.segment_holder, NO_HOLDER))
-            lo, hi = np.full(market.n_rows, 1), np.full(market.n_rows, 5000)
-            per_segment = segment_thresholds(fresh, tau, 1, lo, hi)
-            ours = market.price[:, 0]
-            certain = per_segment >= ours[:, None]
-            assert (market.segment_holder[certain] == 0).all()
-            if tau == 0.0:
-                assert (market.segment_holder[~certain] != 0).all()
-            p_star = segmented_threshold(fresh, tau, 1, lo, hi)
-            np.testing.assert_array_equal(
-                (ours <= p_star), (np.where(certain, market.segment_weight, 0).sum(axis=1) * 2 >= ALL_VIEWS)
-            )
+def test_a_segment_featuring_us_is_one_whose_threshold_our_price_is_under_at_tau_0() -> None:
+    """τ = 0, first recompute (no incumbent): exactly the segments whose threshold is at least our price feature
+    us, and their views reach half exactly when our price is at most the item's p*."""
+    for seed in range(6):
+        competitors = [CompetitorSpec(price=1000), CompetitorSpec(price=1010, fba=True)]
+        spec = spec_from_rows([RowSpec(OurSpec(price, 100, 2000), competitors) for price in range(930, 1080, 5)])
+        market = Market(spec, seed=seed, buybox=BuyBoxParams(tau=0.0))
+        rows = np.arange(market.n_rows)
+        fresh = replace(market.segmented_view(rows), holder=np.full_like(market.segment_holder, NO_HOLDER))
+        lo, hi = np.full(market.n_rows, 1), np.full(market.n_rows, 5000)
+        per_segment = segment_thresholds(fresh, 0.0, 1, lo, hi)
+        ours = market.price[:, 0]
+        certain = per_segment >= ours[:, None]
+        np.testing.assert_array_equal(market.segment_holder == 0, certain)
+        p_star = segmented_threshold(fresh, 0.0, 1, lo, hi)
+        np.testing.assert_array_equal(
+            (ours <= p_star), (np.where(certain, market.segment_weight, 0).sum(axis=1) * 2 >= ALL_VIEWS)
+        )
+
+
+def test_segments_draw_their_featured_offer_by_the_shares() -> None:
+    """τ > 0: at every recompute each segment draws the offer it features, ours with our share of it, so offers
+    close in score take turns and two sellers share the Buy Box. Over many recomputes of rows alike but for their
+    random streams, the views featuring us average our expected share, and no row is featured all the time."""
+    competitors = [CompetitorSpec(price=1000)]
+    spec = spec_from_rows([RowSpec(OurSpec(1000, 100, 2000), competitors) for _ in range(200)])
+    market = Market(spec, seed=3, buybox=BuyBoxParams.plain(tau=0.005))
+    featured, expected = [], []
+    for t in np.arange(600.0, 6 * 3600.0, 600.0):
+        market.advance_to(float(t))
+        featured.append(np.where(market.segment_holder == 0, market.segment_weight, 0).sum(axis=1) / ALL_VIEWS)
+        expected.append(market.our_share.copy())
+    seen, mean = np.array(featured), np.array(expected)
+    assert 0.2 < mean.mean() < 0.8  # a close contest, not one offer far ahead
+    standard_error = seen.std() / np.sqrt(seen.size)
+    assert abs(seen.mean() - mean.mean()) < 4 * standard_error
+    assert ((seen > 0).any(axis=0) & (seen < 1).any(axis=0)).mean() > 0.9  # each row won and lost in turn
