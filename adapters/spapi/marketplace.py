@@ -25,7 +25,7 @@ market from its polls.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from typing import Final, TypeVar
 from urllib.parse import quote
 
@@ -108,13 +108,14 @@ class SpApiMarketplace:
         self._account = account
         self._client = client
         self._amazon_seller_ids = frozenset(amazon_seller_ids)
-        self._offers: dict[OfferKey, OfferSettings] = {}
+        served: dict[OfferKey, OfferSettings] = {}
         for offer in offers:
             if offer.key.seller != account.id or offer.key.marketplace != self._code:
                 raise ValueError(f"{offer.key} is not an offer of seller {account.id!r} on {self._code}")
             if offer.currency != self._currency:
                 raise ValueError(f"{offer.key} is priced in {offer.currency}, {self._code} in {self._currency}")
-            self._offers[offer.key] = offer
+            served[offer.key] = offer
+        self._offers: Mapping[OfferKey, OfferSettings] = served
         self.calls: dict[str, int] = dict.fromkeys(ENGINE_OPERATIONS, 0)
         self.throttled: dict[str, int] = dict.fromkeys(ENGINE_OPERATIONS, 0)
         self.throttled_items: dict[str, int] = dict.fromkeys(ENGINE_OPERATIONS, 0)
@@ -136,6 +137,12 @@ class SpApiMarketplace:
             return self._offers[key]
         except KeyError:
             raise KeyError(f"{key} is not an offer this adapter serves") from None
+
+    def follow(self, catalog: Mapping[OfferKey, OfferSettings]) -> None:
+        """Serve the offers of ``catalog`` from now on, as it changes: the runtime's own map of offers
+        (`engine.daemon.MarketRuntime.catalog`, which checks each offer it takes), so an offer a catalog reload
+        adds is read and updated at once, with the ASIN, condition and fulfilment it has now."""
+        self._offers = catalog
 
     async def stream_observations(
         self,
@@ -179,12 +186,15 @@ class SpApiMarketplace:
         return await self._batches("featured_offer_prices", keys, featured_offer_price_request, read)
 
     async def featured_shares(self, keys: Sequence[OfferKey]) -> list[ShareReading | ItemFailure]:
+        # Taken before anything is sent: an offer removed while the call is out is still read against what it was.
+        offers = {key: self.offer(key) for key in keys}
+
         def read(reply: bytes, chunk: Sequence[OfferKey], at: float) -> list[ShareReading | ItemFailure]:
-            offers = [self.offer(k) for k in chunk]
-            return featured_shares(reply, offers, at=at, currency=self._currency, seller_id=self._account.merchant_id)
+            asked = [offers[k] for k in chunk]
+            return featured_shares(reply, asked, at=at, currency=self._currency, seller_id=self._account.merchant_id)
 
         return await self._batches(
-            "featured_shares", keys, lambda chunk: competitive_summary_request([self.offer(k) for k in chunk]), read
+            "featured_shares", keys, lambda chunk: competitive_summary_request([offers[k] for k in chunk]), read
         )
 
     async def _batches(

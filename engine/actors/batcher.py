@@ -118,7 +118,9 @@ class OfferBatcher:
     """See the module docstring. ``offer`` is what actors call; ``run`` is the batcher's task.
 
     ``catalog`` is the runtime's own map of offer settings (the one source of truth: a change of bounds there is
-    what the next update guards and sends); ``paused`` says whether an offer is paused (its intents are dropped).
+    what the next update guards and sends); ``overrides``, the runtime's too, holds the channel settings of the
+    offers that have their own (the configuration's per-offer tables), ``channel`` is everyone else's; ``paused``
+    says whether an offer is paused (its intents are dropped).
     """
 
     def __init__(
@@ -135,10 +137,12 @@ class OfferBatcher:
         pacers: Pacers | None = None,
         stock: StockProvider | None = None,
         paused: Callable[[OfferKey], bool] | None = None,
+        overrides: Mapping[OfferKey, ChannelSettings] | None = None,
     ) -> None:
         self.marketplace = marketplace
         self.catalog = catalog
         self.channel = channel
+        self.overrides: Mapping[OfferKey, ChannelSettings] = {} if overrides is None else overrides
         self.tick = tick
         self.store = store
         self.deliver = deliver
@@ -292,6 +296,7 @@ class OfferBatcher:
         if settings is None:
             log.error("intent for %s, which is not in the catalog: dropped", intent.key)
             return None
+        channel = self.overrides.get(intent.key, self.channel)
         try:
             verdict = guard(
                 intent.price,
@@ -299,8 +304,8 @@ class OfferBatcher:
                 self.tick,
                 current=pending.current,
                 signal_backed=intent.signal_backed,
-                step_cap=self.channel.step_cap,
-                dry_run=self.channel.dry_run,
+                step_cap=channel.step_cap,
+                dry_run=channel.dry_run,
             )
         except GuardError as error:
             log.error("%s: %s; nothing sent", intent.key, error)
@@ -310,7 +315,7 @@ class OfferBatcher:
         if not verdict.send:
             self.counters.dry_run += 1
             return None
-        prices_only = self.channel.send_prices_only
+        prices_only = channel.send_prices_only
         sale_price = self._sale_price_to_send(settings)
         return OfferUpdate(
             key=intent.key,

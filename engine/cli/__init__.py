@@ -6,7 +6,7 @@ loads what it does not use: `run` and `demo` never import `bench`.
 
     repricer run --sim [--skus N] [--marketplaces DE,FR,GB] [--speed X] [--scenario S1b] [--seed S] [--hours H]
                        [--db PATH]
-    repricer run --config FILE
+    repricer run --config FILE [--db PATH] [--control-socket PATH] [--hours H]
     repricer config check FILE [--json]
     repricer demo [--skus N] [--hours H] [--seed S] [--scenario NAME] [--marketplace DE] [--json FILE]
     repricer catalog import FILE [--format csv|jsonl] [--seller ID] [--marketplace DE] [--dry-run] [--json] [--db PATH]
@@ -14,7 +14,8 @@ loads what it does not use: `run` and `demo` never import `bench`.
     repricer import FILE --marketplace DE [--seller ID] [--strict] [--dry-run] [--json] [--db PATH]
     repricer history SKU --marketplace DE [--seller ID] [--limit N] [--json] [--db PATH]
     repricer ctl [--socket PATH] status | offer SKU | pause/resume [SKU] [--all] | bounds SKU --min --max
-                 | reprice SKU | release SKU | settings [--set NAME=VALUE] | watch [SKU] | history SKU | top  [--json]
+                 | reprice SKU | release SKU | settings [--set NAME=VALUE] | watch [SKU] | history SKU | top
+                 | reload  [--json]
     repricer bench convergence [--scenario S1a,S2|all] [--delay 2m,5m] [--tau 0,0.005] [--seeds N] [--rows R] ...
     repricer bench throughput [--actors 10k,100k] [--seconds S] [--json FILE]
 
@@ -45,7 +46,8 @@ __all__ = ["main"]
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logs.configure(args.log_level, args.log_format)
+    # Unset, the configuration's [log] table decides (`run --config`); otherwise warning, plain.
+    logs.configure(args.log_level or "warning", args.log_format or "plain")
     handler: Callable[[argparse.Namespace], int] = args.handler
     # trio hands on a Ctrl-C that lands inside a nursery wrapped in an exception group; except* takes it either way
     # and re-raises whatever else came with it, so a real crash stays a crash. (`run` handles SIGINT itself.)
@@ -74,13 +76,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     parser.add_argument(
         "--log-level",
-        default="warning",
         choices=logs.LEVELS,
         help="what gets logged, to stderr: info adds starts, stops, reloads, throttling, quarantines and failures; "
-        "debug adds every decision. Without a terminal, `run` logs a summary a minute unless the level is error",
+        "debug adds every decision. Without a terminal, `run` logs a summary a minute unless the level is error "
+        "(default: warning, or the [log] level of the configuration of `run --config`)",
     )
     parser.add_argument(
-        "--log-format", default="plain", choices=["plain", "json"], help="log lines as text, or one JSON object each"
+        "--log-format",
+        choices=["plain", "json"],
+        help="log lines as text, or one JSON object each (default: plain, or the configuration's [log] format)",
     )
     sub = parser.add_subparsers(required=True, metavar="command")
     run.add_parser(sub)

@@ -56,7 +56,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
     ctl = sub.add_parser(
         "ctl",
-        help="talk to the running daemon: status, one offer, pause and resume, bounds, settings, watch",
+        help="talk to the running daemon: status, one offer, pause and resume, bounds, settings, watch, reload",
         description="Ask the running daemon (`repricer run`) over its control socket. Exit code 1 when the daemon "
         "refuses, 3 when nothing answers on the socket.",
         formatter_class=HelpFormatter,
@@ -172,6 +172,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--limit", type=_limit, default=20, help="newest decisions, and prices, to show (at most 1000)"
     )
     _json(history)
+
+    reload = command(
+        "reload",
+        "read the configuration file and the catalog again, as SIGHUP does (exit 1 when the file is refused)",
+        _cmd_reload,
+    )
+    _json(reload)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -454,6 +461,27 @@ def _settings_change(assignments: list[tuple[str, str]]) -> Any:
         return msgspec.convert(raw, SettingsChange, strict=False)
     except msgspec.ValidationError as error:
         raise ValueError(f"--set: {error}") from None
+
+
+def _cmd_reload(args: argparse.Namespace) -> int:
+    """What the reload did, as the daemon logged it; exit code 1 when the configuration was refused (the daemon runs
+    on as configured before)."""
+    from engine.control.client import ControlClient
+    from engine.control.protocol import Reload
+    from engine.control.results import ReloadResult
+
+    def talk() -> int:
+        with ControlClient(_socket(args), timeout_s=args.timeout) as client:
+            raw = client.call(Reload(id=1))
+        result = msgspec.json.decode(raw, type=ReloadResult)
+        if args.json:
+            print(bytes(raw).decode())
+        else:
+            said = [result.catalog] if result.configuration is None else [result.configuration, result.catalog]
+            print("\n".join(said))
+        return EXIT_REJECTED if result.refused else 0
+
+    return _talking("repricer ctl reload", talk)
 
 
 def _cmd_watch(args: argparse.Namespace) -> int:

@@ -6,17 +6,18 @@ place without being told; ``--db PATH`` points any of them elsewhere. The direct
 owner only, when a command first writes there; a command that only reads never creates a database.
 
 Whatever keeps the file from opening (a directory that is not there or not writable, a file that is not a
-repricer database, a schema newer than this repricer) is one line naming the path, raised as `StoreUnavailable`
-for the command to refuse with exit code 2.
+repricer database, a schema newer than this repricer, a lock another process holds too long, another daemon on
+it) is one line naming the path, raised as `StoreUnavailable` for the command to refuse with exit code 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import fcntl
 import os
 import sqlite3
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,7 +25,15 @@ if TYPE_CHECKING:
     from engine.ports import Clock
     from engine.store.sqlite import SqliteStore
 
-__all__ = ["StoreUnavailable", "add_db_option", "database_exists", "db_path", "default_db_path", "open_store"]
+__all__ = [
+    "StoreUnavailable",
+    "add_db_option",
+    "daemon_lock",
+    "database_exists",
+    "db_path",
+    "default_db_path",
+    "open_store",
+]
 
 _OWNER_ONLY = 0o700
 
@@ -89,6 +98,29 @@ async def open_store(path: Path | None, *, create: bool, clock: Clock | None = N
         if cause is None:
             raise
         raise StoreUnavailable(f"cannot open the database {path}: {cause}") from None
+
+
+@contextmanager
+def daemon_lock(path: Path) -> Iterator[None]:
+    """Held while a daemon runs on the database at ``path``: an exclusive lock on ``PATH.lock`` beside it (made
+    0600), released when the process ends however it ends. A second daemon on one database would reprice the same
+    offers and send the same unanswered updates again: it is refused, `StoreUnavailable` naming the path. The
+    commands that import or read take no lock, and run beside the daemon (WAL lets them)."""
+    lock_path = path.with_name(path.name + ".lock")
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+    except OSError as exc:
+        raise StoreUnavailable(f"cannot open the lock {lock_path} of the database {path}: {exc.strerror}") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise StoreUnavailable(
+                f"another repricer daemon runs on the database {path} (its lock {lock_path} is taken): stop it first"
+            ) from None
+        yield
+    finally:
+        os.close(fd)
 
 
 def _usable(path: Path | None, *, create: bool) -> Path:

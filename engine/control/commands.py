@@ -12,7 +12,7 @@ per-request one, so they can still answer with what happened rather than a bare 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -29,6 +29,7 @@ from engine.control.protocol import (
     OfferQuery,
     Pause,
     Release,
+    Reload,
     Reprice,
     Request,
     Resume,
@@ -47,6 +48,7 @@ from engine.control.results import (
     OfferResult,
     PriceView,
     ReleaseResult,
+    ReloadResult,
     RepriceResult,
     SettingsResult,
     StatusResult,
@@ -91,7 +93,9 @@ class CommandError(Exception):
 
 class Commands:
     """The handlers. ``time_scale``: daemon seconds per real second; ``wait_s``: the longest a handler waits on
-    the store or the marketplace, in real seconds (the server's request deadline is longer)."""
+    the store or the marketplace, in real seconds (the server's request deadline is longer); ``reload``: what
+    SIGHUP does (the run that made the daemon knows its configuration file and store), given the longest it may
+    wait on the store, in the daemon's seconds."""
 
     def __init__(
         self,
@@ -102,6 +106,7 @@ class Commands:
         rates: Rates,
         counters: ControlCounters,
         boards: Callable[[], Any] | None = None,
+        reload: Callable[[float], Awaitable[ReloadResult]] | None = None,
     ) -> None:
         self.daemon = daemon
         self.time_scale = time_scale
@@ -109,6 +114,7 @@ class Commands:
         self.rates = rates
         self.counters = counters
         self.boards = boards
+        self.reload = reload
         self.started_at: float | None = None  # when the daemon started, on its clock (for the board's uptime)
         self._currencies: dict[str, str] = {}
         self._survey: Survey | None = None
@@ -137,6 +143,10 @@ class Commands:
                 return await self.history(request)
             case Top():
                 return self.top()
+            case Reload():
+                if self.reload is None:
+                    raise CommandError(Code.INVALID, "this daemon cannot reload: it has no configuration to read")
+                return await self.reload(self.wait_s * self.time_scale)
             case Watch():
                 raise CommandError(Code.INTERNAL, "watch is served by the connection, not as a command")
 
@@ -494,9 +504,11 @@ class Commands:
         changed = {name: before[name] for name in after if after[name] != before[name]}
         if changed:
             market.set_channel(channel)
+        own = len(market.overrides)
+        keep = f", except the {own} with settings of their own, which keep them" if own else ""
         note = (
-            "applied to the running daemon, and every offer there decides again (channel settings are not stored: "
-            "a restart goes back to the configured ones)"
+            f"applied to the running daemon, and every offer there decides again{keep} (channel settings are not "
+            "stored: a restart goes back to the configured ones)"
             if changed
             else "the settings were already these: nothing changed"
         )

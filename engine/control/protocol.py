@@ -39,6 +39,7 @@ __all__ = [
     "Ok",
     "Pause",
     "Release",
+    "Reload",
     "Reprice",
     "Request",
     "RequestId",
@@ -192,7 +193,11 @@ class Top(_Request, frozen=True, tag="top"):
     """The live view's board (`engine.live.Board`): what `repricer run --sim` shows, for `repricer ctl top`."""
 
 
-Request = Status | OfferQuery | Pause | Resume | Bounds | Reprice | Release | Settings | Watch | History | Top
+class Reload(_Request, frozen=True, tag="reload"):
+    """Read the configuration file and the catalog again, as SIGHUP does."""
+
+
+Request = Status | OfferQuery | Pause | Resume | Bounds | Reprice | Release | Settings | Watch | History | Top | Reload
 COMMANDS: Final[tuple[str, ...]] = (
     "status",
     "offer",
@@ -205,6 +210,7 @@ COMMANDS: Final[tuple[str, ...]] = (
     "watch",
     "history",
     "top",
+    "reload",
 )
 
 

@@ -21,6 +21,7 @@ __all__ = [
     "PriceView",
     "QuotaLine",
     "ReleaseResult",
+    "ReloadResult",
     "RepriceResult",
     "ServiceLine",
     "SettingsResult",
@@ -214,6 +215,17 @@ class ReleaseResult(msgspec.Struct, frozen=True, kw_only=True):
     sku: str
     paused: bool  # it stays paused if it was
     note: str
+
+
+class ReloadResult(msgspec.Struct, frozen=True, kw_only=True):
+    """What a reload did, each part in the words the daemon logged: the configuration file (None for a daemon that
+    has none, ``run --sim``) and the catalog. ``refused``: the file was not taken in (a key that needs a restart, or
+    a file that no longer loads), and the daemon runs on as configured before."""
+
+    configuration: str | None
+    applied: tuple[str, ...] = ()  # the configuration's keys taken in
+    refused: bool = False
+    catalog: str
 
 
 class SettingsResult(msgspec.Struct, frozen=True, kw_only=True):

@@ -7,7 +7,8 @@ operator can watch a stop to the end).
 Who may connect: the socket is mode 0600 in a directory only its owner can enter (`engine.control.paths`), and
 each peer's uid, read from the kernel (SO_PEERCRED), must be the daemon's own; anyone else gets ``forbidden`` and
 is disconnected. A socket file left by a daemon that died is replaced; one a daemon still listens on is refused
-with an error, so two daemons never share one socket.
+with an error, so two daemons never share one socket. A reloaded configuration may name another path: `move` binds
+it first (refused, it changes nothing) and then lets the old one go.
 
 Nothing a client does can stall the daemon: every handler runs between the daemon's checkpoints without waiting on
 a client, and every wait on a client has a deadline in real time (the daemon's clock may run faster, under
@@ -31,7 +32,7 @@ import math
 import os
 import socket
 import stat
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -60,7 +61,7 @@ from engine.control.protocol import (
     error_reply,
 )
 from engine.control.rates import Rates
-from engine.control.results import ControlCounters, WatchStarted
+from engine.control.results import ControlCounters, ReloadResult, WatchStarted
 from engine.daemon.daemon import Daemon
 from engine.model import Decision
 
@@ -157,7 +158,8 @@ class _Lines:
 class ControlServer:
     """See the module docstring. ``time_scale``: the daemon's seconds per real second (the ``--sim`` speed, or 1).
     ``peer_uid`` and ``uid`` say who is at the other end and who may be; tests fake them, as they cannot switch
-    users. ``boards`` makes the board `repricer ctl top` shows (default: `engine.live.board` of the daemon)."""
+    users. ``boards`` makes the board `repricer ctl top` shows (default: `engine.live.board` of the daemon);
+    ``reload`` is what `repricer ctl reload` does (`engine.control.commands.Commands`; default: refused)."""
 
     name = "control server"
 
@@ -170,6 +172,7 @@ class ControlServer:
         peer_uid: Callable[[trio.socket.SocketType], int | None] = peer_uid,
         uid: int | None = None,
         boards: Callable[[], Board] | None = None,
+        reload: Callable[[float], Awaitable[ReloadResult]] | None = None,
     ) -> None:
         if not (math.isfinite(time_scale) and time_scale > 0):
             raise ValueError(f"the control server's time scale must be a positive number, not {time_scale!r}")
@@ -190,10 +193,11 @@ class ControlServer:
             rates=self.rates,
             counters=self.counters,
             boards=boards,
+            reload=reload,
         )
-        self._listener: trio.socket.SocketType | None = None
-        self._identity: tuple[int, int] | None = None  # (device, inode) of the socket file this server made
-        self._lock: int | None = None  # the descriptor holding the socket's lock (`_lock`) while bound
+        self._bound: _Bound | None = None  # the socket it listens on
+        self._retired: list[_Bound] = []  # sockets it listened on before a `move`, until the accept loop is off them
+        self._accepting: trio.CancelScope | None = None  # the accept loop's, on the socket it is on
         self._stopping = False  # the daemon has stopped: requests are answered `stopping`
         self._in_flight = 0  # requests being answered now
         self._drained = trio.Event()  # set when the last of them has answered, once stopping
@@ -209,57 +213,47 @@ class ControlServer:
     def bind(self) -> None:
         """Listen on the socket (once; `run` does it if the caller did not). A caller that binds first learns
         before starting the daemon that the socket cannot be had: `ControlSocketError` naming the path."""
-        if self._listener is not None:
+        if self._bound is not None:
             return
         if self._closed:
             raise ControlSocketError(f"the control server on {self.path} is closed")
-        path = self.path
-        size = len(os.fsencode(path))
-        if size > MAX_PATH_BYTES:
-            raise ControlSocketError(
-                f"the control socket path {path} is {size} bytes long; a Unix socket's path may have {MAX_PATH_BYTES}"
-            )
-        private_directory(path.parent, self.uid)
-        # The lock, held for the server's life, makes "stale" mean stale: a daemon that has bound but not yet
-        # listened refuses connections as a dead one does, and two daemons starting at once could each take the
-        # other's socket for stale and reprice the same offers. Only the lock's holder clears or binds the path.
-        lock = _lock(path)
-        try:
-            _clear_stale(path)
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            try:
-                sock.bind(os.fspath(path))
-                # Before listen(): until then a connection is refused, so the mode is right before anyone gets in.
-                os.chmod(path, _SOCKET_MODE)
-                sock.listen(self.config.backlog)
-                info = os.stat(path)
-            except OSError as error:
-                sock.close()
-                raise ControlSocketError(f"cannot listen on {path}: {error.strerror or error}") from None
-        except BaseException:
-            os.close(lock)
-            raise
-        self._lock = lock
-        self._identity = (info.st_dev, info.st_ino)
-        self._listener = trio.socket.from_stdlib_socket(sock)
-        log.info("control socket listening on %s", path)
+        self._bound = _listen(self.path, self.uid, self.config.backlog)
+        log.info("control socket listening on %s", self.path)
+
+    def move(self, path: Path | None) -> None:
+        """Listen on ``path`` (None: the default) from now on: a reloaded configuration moved the socket. The new
+        one is bound first, so a path that cannot be had changes nothing (`ControlSocketError` naming it); then the
+        old socket's file and lock go. Connections open on the old one are served until their clients hang up."""
+        target = path if path is not None else default_socket_path()
+        if self._closed:
+            raise ControlSocketError(f"the control server on {self.path} is closed")
+        if target == self.path:
+            return
+        before = self._bound
+        if before is None:  # not listening yet: `bind` takes the new path
+            self.path = target
+            return
+        self._bound = _listen(target, self.uid, self.config.backlog)
+        self.path = target
+        if self._accepting is None:
+            before.release()
+        else:
+            # The accept loop lets it go once it is off it: a listener closed under a waiting accept would raise
+            # there rather than end the wait.
+            self._retired.append(before)
+            self._accepting.cancel()
+        log.info("control socket moved from %s to %s", before.path, target)
 
     def close(self) -> None:
         """Stop serving, close the socket and remove its file (if it is still the one this server made)."""
         self._closed = True
         if self._scope is not None:
             self._scope.cancel()
-        if self._listener is None:
-            return
-        self._listener.close()
-        self._listener = None
-        with contextlib.suppress(OSError):
-            info = os.stat(self.path)
-            if (info.st_dev, info.st_ino) == self._identity:
-                os.unlink(self.path)
-        if self._lock is not None:  # released last: the path is free once the next daemon can take it
-            os.close(self._lock)
-            self._lock = None
+        for bound in [*self._retired, self._bound]:
+            if bound is not None:
+                bound.release()
+        self._retired.clear()
+        self._bound = None
 
     async def finish(self) -> None:
         """The daemon has stopped: no new request is served (each is answered `stopping`, nothing done), and those
@@ -279,8 +273,6 @@ class ControlServer:
             task_status.started()
             return
         self.bind()
-        listener = self._listener
-        assert listener is not None
         if self.commands.started_at is None:  # started as the daemon's service: with it
             self.commands.started_at = trio.current_time()
         self._scope = trio.CancelScope()
@@ -288,7 +280,13 @@ class ControlServer:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._sample)
                 task_status.started()
-                await self._accept(trio.SocketListener(listener), nursery)
+                while (bound := self._bound) is not None:
+                    with trio.CancelScope() as self._accepting:  # cancelled by `move`
+                        await self._accept(trio.SocketListener(bound.listener), nursery)
+                    self._accepting = None
+                    for retired in self._retired:
+                        retired.release()
+                    self._retired.clear()
 
     async def _accept(self, listener: trio.SocketListener, nursery: trio.Nursery) -> None:
         limit = self.config.max_connections
@@ -503,6 +501,59 @@ class ControlServer:
         for market in self.daemon.markets:
             recorders.setdefault(id(market.recorder), market.recorder)
         return list(recorders.values())
+
+
+class _Bound:
+    """A socket the server listens on: its path, its file (told from one another process put there by device and
+    inode) and the lock that makes the path this server's."""
+
+    __slots__ = ("identity", "listener", "lock", "path")
+
+    def __init__(self, path: Path, listener: trio.socket.SocketType, identity: tuple[int, int], lock: int) -> None:
+        self.path = path
+        self.listener = listener
+        self.identity = identity
+        self.lock = lock
+
+    def release(self) -> None:
+        """Close the socket and remove its file (if it is still the one this server made), then the lock."""
+        self.listener.close()
+        with contextlib.suppress(OSError):
+            info = os.stat(self.path)
+            if (info.st_dev, info.st_ino) == self.identity:
+                os.unlink(self.path)
+        os.close(self.lock)  # released last: the path is free once the next daemon can take it
+
+
+def _listen(path: Path, uid: int, backlog: int) -> _Bound:
+    """Listen on ``path``, in a directory only ``uid`` may enter, replacing a stale socket there; a path that cannot
+    be had is a `ControlSocketError` naming it, and leaves nothing behind."""
+    size = len(os.fsencode(path))
+    if size > MAX_PATH_BYTES:
+        raise ControlSocketError(
+            f"the control socket path {path} is {size} bytes long; a Unix socket's path may have {MAX_PATH_BYTES}"
+        )
+    private_directory(path.parent, uid)
+    # The lock, held for the server's life, makes "stale" mean stale: a daemon that has bound but not yet
+    # listened refuses connections as a dead one does, and two daemons starting at once could each take the
+    # other's socket for stale and reprice the same offers. Only the lock's holder clears or binds the path.
+    lock = _lock(path)
+    try:
+        _clear_stale(path)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.bind(os.fspath(path))
+            # Before listen(): until then a connection is refused, so the mode is right before anyone gets in.
+            os.chmod(path, _SOCKET_MODE)
+            sock.listen(backlog)
+            info = os.stat(path)
+        except OSError as error:
+            sock.close()
+            raise ControlSocketError(f"cannot listen on {path}: {error.strerror or error}") from None
+    except BaseException:
+        os.close(lock)
+        raise
+    return _Bound(path, trio.socket.from_stdlib_socket(sock), (info.st_dev, info.st_ino), lock)
 
 
 def _clear_stale(path: Path) -> None:

@@ -5,7 +5,8 @@ a `Marketplace` factory per (seller, marketplace) (the SP-API adapter, or the si
 strategy, `compose` builds the runtimes: one set of quota pacers per seller and region (Amazon's buckets are per
 seller and application, shared by the marketplaces a seller reaches through one regional endpoint), one pause
 switch per marketplace under its seller's under the daemon's. `repricer run --sim`, `repricer demo` and the
-benchmarks compose the simulated daemon this way; `repricer run --config` will compose the real one.
+benchmarks compose the simulated daemon this way; `repricer run --config` composes the real one
+(`engine.daemon.configured` plans it from the configuration and the store's catalog).
 """
 
 from __future__ import annotations
@@ -33,12 +34,14 @@ __all__ = ["DaemonPlan", "MarketplaceFactory", "MarketplacePlan", "SellerPlan", 
 
 class MarketplacePlan(msgspec.Struct, frozen=True):
     """One marketplace of a seller: its channel settings and the offers repriced there. ``tick`` is the price
-    grid in minor units (1 unless the marketplace rounds)."""
+    grid in minor units (1 unless the marketplace rounds); ``overrides`` are the channel settings of the SKUs that
+    have their own (a configuration's per-offer tables, merged over the marketplace's)."""
 
     code: str
     offers: tuple[OfferSettings, ...] = ()
     channel: ChannelSettings = ChannelSettings()
     tick: int = 1
+    overrides: dict[str, ChannelSettings] = {}
 
 
 class SellerPlan(msgspec.Struct, frozen=True):
@@ -114,6 +117,7 @@ def compose(
                     ids=ids,
                     stock=stock,
                     switch=Switch(switch),
+                    overrides=market_plan.overrides,
                 )
             )
         sellers.append(SellerRuntime(seller, markets, switch))

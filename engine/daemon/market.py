@@ -16,7 +16,9 @@ every search state to the store, in a `finally` under a shielded deadline, so th
 stops (a stop, a cancellation, a seller's revoked authorization, a bug).
 
 The runtime's catalog is the one source of truth for an offer's settings: `replace_offer` changes it and the
-actor's copy in one call, so the guard and the decision never disagree on an offer's bounds.
+actor's copy in one call, so the guard and the decision never disagree on an offer's bounds. Channel settings are
+the marketplace's (``channel``), except for the offers that have their own (``overrides``, by SKU: the
+configuration's per-offer tables, already merged over the marketplace's); `set_channels` changes both the same way.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from __future__ import annotations
 import functools
 import gc
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import msgspec
@@ -101,7 +103,9 @@ class MarketRuntime:
     """The actors of one (seller account, marketplace); it is also the offer actors' `Sinks`.
 
     ``pacers`` are the seller's (shared with its other marketplaces in the region; default: this runtime's own);
-    ``switch`` is this marketplace's pause switch, under the seller's (default: a switch of its own).
+    ``switch`` is this marketplace's pause switch, under the seller's (default: a switch of its own); ``overrides``
+    are the channel settings of the SKUs that do not use the marketplace's (an offer added later finds its own
+    there too).
     """
 
     def __init__(
@@ -119,6 +123,7 @@ class MarketRuntime:
         ids: UpdateIds | None = None,
         stock: StockProvider | None = None,
         switch: Switch | None = None,
+        overrides: Mapping[str, ChannelSettings] | None = None,
     ) -> None:
         self.marketplace = marketplace
         self.code = marketplace.code
@@ -128,6 +133,7 @@ class MarketRuntime:
         self.recorder = recorder
         self.strategy = strategy
         self.channel = channel
+        self.overrides = self._by_key(overrides or {})
         self.tick = tick
         self.switch = switch or Switch()
         self.pacers = pacers or Pacers(marketplace.quota)
@@ -152,6 +158,7 @@ class MarketRuntime:
             stock=stock if stock is not None else CatalogStock(),
             paused=self._offer_paused,
             ids=ids,
+            overrides=self.overrides,
         )
         self.intake = Intake(marketplace, list(self.catalog), self._send, self.config.intake, self.pacers)
         name = f"{self.seller}/{self.code}"
@@ -188,7 +195,15 @@ class MarketRuntime:
         check_bounds(settings)
 
     def _actor(self, settings: OfferSettings, state: Any) -> OfferActor:
-        return OfferActor(settings, self.channel, self.tick, self.strategy, self, state, self.config.supervisor)
+        channel = self.channel_for(settings.key)
+        return OfferActor(settings, channel, self.tick, self.strategy, self, state, self.config.supervisor)
+
+    def _by_key(self, overrides: Mapping[str, ChannelSettings]) -> dict[OfferKey, ChannelSettings]:
+        return {OfferKey(self.seller, self.code, sku): channel for sku, channel in overrides.items()}
+
+    def channel_for(self, key: OfferKey) -> ChannelSettings:
+        """The channel settings one offer decides and is guarded with: its own, or the marketplace's."""
+        return self.overrides.get(key, self.channel)
 
     @property
     def wall_offset(self) -> float:
@@ -390,12 +405,26 @@ class MarketRuntime:
         self.replace_offer(msgspec.structs.replace(self.offer(sku).settings, bounds=bounds))
 
     def set_channel(self, channel: ChannelSettings) -> None:
-        """New channel settings for the whole marketplace; every offer decides again on them."""
-        self.channel = channel
-        self.batcher.channel = channel
-        for actor in self.actors.values():
-            actor.channel = channel
-            actor.nudge()
+        """New channel settings for the whole marketplace (the offers with settings of their own keep them); every
+        offer that uses them decides again."""
+        self.set_channels(channel, {key.sku: own for key, own in self.overrides.items()})
+
+    def set_channels(self, channel: ChannelSettings, overrides: Mapping[str, ChannelSettings]) -> int:
+        """New channel settings for the marketplace and for the SKUs with settings of their own (all of them: a SKU
+        left out uses the marketplace's from now on), in one step; every offer whose settings changed decides
+        again on them. How many offers that was."""
+        by_key = self._by_key(overrides)
+        self.channel = self.batcher.channel = channel
+        self.overrides.clear()  # the batcher reads the same map
+        self.overrides.update(by_key)
+        changed = 0
+        for key, actor in self.actors.items():
+            now = self.channel_for(key)
+            if actor.channel != now:
+                actor.channel = now
+                actor.nudge()
+                changed += 1
+        return changed
 
     def respawn(self, sku: str) -> None:
         """Bring a quarantined offer back. Its search starts afresh: the state it crashed on may be the cause."""
