@@ -30,6 +30,7 @@ __all__ = [
     "minor",
     "no_response",
     "pair",
+    "unreadable",
 ]
 
 A = TypeVar("A")
@@ -115,6 +116,11 @@ def failure(key: OfferKey, at: float, status: int, reason: str | None, errors: S
 def invalid(key: OfferKey, at: float, detail: str) -> ItemFailure:
     """An answer that cannot be read (a field missing, an amount too precise): asking again gives the same."""
     return ItemFailure(key, at, INVALID_RESPONSE, detail, transient=False)
+
+
+def unreadable(key: OfferKey, at: float, detail: str) -> ItemFailure:
+    """A reply that is not JSON at all (cut short on the way, an error page): asking again may well succeed."""
+    return ItemFailure(key, at, INVALID_RESPONSE, detail, transient=True)
 
 
 def no_response(key: OfferKey, at: float) -> ItemFailure:

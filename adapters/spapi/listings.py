@@ -13,7 +13,7 @@ from typing import Final, NamedTuple
 
 import msgspec
 
-from adapters.spapi.items import INVALID_RESPONSE, amount_minor, invalid, minor
+from adapters.spapi.items import INVALID_RESPONSE, amount_minor, invalid, minor, unreadable
 from adapters.spapi.wire.common import errors_of
 from adapters.spapi.wire.listings import Issue, ListingsItem, PriceSchedule, PurchasableOffer, SubmissionResponse
 from engine.model import ListingState, OfferKey, OfferUpdate, SubmissionResult, SubmissionStatus
@@ -57,11 +57,14 @@ def listings_item(
 ) -> ListingReadBack | ItemFailure:
     """getListingsItem's reply (with summaries, attributes, issues, offers and fulfillment availability) for
     ``key``: what it says about ``marketplace_id``. A reply that cannot be read, or with an amount that is not one
-    of ``currency``, is the key's failure."""
+    of ``currency``, is the key's failure: transient when the reply is not JSON at all (cut short on the way), for
+    good when it is JSON of another shape."""
     try:
         item = _ITEM.decode(reply)
-    except (msgspec.ValidationError, msgspec.DecodeError) as error:
+    except msgspec.ValidationError as error:  # a subclass of DecodeError: JSON, of another shape
         return invalid(key, at, str(error))
+    except msgspec.DecodeError as error:
+        return unreadable(key, at, str(error))
     try:
         price = _offered_price(item, marketplace_id, currency)
         terms = _terms(item, marketplace_id, currency)

@@ -18,6 +18,8 @@ loads what it does not use: `run` and `demo` never import `bench`.
                  | reload  [--json]
     repricer bench convergence [--scenario S1a,S2|all] [--delay 2m,5m] [--tau 0,0.005] [--seeds N] [--rows R] ...
     repricer bench throughput [--actors 10k,100k] [--seconds S] [--json FILE]
+    repricer sim serve [--port 8765] [--host 127.0.0.1] [--scenario S1b] [--skus N] [--marketplaces DE,FR,IT]
+                       [--time-scale X] [--seed S] [--faults JSON] [--catalog FILE [--account ID]]
 
 The store-using commands share one SQLite database in the user's data directory (`engine.cli.database`); ``--db``
 names another. `run --sim` keeps its state in memory unless given ``--db``; `demo` always does (its virtual time
@@ -38,7 +40,7 @@ from collections.abc import Callable, Sequence
 from importlib import metadata
 
 from engine import logs
-from engine.cli import bench, catalog, config, ctl, demo, history, listings, run
+from engine.cli import bench, catalog, config, ctl, demo, history, listings, run, sim
 from engine.cli.args import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, HelpFormatter
 
 __all__ = ["main"]
@@ -95,6 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     history.add_parser(sub)
     ctl.add_parser(sub)
     bench.add_parser(sub)
+    sim.add_parser(sub)
     return parser
 
 

@@ -1,10 +1,35 @@
-"""An HTTP fake of Amazon's Selling Partner API and Login with Amazon over one simulated market.
+"""An HTTP fake of Amazon's Selling Partner API and Login with Amazon over the simulated markets.
 
 `SpApiFake` is a plain ASGI application: the real SP-API adapter (`adapters.spapi`) talks to it over HTTP exactly
 as it talks to Amazon, and meets Amazon's shapes, refusals (403, 429, 400) and quotas, the simulator's
-(`sim.api.MarketApi`). Tests call it in-process through `httpx.ASGITransport`; a server can run it the same way.
+(`sim.api.MarketApi`). Tests call it in-process through `httpx.ASGITransport`; `serve` runs it over real HTTP
+(hypercorn's trio worker), as `repricer sim serve` does. `Faults` are what it injects on demand.
 """
 
-from sim.fake._app import LWA_TOKEN_PATH, STATS_PATH, FakeStats, SpApiFake
+from sim.fake._app import DEFAULT_WALL_ORIGIN, FAULTS_PATH, LWA_TOKEN_PATH, OPERATIONS, STATS_PATH, SpApiFake
+from sim.fake._backend import FakeStats
+from sim.fake._build import SIM_REFRESH_TOKEN, scenario_fake
+from sim.fake._faults import FAULT_KINDS, Faults, ServerErrors, Slow, Window
+from sim.fake._feeds import FeedTiming
+from sim.fake._serve import DEFAULT_HOST, DEFAULT_PORT, serve
 
-__all__ = ["LWA_TOKEN_PATH", "STATS_PATH", "FakeStats", "SpApiFake"]
+__all__ = [
+    "DEFAULT_HOST",
+    "DEFAULT_PORT",
+    "DEFAULT_WALL_ORIGIN",
+    "FAULTS_PATH",
+    "FAULT_KINDS",
+    "LWA_TOKEN_PATH",
+    "OPERATIONS",
+    "SIM_REFRESH_TOKEN",
+    "STATS_PATH",
+    "FakeStats",
+    "Faults",
+    "FeedTiming",
+    "ServerErrors",
+    "Slow",
+    "SpApiFake",
+    "Window",
+    "scenario_fake",
+    "serve",
+]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Final
 
-__all__ = ["JSON", "Receive", "Scope", "Send", "read_body", "reply"]
+__all__ = ["JSON", "MAX_BODY", "BodyTooLarge", "Receive", "Scope", "Send", "read_body", "reply"]
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -21,11 +21,11 @@ MAX_BODY: Final = 1 << 20
 
 
 class BodyTooLarge(Exception):
-    """The request's body exceeds `MAX_BODY`."""
+    """The request's body exceeds the limit its route reads."""
 
 
-async def read_body(receive: Receive) -> bytes:
-    """The whole body of an HTTP request, however many messages it comes in."""
+async def read_body(receive: Receive, limit: int = MAX_BODY) -> bytes:
+    """The whole body of an HTTP request, however many messages it comes in; `BodyTooLarge` past ``limit`` bytes."""
     parts: list[bytes] = []
     size = 0
     while True:
@@ -34,7 +34,7 @@ async def read_body(receive: Receive) -> bytes:
             break
         chunk = bytes(message.get("body", b""))
         size += len(chunk)
-        if size > MAX_BODY:
+        if size > limit:
             raise BodyTooLarge
         parts.append(chunk)
         if not message.get("more_body", False):

@@ -33,13 +33,19 @@ class LwaError(msgspec.Struct, frozen=True, gc=False):
 
 
 class TokenBook:
-    """The refresh tokens of the market's seller accounts and the access tokens issued for them."""
+    """The refresh tokens of the market's seller accounts and the access tokens issued for them.
 
-    def __init__(self, sellers: Mapping[str, int], *, lifetime_s: float = DEFAULT_LIFETIME_S) -> None:
+    A token lives ``lifetime_s`` of the fake's clock; the reply says ``expires_in`` seconds (by default the same),
+    which differ when the fake's clock runs faster than its clients' (`repricer sim serve --time-scale`)."""
+
+    def __init__(
+        self, sellers: Mapping[str, int], *, lifetime_s: float = DEFAULT_LIFETIME_S, expires_in: int | None = None
+    ) -> None:
         if not lifetime_s > 0:
             raise ValueError(f"an access token's lifetime must be positive, not {lifetime_s}")
         self._sellers = dict(sellers)
         self.lifetime_s = lifetime_s
+        self.expires_in = int(lifetime_s) if expires_in is None else expires_in
         self._issued: dict[str, tuple[int, float]] = {}  # access token -> (seller, expires at)
         self._count = 0
 
@@ -57,7 +63,7 @@ class TokenBook:
         self._count += 1
         token = f"Atza|sim-{seller}-{self._count}"
         self._issued[token] = (seller, now + self.lifetime_s)
-        return TokenReply(token, refresh_token, "bearer", int(self.lifetime_s))
+        return TokenReply(token, refresh_token, "bearer", self.expires_in)
 
     def seller(self, access_token: str, now: float) -> int | None:
         """The seller an access token was issued for, while it is valid; None for one unknown or expired."""
@@ -70,6 +76,12 @@ class TokenBook:
         """Whether this token was issued here and has expired (Amazon says so in its 403's details)."""
         issued = self._issued.get(access_token)
         return issued is not None and now >= issued[1]
+
+    def expire(self, access_token: str, now: float) -> None:
+        """End a token before its time, as Amazon may: from ``now`` it is refused as expired."""
+        issued = self._issued.get(access_token)
+        if issued is not None:
+            self._issued[access_token] = (issued[0], min(issued[1], now))
 
     def _forget_expired(self, now: float) -> None:
         """Drop tokens expired for a lifetime already, so a long run keeps a bounded book; a token just expired

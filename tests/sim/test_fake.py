@@ -17,7 +17,7 @@ from engine.config import Credentials, CredentialSources, Endpoints, Secret, Sel
 from engine.model import ShareReading
 from engine.ports import Throttled
 from sim.api import MarketApi
-from sim.fake import LWA_TOKEN_PATH, STATS_PATH, SpApiFake
+from sim.fake import LWA_TOKEN_PATH, SIM_REFRESH_TOKEN, STATS_PATH, SpApiFake, scenario_fake
 from sim.spec import OurSpec
 from tests.sim.markets import one_row_market
 
@@ -50,7 +50,7 @@ async def _token(client: httpx.AsyncClient, refresh_token: str = REFRESH) -> htt
 
 
 def _summary_body(fake: SpApiFake) -> bytes:
-    return competitive_summary_request(catalog_settings(fake.api.market))
+    return competitive_summary_request(catalog_settings(fake.apis[0].market))
 
 
 async def test_a_refresh_token_buys_an_access_token(
@@ -101,7 +101,7 @@ async def test_the_adapter_reads_the_summary_and_then_is_throttled(autojump_cloc
     """The real adapter end to end: its token exchange, its request, its decoder; the second call within the
     quota's refill (0.033/s, burst 1) is Amazon's 429, which the adapter sorts as `Throttled`."""
     fake = _fake()
-    market = fake.api.market
+    market = fake.apis[0].market
     account = SellerAccount(
         id="acme",
         merchant_id=market.seller_id(0, 0),
@@ -136,7 +136,8 @@ async def test_the_adapter_reads_the_summary_and_then_is_throttled(autojump_cloc
     assert stats["requests"] == 2
     assert stats["answered"] == {"getCompetitiveSummary": 1}
     assert stats["throttled"] == 1
-    assert stats["over_quota"] == {"getCompetitiveSummary": 1}
+    assert stats["over_quota"] == 1
+    assert stats["over_quota_by_operation"] == {"getCompetitiveSummary": 1}
     assert stats["token_exchanges"] == 1
 
 
@@ -198,10 +199,53 @@ async def test_stats_count_what_was_asked(
         "requests": 2,
         "answered": {},
         "throttled": 0,
-        "over_quota": {},
+        "over_quota": 0,
+        "over_quota_by_operation": {},
         "unauthorized": 1,
         "bad_requests": 0,
+        "server_errors": 0,
         "not_found": 1,
         "token_exchanges": 0,
         "token_refusals": 1,
+        "updates_accepted": 0,
+        "updates_applied": 0,
+        "updates_invalid": 0,
+        "prices_outside_bounds": 0,
+        "faults": {},
+        "buybox_share": 1.0,  # our offer alone on its items: featured for every view
     }
+
+
+async def test_one_account_on_two_marketplaces_has_one_quota(autojump_clock: trio.testing.MockClock) -> None:
+    """`scenario_fake`'s markets (DE and GB, seeds 4 and 5) share the seller's buckets, as Amazon's are per seller:
+    a GB batch right after a DE one is throttled; a listing read names both marketplaces' offers at once."""
+    fake = scenario_fake(scenario="S1a", seed=4, skus=3, marketplaces=["DE", "GB"])
+    de, gb = (api.market for api in fake.apis)
+    assert (de.spec.seeds, gb.spec.seeds, de.spec.currency[0], gb.spec.currency[0]) == ((4,), (5,), "EUR", "GBP")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=fake), base_url=BASE) as client:
+        form = {
+            "grant_type": "refresh_token",
+            "refresh_token": SIM_REFRESH_TOKEN,
+            "client_id": "a",
+            "client_secret": "b",
+        }
+        headers = {"x-amz-access-token": (await client.post(LWA, data=form)).json()["access_token"]}
+        statuses = []
+        for market in (de, gb):
+            body = competitive_summary_request(catalog_settings(market))
+            statuses.append((await client.post(SUMMARY, content=body, headers=headers)).status_code)
+        sku = de.spec.sku[0]
+        item = await client.get(
+            f"/listings/2021-08-01/items/{de.seller_id(0, 0)}/{sku}",
+            params={"marketplaceIds": "A1PA6795UKMFR9,A1F83G8C2ARO7P", "includedData": "offers"},
+            headers=headers,
+        )
+    assert statuses == [200, 429]
+    offers = {offer["marketplaceId"]: offer["price"]["currencyCode"] for offer in item.json()["offers"]}
+    assert offers == {"A1PA6795UKMFR9": "EUR", "A1F83G8C2ARO7P": "GBP"}
+
+
+def test_markets_with_their_own_quota_books_are_refused() -> None:
+    one, two = (one_row_market(OurSpec(1000, 500, 2000), notifications=False) for _ in range(2))
+    with pytest.raises(ValueError, match="share one quota book"):
+        SpApiFake([MarketApi(one), MarketApi(two)], {REFRESH: 0})

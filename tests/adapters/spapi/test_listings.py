@@ -90,6 +90,14 @@ def test_an_unreadable_read_back_is_the_keys_failure() -> None:
     answer = listings_item(b'{"offers": [{"marketplaceId": 3}]}', KEY, at=AT, marketplace_id=DE, currency="EUR")
     assert isinstance(answer, ItemFailure)
     assert answer.message == "Expected `str`, got `int` - at `$.offers[0].marketplaceId`"
+    assert not answer.transient  # asking again gets the same shape
+
+
+def test_a_read_back_cut_short_on_the_way_is_worth_asking_again() -> None:
+    whole = encode(listing())
+    answer = listings_item(whole[: len(whole) // 2], KEY, at=AT, marketplace_id=DE, currency="EUR")
+    assert isinstance(answer, ItemFailure)
+    assert (answer.code, answer.transient) == (INVALID_RESPONSE, True)
 
 
 # --- patchListingsItem's reply -----------------------------------------------------------------------------------
