@@ -8,6 +8,7 @@ loads what it does not use: `run` and `demo` never import `bench`.
                        [--db PATH]
     repricer run --config FILE [--db PATH] [--control-socket PATH] [--hours H]
     repricer config check FILE [--json]
+    repricer amazon authorize --config FILE --seller ID --env-file FILE [--consent --application-id ID ...]
     repricer demo [--skus N] [--hours H] [--seed S] [--scenario NAME] [--marketplace DE] [--json FILE]
     repricer catalog import FILE [--format csv|jsonl] [--seller ID] [--marketplace DE] [--dry-run] [--json] [--db PATH]
     repricer catalog export [--seller ID] [--marketplace DE] [--format csv|jsonl] [-o FILE] [--db PATH]
@@ -40,7 +41,7 @@ from collections.abc import Callable, Sequence
 from importlib import metadata
 
 from engine import logs
-from engine.cli import bench, catalog, config, ctl, demo, history, listings, run, sim
+from engine.cli import amazon, bench, catalog, config, ctl, demo, history, listings, run, sim
 from engine.cli.args import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, HelpFormatter
 
 __all__ = ["main"]
@@ -91,6 +92,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(required=True, metavar="command")
     run.add_parser(sub)
     config.add_parser(sub)
+    amazon.add_parser(sub)
     demo.add_parser(sub)
     catalog.add_parser(sub)
     listings.add_parser(sub)

@@ -76,16 +76,18 @@ class Credentials(msgspec.Struct, frozen=True):
 
 
 def resolve_credentials(
-    source: Source, table: CredentialsTable, at: KeyPath, environ: Mapping[str, str]
+    source: Source, table: CredentialsTable, at: KeyPath, environ: Mapping[str, str], *, refresh_token: bool = True
 ) -> Credentials:
-    """The credentials of the ``[seller.credentials]`` table at ``at``, environment variables read."""
+    """The credentials of the ``[seller.credentials]`` table at ``at``, environment variables read. With
+    ``refresh_token`` False an unset refresh token variable is no error (its value is then empty): the seller is
+    about to be authorized (`repricer amazon authorize`), which is what puts the token there."""
     client_id, client_id_from = _value(source, table, "client_id", at, environ)
     client_secret, client_secret_from = _value(source, table, "client_secret", at, environ)
-    refresh_token, refresh_token_from = _value(source, table, "refresh_token", at, environ)
+    token, refresh_token_from = _value(source, table, "refresh_token", at, environ, required=refresh_token)
     return Credentials(
         client_id,
         Secret(client_secret),
-        Secret(refresh_token),
+        Secret(token),
         CredentialSources(client_id_from, client_secret_from, refresh_token_from),
     )
 
@@ -121,9 +123,16 @@ def check_private(source: Source, mode: int, secrets: list[KeyPath]) -> None:
 
 
 def _value(
-    source: Source, table: CredentialsTable, name: str, at: KeyPath, environ: Mapping[str, str]
+    source: Source,
+    table: CredentialsTable,
+    name: str,
+    at: KeyPath,
+    environ: Mapping[str, str],
+    *,
+    required: bool = True,
 ) -> tuple[str, str]:
-    """One credential's value, and where it came from."""
+    """One credential's value, and where it came from (``"env NAME"`` for a variable, even one not set when the
+    value is not ``required``, which then is empty)."""
     literal: str | None = getattr(table, name)
     variable: str | None = getattr(table, f"{name}_env")
     if literal is not None and variable is not None:
@@ -149,6 +158,8 @@ def _value(
             f"is it the {name} itself? Put the value in the environment and its name here",
         )
     value = environ.get(variable)
+    if not required and not (value or "").strip():
+        return "", f"env {variable}"
     if value is None:
         raise source.error(where, f"the environment variable {variable} is not set")
     if not value.strip():

@@ -37,9 +37,11 @@ from engine.marketplaces import ENDPOINTS, MARKETPLACES, Region
 __all__ = ["load"]
 
 
-def load(file: Path | str, environ: Mapping[str, str] | None = None) -> Config:
+def load(file: Path | str, environ: Mapping[str, str] | None = None, *, refresh_tokens: bool = True) -> Config:
     """The configuration in ``file``, checked and resolved; environment variables from ``environ`` (default: this
-    process's). Raises `ConfigError` (``FILE:LINE: key.path: what is wrong``) on the first problem."""
+    process's). Raises `ConfigError` (``FILE:LINE: key.path: what is wrong``) on the first problem. With
+    ``refresh_tokens`` False a refresh token variable that is not set yet is no error (`repricer amazon
+    authorize`, which sets it)."""
     file = Path(file)
     try:
         with file.open("rb") as opened:
@@ -65,7 +67,7 @@ def load(file: Path | str, environ: Mapping[str, str] | None = None) -> Config:
         at: KeyPath = ("seller", index)
         _check_id(source, seller, at, sellers)
         _check_merchant_id(source, seller, at)
-        sellers.append(_seller(source, seller, raw_sellers[index], at, environ))
+        sellers.append(_seller(source, seller, raw_sellers[index], at, environ, refresh_tokens))
     base = file.absolute().parent
     database, control_socket = document.database, document.control_socket
     return Config(
@@ -102,7 +104,12 @@ def _check_merchant_id(source: Source, seller: SellerTable, at: KeyPath) -> None
 
 
 def _seller(
-    source: Source, seller: SellerTable, raw: dict[str, object], at: KeyPath, environ: Mapping[str, str]
+    source: Source,
+    seller: SellerTable,
+    raw: dict[str, object],
+    at: KeyPath,
+    environ: Mapping[str, str],
+    refresh_token: bool,
 ) -> SellerAccount:
     region: Region = "NA" if seller.region == "na" else "EU" if seller.region == "eu" else "FE"
     codes = _marketplaces(source, seller, region, at)
@@ -119,7 +126,9 @@ def _seller(
         id=seller.id,
         merchant_id=seller.merchant_id,
         region=region,
-        credentials=resolve_credentials(source, seller.credentials, (*at, "credentials"), environ),
+        credentials=resolve_credentials(
+            source, seller.credentials, (*at, "credentials"), environ, refresh_token=refresh_token
+        ),
         endpoints=_endpoints(source, seller.endpoints, region, (*at, "endpoints")),
         markets=tuple(market_settings(source, code, channels.get(code), (*at, "channel", code)) for code in codes),
     )

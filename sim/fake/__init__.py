@@ -6,7 +6,15 @@ as it talks to Amazon, and meets Amazon's shapes, refusals (403, 429, 400) and q
 (hypercorn's trio worker), as `repricer sim serve` does. `Faults` are what it injects on demand.
 """
 
-from sim.fake._app import DEFAULT_WALL_ORIGIN, FAULTS_PATH, LWA_TOKEN_PATH, OPERATIONS, STATS_PATH, SpApiFake
+from sim.fake._app import (
+    CONSENT_PATH,
+    DEFAULT_WALL_ORIGIN,
+    FAULTS_PATH,
+    LWA_TOKEN_PATH,
+    OPERATIONS,
+    STATS_PATH,
+    SpApiFake,
+)
 from sim.fake._backend import FakeStats
 from sim.fake._build import SIM_REFRESH_TOKEN, scenario_fake
 from sim.fake._faults import FAULT_KINDS, Faults, ServerErrors, Slow, Window
@@ -14,6 +22,7 @@ from sim.fake._feeds import FeedTiming
 from sim.fake._serve import DEFAULT_HOST, DEFAULT_PORT, serve
 
 __all__ = [
+    "CONSENT_PATH",
     "DEFAULT_HOST",
     "DEFAULT_PORT",
     "DEFAULT_WALL_ORIGIN",

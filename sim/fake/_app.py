@@ -34,7 +34,7 @@ import itertools
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Final, NamedTuple
-from urllib.parse import parse_qs, unquote
+from urllib.parse import parse_qs, unquote, urlencode
 
 import msgspec
 import trio
@@ -57,10 +57,20 @@ from sim.fake._listings import GET_LISTINGS_ITEM, PATCH_LISTINGS_ITEM, get_listi
 from sim.fake._lwa import DEFAULT_LIFETIME_S, LwaError, TokenBook
 from sim.fake._offers import ITEM_OFFERS, LISTING_OFFERS, offers_batch
 from sim.fake._pricing import COMPETITIVE_SUMMARY, FOEP, competitive_summary, featured_offer_expected_price
+from sim.ids import our_seller_id
 
-__all__ = ["DEFAULT_WALL_ORIGIN", "FAULTS_PATH", "LWA_TOKEN_PATH", "OPERATIONS", "STATS_PATH", "SpApiFake"]
+__all__ = [
+    "CONSENT_PATH",
+    "DEFAULT_WALL_ORIGIN",
+    "FAULTS_PATH",
+    "LWA_TOKEN_PATH",
+    "OPERATIONS",
+    "STATS_PATH",
+    "SpApiFake",
+]
 
 LWA_TOKEN_PATH: Final = "/auth/o2/token"
+CONSENT_PATH: Final = "/apps/authorize/consent"  # Seller Central's, for the website authorization workflow
 STATS_PATH: Final = "/_sim/stats"
 FAULTS_PATH: Final = "/_sim/faults"
 # What trio time 0 is on the wall, for the timestamps Amazon writes (a feed's createdTime): fixed, so a run replays.
@@ -218,6 +228,8 @@ class SpApiFake:
             await self._control(scope, receive, send)
         elif path == LWA_TOKEN_PATH:
             await self._token(scope["method"], receive, send)
+        elif path == CONSENT_PATH:
+            await self._consent(scope, send)
         else:
             await self._sp_api(scope, receive, send)
 
@@ -240,6 +252,32 @@ class SpApiFake:
             await reply(send, status, body, content_type=content_type)
         else:
             await reply(send, 404, errors_body("NotFound", "Resource not found", f"{method} {path}"))
+
+    async def _consent(self, scope: Scope, send: Send) -> None:
+        """Seller Central's consent page, consenting at once for the first seller the fake knows: a redirect to
+        ``redirect_uri`` with ``state``, ``selling_partner_id`` and ``spapi_oauth_code``. Amazon's errors where
+        they apply: no ``application_id`` (MD1000 stands in for the draft-app case too), no ``redirect_uri`` (the
+        fake has no registered URI to fall back on: MD5101)."""
+        query = {k: v[0] for k, v in parse_qs(scope.get("query_string", b"").decode("utf-8", "replace")).items()}
+        if scope["method"] != "GET":
+            await reply(send, 405, b"consent is a page: GET it", content_type=b"text/plain")
+            return
+        if not query.get("application_id"):
+            await reply(send, 400, b"MD1000: no application_id", content_type=b"text/plain")
+            return
+        redirect_uri = query.get("redirect_uri", "")
+        if not redirect_uri.startswith(("http://", "https://")):
+            await reply(send, 400, b"MD5101: the redirect_uri is not registered", content_type=b"text/plain")
+            return
+        refresh_token, seller = next(iter(self._tokens.sellers.items()))
+        code = self._tokens.consent(refresh_token, redirect_uri, trio.current_time())
+        answer = {
+            "state": query.get("state", ""),
+            "selling_partner_id": our_seller_id(seller),
+            "spapi_oauth_code": code,
+        }
+        location = f"{redirect_uri}{'&' if '?' in redirect_uri else '?'}{urlencode(answer)}"
+        await reply(send, 302, b"", content_type=b"text/plain", headers=((b"location", location.encode()),))
 
     async def _token(self, method: str, receive: Receive, send: Send) -> None:
         if method != "POST":

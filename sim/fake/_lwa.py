@@ -3,19 +3,25 @@
 Each refresh token is one seller account of the market (its seller index). An exchange answers a new access token
 valid for ``lifetime_s`` of trio's clock; the SP-API routes accept it until then and answer 403 after. The tokens
 are counters, not secrets: the fake guards nothing, it only makes the client meet Amazon's refusals.
+
+The website authorization workflow ends here too: a consent (`TokenBook.consent`, the fake's Seller Central page,
+which consents at once) issues an ``spapi_oauth_code`` for one redirect URI; exchanged once within
+`CODE_LIFETIME_S` with ``grant_type=authorization_code`` and that same ``redirect_uri``, it answers the seller's
+refresh token, as Amazon does.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Final
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
 
 import msgspec
 
-__all__ = ["LwaError", "TokenBook", "TokenReply"]
+__all__ = ["CODE_LIFETIME_S", "LwaError", "TokenBook", "TokenReply"]
 
 DEFAULT_LIFETIME_S: Final = 3600.0  # Amazon's access tokens live an hour
+CODE_LIFETIME_S: Final = 300.0  # an authorization code must be exchanged within minutes
 
 
 class TokenReply(msgspec.Struct, frozen=True, gc=False):
@@ -47,12 +53,29 @@ class TokenBook:
         self.lifetime_s = lifetime_s
         self.expires_in = int(lifetime_s) if expires_in is None else expires_in
         self._issued: dict[str, tuple[int, float]] = {}  # access token -> (seller, expires at)
+        self._codes: dict[str, tuple[str, str, float]] = {}  # code -> (refresh token, redirect URI, expires at)
         self._count = 0
+
+    @property
+    def sellers(self) -> Mapping[str, int]:
+        """Each refresh token the fake accepts, and the seller it is for."""
+        return self._sellers
+
+    def consent(self, refresh_token: str, redirect_uri: str, now: float) -> str:
+        """An authorization code for the seller of ``refresh_token``, good once for ``redirect_uri``."""
+        if refresh_token not in self._sellers:
+            raise KeyError(f"no seller has the refresh token {refresh_token!r}")
+        self._count += 1
+        code = f"ANsim{self._sellers[refresh_token]}x{self._count}"
+        self._codes[code] = (refresh_token, redirect_uri, now + CODE_LIFETIME_S)
+        return code
 
     def exchange(self, form: bytes, now: float) -> TokenReply | LwaError:
         """Answer a token request's form: a new access token, or the OAuth error Amazon would send."""
         fields = {name: values[0] for name, values in parse_qs(form.decode("utf-8", "replace")).items()}
         grant = fields.get("grant_type")
+        if grant == "authorization_code":
+            return self._redeem(fields, now)
         if grant != "refresh_token":
             return LwaError("unsupported_grant_type", f"The authorization grant type {grant!r} is not supported")
         refresh_token = fields.get("refresh_token", "")
@@ -64,6 +87,17 @@ class TokenBook:
         token = f"Atza|sim-{seller}-{self._count}"
         self._issued[token] = (seller, now + self.lifetime_s)
         return TokenReply(token, refresh_token, "bearer", self.expires_in)
+
+    def _redeem(self, fields: Mapping[str, str], now: float) -> TokenReply | LwaError:
+        """``grant_type=authorization_code``: the code once, before it expires, with the redirect URI it was
+        issued for; the answer carries the seller's refresh token beside a first access token."""
+        issued = self._codes.pop(fields.get("code", ""), None)
+        if issued is None or now >= issued[2]:
+            return LwaError("invalid_grant", "The request has an invalid grant parameter : code")
+        refresh_token, redirect_uri, _ = issued
+        if fields.get("redirect_uri") != redirect_uri:
+            return LwaError("invalid_grant", "The redirect_uri does not match the one the code was issued for")
+        return self.exchange(f"grant_type=refresh_token&refresh_token={quote(refresh_token)}".encode(), now)
 
     def seller(self, access_token: str, now: float) -> int | None:
         """The seller an access token was issued for, while it is valid; None for one unknown or expired."""
