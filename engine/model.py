@@ -430,11 +430,13 @@ class OfferUpdate(msgspec.Struct, frozen=True, gc=False, tag=True):
     prices_only: bool = False
 
 
-SubmissionStatus = Literal["accepted", "invalid", "throttled", "failed"]
+SubmissionStatus = Literal["accepted", "invalid", "throttled", "failed", "submitted"]
 
 
 class SubmissionResult(msgspec.Struct, frozen=True, gc=False, tag=True):
-    """What Amazon said to one update. ``accepted`` is not applied: it is verified by reading back."""
+    """What Amazon said to one update. ``accepted`` is not applied: it is verified by reading back. ``submitted``
+    (always with the ``submission_id``) says only that Amazon has it, in a feed it processes for minutes: the
+    update's own outcome comes later (`engine.ports.FollowsSubmissions`)."""
 
     key: OfferKey
     update_id: int

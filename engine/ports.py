@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import msgspec
 import trio
@@ -37,6 +37,7 @@ __all__ = [
     "AccountError",
     "CatalogChange",
     "Clock",
+    "FollowsSubmissions",
     "ItemFailure",
     "Marketplace",
     "MarketplaceError",
@@ -191,11 +192,53 @@ class Marketplace(Protocol):
 
     async def submit(self, updates: Sequence[OfferUpdate]) -> list[SubmissionResult]:
         """Send offer updates; one result per update, in order (an update Amazon throttled on its own comes back
-        ``throttled``, one that failed on its own ``failed``). Raises `Throttled` when refused whole."""
+        ``throttled``, one that failed on its own ``failed``). Raises `Throttled` when refused whole. Only a
+        marketplace that `FollowsSubmissions` answers ``submitted``, and only while its outcomes are followed."""
         ...
 
     async def read_back(self, keys: Sequence[OfferKey]) -> list[ListingState | ItemFailure]:
         """Read our listings back, to verify that accepted updates were applied; one answer per key, in order."""
+        ...
+
+
+@runtime_checkable
+class FollowsSubmissions(Protocol):
+    """What a `Marketplace` also offers when it answers some submissions later: Amazon's JSON_LISTINGS_FEED takes
+    thousands of updates in one call, but says how each went only minutes later, once the feed is processed.
+
+    Its `submit` may then answer an update ``submitted``, with the submission's id (the feed's): Amazon has it. The
+    caller holds no submit slot meanwhile (a slot is for a call on the wire, and the quota it spends) and keeps the
+    update in flight, so no newer price of the same SKU overtakes it; the update's outcome arrives through
+    `follow_submissions`, which the caller runs for as long as it submits. A marketplace that answers every update
+    at once (the simulator, the tests' fakes) does not implement this, and its callers see no difference.
+    """
+
+    def reserve_bulk(self, waiting: int) -> int | None:
+        """With ``waiting`` updates ready to go, whether the next `submit` may carry them in bulk (a feed), and how
+        many at most; the quota of one bulk submission is then set aside for that submit (the seller's, which
+        the seller's other marketplaces spend too), so the batch taken on this answer finds it. None: too few wait
+        for a bulk to pay, its quota has no room, or outcomes are not followed; submit batches of
+        ``quota('submit').batch`` as usual. A reservation not used yet is given again, not made twice, so the
+        caller takes one bulk batch at a time."""
+        ...
+
+    async def follow_submissions(
+        self,
+        send: trio.MemorySendChannel[Sequence[SubmissionResult]],
+        submitted: Mapping[str, Sequence[OfferUpdate]],
+        *,
+        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Until cancelled: send, once Amazon has it, the outcome of every update that `submit` answered
+        ``submitted`` while this runs, and of ``submitted`` (the updates of each submission id whose outcome the
+        caller still waits for: after a restart, from the outbox; after this task was restarted, its own), one
+        message per submission. Each outcome is ``accepted``, ``invalid`` with Amazon's issues, or ``failed`` (the
+        submission went nowhere, Amazon does not know it, or it did not finish within the time the adapter waits):
+        a failed update is sent again, which is harmless since the latest price of a SKU wins.
+
+        An outcome may come twice (one handed over just before this task was cancelled is given again when it runs
+        next), so the caller keeps the first for each update. Transient failures are retried here; `AccountError`
+        ends the task. Closes ``send`` when it ends, as `Marketplace.stream_observations` does."""
         ...
 
 

@@ -4,7 +4,8 @@
 engine's types, one job each: `requests` (the bodies of the batch reads), `offers` (offers batches into
 `OfferSnapshot`s), `featured` (FOEP into `FoepReading`s, competitive summaries into `ShareReading`s), `listings`
 (a listing read back, a patch's reply), `encode` (an `OfferUpdate` as a patch or a feed message) and `feeds` (the
-Feeds API around a JSON_LISTINGS_FEED and its processing report). Around the wire: `auth` (a seller's Login with
+Feeds API around a JSON_LISTINGS_FEED and its processing report). Around the wire: `feeder` (a large submission
+made a feed, and followed to each update's outcome), `auth` (a seller's Login with
 Amazon access token, cached and renewed by one exchange at a time), `quotas` (the pace of each operation, 95% of
 Amazon's documented limits) and `client` (`SpApiClient`: one seller's requests, bounded in flight, each under a
 deadline, with 429, 5xx, timeouts and refused tokens sorted into the port's `Throttled`, `TransientError` and
@@ -18,8 +19,9 @@ read as `Decimal`s from the JSON text and converted to minor units exactly (`eng
 
 from adapters.spapi.auth import USER_AGENT, AccessTokens
 from adapters.spapi.client import SpApiClient
-from adapters.spapi.encode import PRODUCT_TYPE, feed_document, feed_message, offer_patches, patch_request
+from adapters.spapi.encode import PRODUCT_TYPE, feed_document, feed_message, message_id, offer_patches, patch_request
 from adapters.spapi.featured import VALID_FOEP, featured_offer_prices, featured_shares, share_reading
+from adapters.spapi.feeder import FeedConfig, Feeder
 from adapters.spapi.feeds import (
     CONTENT_TYPE,
     FEED_TYPE,
@@ -37,7 +39,7 @@ from adapters.spapi.feeds import (
 from adapters.spapi.items import INVALID_RESPONSE, NO_RESPONSE
 from adapters.spapi.listings import ListingReadBack, listings_item, patch_failure, patch_result
 from adapters.spapi.offers import condition_of, item_offers, listing_offers
-from adapters.spapi.quotas import ENGINE_OPERATIONS, engine_quota, quota
+from adapters.spapi.quotas import ENGINE_OPERATIONS, LISTINGS_FEED, engine_quota, quota
 from adapters.spapi.requests import (
     competitive_summary_request,
     featured_offer_price_request,
@@ -52,11 +54,14 @@ __all__ = [
     "FEED_TYPE",
     "FINISHED",
     "INVALID_RESPONSE",
+    "LISTINGS_FEED",
     "NO_RESPONSE",
     "PRODUCT_TYPE",
     "USER_AGENT",
     "VALID_FOEP",
     "AccessTokens",
+    "FeedConfig",
+    "Feeder",
     "ListingReadBack",
     "SpApiClient",
     "WireError",
@@ -80,6 +85,7 @@ __all__ = [
     "listing_offers",
     "listing_offers_request",
     "listings_item",
+    "message_id",
     "offer_patches",
     "patch_failure",
     "patch_request",

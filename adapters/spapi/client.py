@@ -15,6 +15,9 @@ to the caller (`engine.ports`):
   an application that lacks the role) forgets the token used and tries once more with a fresh one; a 403 again, a
   403 that is not about the token, or a 401 is `AccountError`: no retry cures it, someone must authorize again.
 
+`SpApiClient.transfer` sends to a presigned document URL (a feed document's upload, a processing report's
+download) under the same bound and deadline, without the access token: the URL carries its own signature.
+
 No access token appears in a log line or an exception: error details quote Amazon's first error (code and
 message, truncated and scrubbed of anything shaped like a credential) and the request id Amazon's support asks for.
 """
@@ -128,6 +131,26 @@ class SpApiClient:
             raise TransientError(operation, f"seller {self._seller}: {self._said(response, token)}")
         return response
 
+    async def transfer(
+        self, operation: str, method: str, url: str, *, content: bytes | None = None, content_type: str | None = None
+    ) -> httpx.Response:
+        """Send ``method`` to a presigned document URL (a feed document's upload, a processing report's download),
+        which carries its own signature: without the access token, which must not leave for another host, and
+        with ``content`` as the body, of ``content_type`` (the one given when the document was created, as the
+        signature covers it). In a slot and under the deadline like any request.
+
+        Returns any answer but a 5xx, 408 or 429, which are `TransientError` (the storage behind the URL says
+        "slow down" that way, not with Amazon's quota), as is a failure to get a reply. Neither the URL nor
+        the answer is quoted in an error, as the URL's query is a credential for the document."""
+        headers = {"User-Agent": USER_AGENT}
+        if content_type is not None:
+            headers["Content-Type"] = content_type
+        response = await self._send(operation, method, url, headers, None, content)
+        status = response.status_code
+        if status >= 500 or status in (408, 429):
+            raise TransientError(operation, f"seller {self._seller}: the document's storage answered HTTP {status}")
+        return response
+
     async def _attempt(
         self,
         operation: str,
@@ -137,14 +160,25 @@ class SpApiClient:
         params: Mapping[str, str | Sequence[str]] | None,
         json_body: bytes | None,
     ) -> httpx.Response:
-        """One attempt in a slot, under its deadline; a failure to get a reply is a `TransientError`."""
         headers = {"x-amz-access-token": token, "User-Agent": USER_AGENT, "Accept": "application/json"}
         if json_body is not None:
             headers["Content-Type"] = "application/json"
+        return await self._send(operation, method, url, headers, params, json_body)
+
+    async def _send(
+        self,
+        operation: str,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        params: Mapping[str, str | Sequence[str]] | None,
+        content: bytes | None,
+    ) -> httpx.Response:
+        """One attempt in a slot, under its deadline; a failure to get a reply is a `TransientError`."""
         async with self._slots:
             with trio.move_on_after(self._timeout_s):
                 try:
-                    return await self._http.request(method, url, params=params, content=json_body, headers=headers)
+                    return await self._http.request(method, url, params=params, content=content, headers=headers)
                 except httpx.TimeoutException as error:
                     raise self._transient(operation, f"timed out ({type(error).__name__})") from None
                 except httpx.TransportError as error:

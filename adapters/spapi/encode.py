@@ -13,6 +13,10 @@ Both carry the same JSON Patch operations:
 
 An update that is prices only carries the first operation alone. Amounts are rendered from minor units exactly
 (`engine.money.to_decimal`) as JSON numbers: 1999 EUR is ``19.99``, 1500 is ``15.00``.
+
+A feed message's id is its update's id (`message_id`), not its place in the feed: the processing report names
+messages by id, and a report read after a restart is read against the updates still waiting for it, whatever else
+the feed carried.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ __all__ = [
     "PRODUCT_TYPE",
     "feed_document",
     "feed_message",
+    "message_id",
     "offer_patches",
     "patch_request",
 ]
@@ -52,6 +57,7 @@ PRODUCT_TYPE: Final = "PRODUCT"
 OWN_CHANNEL: Final = "DEFAULT"  # fulfillment_channel_code of the seller's own warehouse
 FEED_VERSION: Final = "2.0"
 MAX_FEED_MESSAGES: Final = 25_000
+_MAX_MESSAGE_ID: Final = 2_147_483_647  # the feed schema's maximum messageId
 
 _ENCODER: Final = msgspec.json.Encoder(decimal_format="number")
 
@@ -93,10 +99,17 @@ def patch_request(update: OfferUpdate, *, product_type: str = PRODUCT_TYPE) -> b
     return _ENCODER.encode(PatchRequest(product_type, offer_patches(update)))
 
 
-def feed_message(message_id: int, update: OfferUpdate, *, product_type: str = PRODUCT_TYPE) -> FeedMessage:
+def message_id(update: OfferUpdate) -> int:
+    """The id of ``update``'s message in a feed: its update id, folded into the schema's range (1 to 2³¹ − 1). The
+    updates of one feed are taken from the daemon's sequence within moments of each other, so their ids differ by
+    far less than the range and stay unique within the feed, as the schema asks."""
+    return (update.update_id - 1) % _MAX_MESSAGE_ID + 1
+
+
+def feed_message(update: OfferUpdate, *, product_type: str = PRODUCT_TYPE) -> FeedMessage:
     """``update`` as one PATCH message of a JSON_LISTINGS_FEED."""
     return FeedMessage(
-        message_id=message_id,
+        message_id=message_id(update),
         sku=update.key.sku,
         operation_type="PATCH",
         product_type=product_type,
@@ -111,10 +124,13 @@ def feed_document(
     product_type: str = PRODUCT_TYPE,
     issue_locale: str = "en_US",
 ) -> bytes:
-    """A JSON_LISTINGS_FEED document of ``updates``, message ``n`` for ``updates[n - 1]`` (the processing report
-    names messages by these ids: `adapters.spapi.feeds.feed_results` reads it against the same sequence)."""
+    """A JSON_LISTINGS_FEED document of ``updates``, one message each, identified by `message_id` (the processing
+    report names messages by these ids: `adapters.spapi.feeds.feed_results` reads it against the updates)."""
     if not 0 < len(updates) <= MAX_FEED_MESSAGES:
         raise ValueError(f"a feed takes 1 to {MAX_FEED_MESSAGES} messages, not {len(updates)}")
+    ids = {message_id(update) for update in updates}
+    if len(ids) != len(updates):
+        raise ValueError("a feed's updates must have distinct update ids: its messages are known by them")
     header = FeedHeader(seller_id=seller_id, version=FEED_VERSION, issue_locale=issue_locale)
-    messages = tuple(feed_message(n, update, product_type=product_type) for n, update in enumerate(updates, 1))
+    messages = tuple(feed_message(update, product_type=product_type) for update in updates)
     return _ENCODER.encode(FeedDocument(header, messages))

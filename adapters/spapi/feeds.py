@@ -16,6 +16,7 @@ from typing import Final
 
 import msgspec
 
+from adapters.spapi.encode import message_id
 from adapters.spapi.wire.common import decode
 from adapters.spapi.wire.feeds import (
     CreateFeedDocumentResponse,
@@ -102,27 +103,30 @@ def unpack(document: bytes, compression: str | None) -> bytes:
 def feed_results(
     report: bytes, updates: Sequence[OfferUpdate], *, at: float, feed_id: str, fatal: bool = False
 ) -> list[SubmissionResult]:
-    """The processing report of the feed that carried ``updates`` (message ``n`` is ``updates[n - 1]``, as
-    `adapters.spapi.encode.feed_document` numbers them): one result per update, in order. ``fatal``: processing
-    ended FATAL (see the module docstring)."""
+    """The processing report of the feed that carried ``updates`` (all of its messages, or those still waiting for
+    it: each is known by `adapters.spapi.encode.message_id`): one result per update, in order. ``fatal``:
+    processing ended FATAL (see the module docstring). An issue that names another message of the feed is not
+    ours to keep; one that names no message but a SKU of ours goes to that SKU's update."""
     parsed = decode(_REPORT, report, "JSON_LISTINGS_FEED processing report")
-    by_sku = {update.key.sku: n for n, update in enumerate(updates, 1)}
+    ours = {message_id(update) for update in updates}
+    by_sku = {update.key.sku: message_id(update) for update in updates}
     own: dict[int, list[ReportIssue]] = {}
     general: list[ReportIssue] = []
     for issue in parsed.issues:
-        message_id = issue.message_id
-        if message_id is None and issue.sku is not None:
-            message_id = by_sku.get(issue.sku)
-        if message_id is not None and 0 < message_id <= len(updates):
-            own.setdefault(message_id, []).append(issue)
-        else:
+        message = issue.message_id
+        if message is None and issue.sku is not None:
+            message = by_sku.get(issue.sku)
+        if message is None:
             general.append(issue)
+        elif message in ours:
+            own.setdefault(message, []).append(issue)
     unprocessed = fatal or parsed.summary.messages_processed == 0
     results = []
-    for n, update in enumerate(updates, 1):
-        issues = [*own.get(n, ()), *general]
+    for update in updates:
+        mine = own.get(message_id(update), [])
+        issues = [*mine, *general]
         status: SubmissionStatus
-        if any(issue.severity == "ERROR" for issue in own.get(n, ())):
+        if any(issue.severity == "ERROR" for issue in mine):
             status = "invalid"
         else:
             status = "failed" if unprocessed else "accepted"

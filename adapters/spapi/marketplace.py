@@ -17,10 +17,15 @@ adapter does not pace: the engine's pacers keep one bucket per (seller, region, 
 A batch read that Amazon refuses with a 4xx of its own (a body it does not take) fails every key of it, not
 transiently; a 2xx whose envelope cannot be read is a `TransientError` (the next poll asks again).
 
-Submissions are patchListingsItem calls only: the JSON_LISTINGS_FEED path (`adapters.spapi.feeds`, for large
-submissions) is not wired into this adapter yet. Notifications (ANY_OFFER_CHANGED, PRICING_HEALTH) arrive through
-SQS, which this adapter does not read yet: `stream_observations` pushes nothing, and the engine's intake learns the
-market from its polls.
+Submissions choose their way per call. A few updates go as patchListingsItem calls, paced by the engine on
+``quota('submit')`` and answered at once. A large batch goes as one JSON_LISTINGS_FEED (`adapters.spapi.feeder`)
+when the seller's feed quota has room now and the caller follows the outcomes (`follow_submissions`, the port's
+`FollowsSubmissions`): each update is answered ``submitted`` with the feed's id, and its outcome arrives minutes
+later; the caller takes a large batch only when `reserve_bulk` has set a feed's quota aside for it. A feed that
+Amazon refuses for quota goes as patches.
+
+Notifications (ANY_OFFER_CHANGED, PRICING_HEALTH) arrive through SQS, which this adapter does not read yet:
+`stream_observations` pushes nothing, and the engine's intake learns the market from its polls.
 """
 
 from __future__ import annotations
@@ -35,12 +40,14 @@ import trio
 from adapters.spapi.client import SpApiClient
 from adapters.spapi.encode import patch_request
 from adapters.spapi.featured import featured_offer_prices, featured_shares
+from adapters.spapi.feeder import FeedConfig, Feeder
 from adapters.spapi.items import failure
 from adapters.spapi.listings import listings_item, patch_failure, patch_result
 from adapters.spapi.offers import listing_offers
-from adapters.spapi.quotas import ENGINE_OPERATIONS, engine_quota
+from adapters.spapi.quotas import ENGINE_OPERATIONS, engine_quota, quota
 from adapters.spapi.requests import competitive_summary_request, featured_offer_price_request, listing_offers_request
 from adapters.spapi.wire.common import WireError, errors_of
+from engine.actors.pacing import Pacers
 from engine.config.resolved import SellerAccount
 from engine.marketplaces import by_code
 from engine.model import (
@@ -86,8 +93,12 @@ class SpApiMarketplace:
     the Listings API's paths, and how our offer is told from the others in Amazon's replies. ``amazon_seller_ids``
     are the ids Amazon sells under as a retailer here.
 
+    ``feed_pacers`` pace the Feeds API calls: the account's, shared by its marketplaces as Amazon's buckets are
+    (default: this adapter's own); ``feeds`` sizes and times its feeds.
+
     ``calls`` counts the requests Amazon answered per engine operation, ``throttled`` the calls refused whole for
-    quota, ``throttled_items`` the keys answered throttled (or not sent) after a later request was refused.
+    quota, ``throttled_items`` the keys answered throttled (or not sent) after a later request was refused; the
+    feeds' own counts are the ``feeder``'s.
     """
 
     def __init__(
@@ -98,6 +109,8 @@ class SpApiMarketplace:
         offers: Iterable[OfferSettings],
         *,
         amazon_seller_ids: Collection[str] = frozenset(),
+        feed_pacers: Pacers | None = None,
+        feeds: FeedConfig | None = None,
     ) -> None:
         if client.seller != account.id:
             raise ValueError(f"the client acts for seller {client.seller!r}, not {account.id!r}")
@@ -119,6 +132,13 @@ class SpApiMarketplace:
         self.calls: dict[str, int] = dict.fromkeys(ENGINE_OPERATIONS, 0)
         self.throttled: dict[str, int] = dict.fromkeys(ENGINE_OPERATIONS, 0)
         self.throttled_items: dict[str, int] = dict.fromkeys(ENGINE_OPERATIONS, 0)
+        self.feeder = Feeder(
+            client,
+            merchant_id=account.merchant_id,
+            marketplace_id=self._marketplace_id,
+            pacers=feed_pacers if feed_pacers is not None else Pacers(quota),
+            config=feeds,
+        )
 
     @property
     def code(self) -> str:
@@ -275,10 +295,31 @@ class SpApiMarketplace:
 
         return await self._per_sku("read_back", keys, get, self._cut_short)
 
+    def reserve_bulk(self, waiting: int) -> int | None:
+        """A feed's size, its quota set aside, when ``waiting`` updates are enough for one and the account's feed
+        quota has room (`engine.ports.FollowsSubmissions`)."""
+        return self.feeder.reserve(waiting)
+
+    async def follow_submissions(
+        self,
+        send: trio.MemorySendChannel[Sequence[SubmissionResult]],
+        submitted: Mapping[str, Sequence[OfferUpdate]],
+        *,
+        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """The outcomes of the feeds `submit` makes while this runs, and of the feeds of ``submitted`` (by feed
+        id), once Amazon has processed them (`adapters.spapi.feeder.Feeder.follow`)."""
+        await self.feeder.follow(send, submitted, task_status=task_status)
+
     async def submit(self, updates: Sequence[OfferUpdate]) -> list[SubmissionResult]:
-        """patchListingsItem for each update, in order; see the module docstring for a call refused part way."""
+        """One feed for a large batch when the feed quota allows (each update answered ``submitted``), else
+        patchListingsItem for each update, in order; see the module docstring for a call refused part way."""
         for update in updates:
             self.offer(update.key)
+        if self.feeder.carries(len(updates)):
+            submitted = await self.feeder.submit(updates)
+            if submitted is not None:
+                return submitted
 
         async def patch(update: OfferUpdate) -> SubmissionResult:
             key = update.key

@@ -17,8 +17,9 @@ from typing import Final
 
 from engine.ports import Quota
 from sim.quotas import OPERATIONS as DOCUMENTED
+from sim.quotas import Operation
 
-__all__ = ["CALLED", "ENGINE_OPERATIONS", "MARGIN", "engine_quota", "quota"]
+__all__ = ["CALLED", "ENGINE_OPERATIONS", "LISTINGS_FEED", "MARGIN", "engine_quota", "quota"]
 
 MARGIN: Final = 0.95
 
@@ -37,6 +38,11 @@ CALLED: Final = (
     "getFeedDocument",
 )
 
+# JSON_LISTINGS_FEED's own limit, on top of createFeed's bucket: five submissions per five minutes per region
+# (reference/spapi.md). Paced as if it were an operation, under the feed type's name.
+LISTINGS_FEED: Final = "JSON_LISTINGS_FEED"
+_FEED_TYPES: Final[dict[str, Operation]] = {LISTINGS_FEED: Operation(5 / 300, 5, 25_000)}
+
 # The engine's operations (the `Marketplace` port's) and the SP-API operation each is made of, as the simulated
 # adapter maps them: offers are polled by our SKUs (getListingOffersBatch), submissions go out one patch per SKU.
 ENGINE_OPERATIONS: Final[dict[str, str]] = {
@@ -52,10 +58,13 @@ def quota(operation: str) -> Quota:
     """One seller's pace for an SP-API operation the adapter calls: 95% of the documented rate and burst.
 
     The burst is rounded down, but never below one call: a bucket of one (the pricing batches) stays one, since a
-    bucket that holds less than a call could never make one. ``batch`` is the items one call may carry."""
-    if operation not in CALLED:
-        raise KeyError(f"{operation!r} is not an SP-API operation the adapter calls ({', '.join(CALLED)})")
-    documented = DOCUMENTED[operation]
+    bucket that holds less than a call could never make one. ``batch`` is the items one call may carry. `LISTINGS_FEED`
+    is the feed type's own limit on createFeed calls that submit one."""
+    documented = _FEED_TYPES.get(operation)
+    if documented is None:
+        if operation not in CALLED:
+            raise KeyError(f"{operation!r} is not an SP-API operation the adapter calls ({', '.join(CALLED)})")
+        documented = DOCUMENTED[operation]
     return Quota(
         rate=documented.rate * MARGIN,
         burst=max(1, math.floor(documented.burst * MARGIN + 1e-9)),  # 20 × 0.95 is 18.999…

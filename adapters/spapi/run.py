@@ -23,6 +23,8 @@ import trio
 from adapters.spapi.auth import AccessTokens
 from adapters.spapi.client import MAX_IN_FLIGHT, SpApiClient
 from adapters.spapi.marketplace import SpApiMarketplace
+from adapters.spapi.quotas import quota
+from engine.actors.pacing import Pacers
 from engine.config.resolved import SellerAccount
 from engine.daemon import Daemon, DaemonPlan, RuntimeConfig, Service, compose
 from engine.ports import Store
@@ -43,6 +45,8 @@ class Accounts:
     def __init__(self, clients: dict[str, tuple[SellerAccount, SpApiClient]]) -> None:
         self._clients = clients
         self.adapters: dict[tuple[str, str], SpApiMarketplace] = {}
+        # The Feeds API's buckets are the account's, whichever marketplace a feed is for: one set of pacers each.
+        self._feed_pacers = {seller: Pacers(quota) for seller in clients}
 
     def marketplace(self, seller: str, code: str) -> SpApiMarketplace:
         """The adapter of ``seller`` on ``code`` (an `engine.daemon.MarketplaceFactory`): made once, without offers
@@ -50,7 +54,9 @@ class Accounts:
         adapter = self.adapters.get((seller, code))
         if adapter is None:
             account, client = self._clients[seller]
-            adapter = self.adapters[(seller, code)] = SpApiMarketplace(account, code, client, ())
+            adapter = self.adapters[(seller, code)] = SpApiMarketplace(
+                account, code, client, (), feed_pacers=self._feed_pacers[seller]
+            )
         return adapter
 
 

@@ -10,6 +10,15 @@ reading the listing back later, and sent again if Amazon never applied it.
 The quantity offered comes from a stock provider and travels with the price; it is never sent for an offer Amazon
 fulfils (that would turn it into a merchant-fulfilled offer), and not sent again while Amazon has it already.
 
+Feeds: a marketplace that `FollowsSubmissions` (Amazon's JSON_LISTINGS_FEED) may answer an update ``submitted``, its
+outcome to come minutes later. The batcher then releases the submit slot at once (a slot is for a call on the wire)
+but keeps the update in flight, so no newer price of its SKU can overtake it at Amazon; the outbox holds it
+``submitted`` with the feed's id, and its outcome, received from the marketplace's `follow_submissions` (a task of
+the batcher's), is recorded as a submit's answer would be. When enough intents wait for a bulk submission and the
+marketplace sets one aside (`reserve_bulk`), one batch at a time takes up to the bulk's size. A stop does not wait
+for feeds: after a restart the outbox's ``submitted`` updates are followed again by their feed's id
+(`await_submitted`).
+
 Faults: a batch is taken only once a submit slot is held, so nothing waits outside the outbox and the pending map.
 A call refused whole for quota waits on the seller's pacer and is sent again; a transient failure (5xx, timeout,
 connection) puts the batch's intents back (unless a newer one came) and pauses sending for a capped, jittered
@@ -41,7 +50,15 @@ from engine.model import (
     Reason,
     SubmissionResult,
 )
-from engine.ports import ItemFailure, Marketplace, StockProvider, Store, Throttled, TransientError
+from engine.ports import (
+    FollowsSubmissions,
+    ItemFailure,
+    Marketplace,
+    StockProvider,
+    Store,
+    Throttled,
+    TransientError,
+)
 from engine.pricing.guard import GuardError, guard, sale_price_issue
 
 __all__ = ["BatcherConfig", "BatcherCounters", "OfferBatcher", "UpdateIds"]
@@ -82,6 +99,8 @@ class BatcherCounters(msgspec.Struct):
     requeued: int = 0
     dropped_paused: int = 0
     sale_price_dropped: int = 0  # updates sent without the offer's sale price: outside its bounds or off the tick
+    submitted: int = 0  # updates Amazon took to answer later (a feed's), each counted again by its outcome
+    outcomes_ignored: int = 0  # later outcomes for updates no longer waited for (given again, or superseded)
 
 
 class UpdateIds:
@@ -105,6 +124,14 @@ class UpdateIds:
 class _Pending(msgspec.Struct, gc=False):
     intent: PriceIntent
     current: int | None
+
+
+class _Awaiting(msgspec.Struct, frozen=True, gc=False):
+    """An update Amazon took to answer later: the submission that carries it, and its intent, to send it again."""
+
+    submission_id: str
+    update: OfferUpdate
+    pending: _Pending
 
 
 class _Sent(msgspec.Struct, frozen=True, gc=False):
@@ -151,7 +178,10 @@ class OfferBatcher:
         self.stock = stock
         self.paused = paused or _never
         self._pending: dict[OfferKey, _Pending] = {}
-        self._in_flight: dict[OfferKey, _Pending] = {}
+        self._in_flight: dict[OfferKey, _Pending] = {}  # in a submit call now
+        self._awaiting: dict[OfferKey, _Awaiting] = {}  # submitted, the outcome to come (`FollowsSubmissions`)
+        self._follower = marketplace if isinstance(marketplace, FollowsSubmissions) else None
+        self._bulk_sending = False  # a bulk batch is in a submit call: the next one waits for it
         self._sent: dict[OfferKey, _Sent] = {}  # the latest update sent per SKU, for verification
         self._resends: dict[OfferKey, int] = {}  # times the current price was sent again, not yet seen live
         self._quantity: dict[OfferKey, int] = {}  # the quantity Amazon accepted last, per merchant-fulfilled SKU
@@ -185,9 +215,23 @@ class OfferBatcher:
         self._pending[intent.key] = _Pending(intent, current)
         self._wake.set()
         # At least a call's worth not held back by an update in flight (a lower bound, never an overcount).
-        if len(self._pending) - len(self._in_flight) >= self._batch_size:
+        if self._waiting() >= self._batch_size:
             self._full.set()
         return True
+
+    def _waiting(self) -> int:
+        """How many intents could go now, at least: those not held back by an update of theirs in flight."""
+        return len(self._pending) - len(self._in_flight) - len(self._awaiting)
+
+    def _ready(self) -> int:
+        """How many intents could go now, counted (`_waiting` is only a bound, and while a feed of thousands is
+        awaited, far below): each holding map is matched against the pending one from its smaller side. Asked before
+        a bulk batch only, and batches are taken no faster than the submit quota sends them."""
+        pending, held = self._pending, 0
+        for holding in (self._in_flight, self._awaiting):  # a SKU in both, for a moment, makes this an underestimate
+            small, large = (holding, pending) if len(holding) < len(pending) else (pending, holding)
+            held += sum(1 for key in small if key in large)
+        return len(pending) - held
 
     @property
     def pending(self) -> int:
@@ -196,6 +240,11 @@ class OfferBatcher:
     @property
     def in_flight(self) -> int:
         return len(self._in_flight)
+
+    @property
+    def awaiting(self) -> int:
+        """Updates Amazon took to answer later, whose outcome has not come yet."""
+        return len(self._awaiting)
 
     def drop(self, key: OfferKey) -> bool:
         """Forget the intent waiting for ``key`` (the offer was paused); one in flight finishes. Whether there
@@ -216,6 +265,7 @@ class OfferBatcher:
     def forget(self, key: OfferKey) -> None:
         """The offer is gone: nothing more is sent or verified for it, and its per-SKU entries go."""
         self._pending.pop(key, None)
+        self._awaiting.pop(key, None)
         self._sent.pop(key, None)
         self._resends.pop(key, None)
         self._quantity.pop(key, None)
@@ -227,6 +277,8 @@ class OfferBatcher:
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._verify_loop)
+            if self._follower is not None:
+                await nursery.start(self._follow, self._follower)
             slots = trio.Semaphore(self.config.concurrency)
             task_status.started()
             if self._pending:  # restarted after a failure: what it had not sent is waiting
@@ -250,7 +302,8 @@ class OfferBatcher:
                         slots.release()
                         break
                     nursery.start_soon(self._send, batch, slots)
-            # Closing: the submits in flight finish (`close` bounds how long), then verification stops.
+            # Closing: the submits in flight finish (`close` bounds how long), then verification and following
+            # stop (an update still awaiting its feed's outcome is ``submitted`` in the outbox, followed next start).
             await self._idle.wait()
             nursery.cancel_scope.cancel()
 
@@ -264,10 +317,17 @@ class OfferBatcher:
     def _take_batch(self) -> list[OfferUpdate]:
         batch: list[OfferUpdate] = []
         size = self._batch_size
+        if self._follower is not None and not self._bulk_sending and len(self._pending) > size:
+            ready = self._ready()
+            bulk = self._follower.reserve_bulk(ready) if ready > size else None
+            if bulk is not None:
+                size = max(size, bulk)
+        in_flight, awaiting = self._in_flight, self._awaiting
         while len(batch) < size:
             # The oldest intents not in flight, a batch at a time: copying every pending key for each batch of a
             # flush was quadratic in the backlog.
-            keys = list(itertools.islice((k for k in self._pending if k not in self._in_flight), size - len(batch)))
+            waiting = (k for k in self._pending if k not in in_flight and k not in awaiting)
+            keys = list(itertools.islice(waiting, size - len(batch)))
             if not keys:
                 break
             for key in keys:
@@ -278,10 +338,14 @@ class OfferBatcher:
                     self._in_flight[key] = pending
         if batch and self._idle.is_set():  # a fresh event only when the last one was set: nobody waits on it
             self._idle = trio.Event()
+        if len(batch) > self._batch_size:
+            self._bulk_sending = True  # until its submit returns: the bulk limit was for one batch
         return batch
 
     def _untake(self, batch: Sequence[OfferUpdate]) -> None:
         """Put a batch that will not be sent back among the intents (a newer intent for a SKU wins)."""
+        if len(batch) > self._batch_size:
+            self._bulk_sending = False
         for update in batch:
             pending = self._in_flight.pop(update.key, None)
             if pending is not None and update.key not in self._pending:
@@ -392,12 +456,14 @@ class OfferBatcher:
             raise
         try:
             self.counters.updates_sent += len(batch)
-            marks = self._record(batch, results)
+            marks = self._record({update.key: update for update in batch}, self._in_flight, results)
             await self.store.outbox_mark(marks)
         finally:
             self._release(batch, slots)
 
     def _release(self, batch: Sequence[OfferUpdate], slots: trio.Semaphore) -> None:
+        if len(batch) > self._batch_size:
+            self._bulk_sending = False
         for update in batch:
             self._in_flight.pop(update.key, None)
         if not self._in_flight:
@@ -406,19 +472,35 @@ class OfferBatcher:
         if self._pending:
             self._wake.set()
 
-    def _record(self, batch: Sequence[OfferUpdate], results: Sequence[SubmissionResult]) -> list[OutboxMark]:
-        """Act on Amazon's answers; the outbox's transitions they make."""
-        by_key = {update.key: update for update in batch}
+    def _record(
+        self,
+        sent: Mapping[OfferKey, OfferUpdate],
+        holding: Mapping[OfferKey, _Pending],
+        results: Sequence[SubmissionResult],
+    ) -> list[OutboxMark]:
+        """Act on Amazon's answers to the updates ``sent`` (a submit's, or the later outcomes of submitted ones),
+        whose intents ``holding`` keeps meanwhile; the outbox's transitions they make."""
         marks: list[OutboxMark] = []
         # Accepted updates are read back after the first delay, counted from now (one clock read a batch).
         now = trio.current_time()
         scheduled = False
         for result in results:
             key = result.key
-            update = by_key[key]
+            update = sent[key]
+            if result.status == "submitted" and result.submission_id is None:
+                log.error("%s: submitted without a submission id, which cannot be followed; sent again", key)
+                result = msgspec.structs.replace(result, status="failed", issues=("submitted without an id",))
             state = _OUTBOX_STATE[result.status]
             issues = result.issues or (("throttled",) if result.status == "throttled" else ())
             match result.status:
+                case "submitted":
+                    # Amazon has it and answers later (`_follow`): the slot goes, the SKU stays in flight.
+                    self.counters.submitted += 1
+                    pending = holding.get(key)
+                    if pending is not None and result.submission_id is not None:
+                        self._awaiting[key] = _Awaiting(result.submission_id, update, pending)
+                    marks.append(OutboxMark(key, result.update_id, state, now, result.submission_id))
+                    continue
                 case "accepted":
                     self.counters.accepted += 1
                     self._item_failures.pop(key, None)
@@ -453,7 +535,7 @@ class OfferBatcher:
                             )
                             continue
                     marks.append(OutboxMark(key, result.update_id, state, now, result.submission_id, issues))
-                    pending = self._in_flight.get(key)
+                    pending = holding.get(key)
                     if pending is not None and key not in self._pending and not self.paused(key):
                         self._pending[key] = pending
                         self.counters.requeued += 1
@@ -464,6 +546,64 @@ class OfferBatcher:
         if scheduled:
             self._verify_wake.set()
         return marks
+
+    # --- outcomes that come later (`FollowsSubmissions`) -------------------------------------------------------
+
+    async def _follow(
+        self, follower: FollowsSubmissions, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Run the marketplace's follower and record each outcome it sends. It is told what is still awaited, so
+        after a restart (of the process, or of this task) nothing waits for an outcome nobody asks about."""
+        send, receive = trio.open_memory_channel[Sequence[SubmissionResult]](0)
+        async with receive, trio.open_nursery() as nursery:
+            await nursery.start(follower.follow_submissions, send, self._submissions())
+            task_status.started()
+            async for results in receive:
+                await self._outcomes(results)
+        # Only a cancellation may end it: without a follower, awaited updates would wait forever. The batcher's
+        # supervisor restarts it, and the follower with what is awaited.
+        raise RuntimeError(f"{self.marketplace.code}: the marketplace stopped following its submissions")
+
+    def _submissions(self) -> dict[str, list[OfferUpdate]]:
+        """The updates awaited, by submission id."""
+        submissions: dict[str, list[OfferUpdate]] = {}
+        for awaiting in self._awaiting.values():
+            submissions.setdefault(awaiting.submission_id, []).append(awaiting.update)
+        return submissions
+
+    async def _outcomes(self, results: Sequence[SubmissionResult]) -> None:
+        """Record the later outcomes of submitted updates, as a submit's answers are; an outcome for an update no
+        longer awaited (one given twice, or the offer gone) changes nothing."""
+        answered: list[SubmissionResult] = []
+        sent: dict[OfferKey, OfferUpdate] = {}
+        holding: dict[OfferKey, _Pending] = {}
+        for result in results:
+            awaiting = self._awaiting.get(result.key)
+            if awaiting is None or awaiting.update.update_id != result.update_id or result.status == "submitted":
+                self.counters.outcomes_ignored += 1
+                continue
+            del self._awaiting[result.key]
+            answered.append(result)
+            sent[result.key] = awaiting.update
+            holding[result.key] = awaiting.pending
+        if not answered:
+            return
+        marks = self._record(sent, holding, answered)
+        if self._pending:
+            self._wake.set()
+        # Cancelled here, the outbox still says submitted: the next start follows the feed again.
+        await self.store.outbox_mark(marks)
+
+    def await_submitted(self, update: OfferUpdate, submission_id: str) -> bool:
+        """An update submitted before a restart whose outcome has not come: wait for it by its submission id (the
+        marketplace's follower asks Amazon about the feed) rather than send it again, keeping its SKU in flight
+        meanwhile. Should the outcome be a failure, the price goes again as an intent, guarded against the bounds
+        of that day. False when this marketplace answers every submission at once: the caller sends it again."""
+        if self._follower is None:
+            return False
+        intent = PriceIntent(update.key, update.price, Reason.RESUMED, trio.current_time(), signal_backed=True)
+        self._awaiting[update.key] = _Awaiting(submission_id, update, _Pending(intent, None))
+        return True
 
     # --- verification ------------------------------------------------------------------------------------------
 
@@ -556,6 +696,7 @@ class OfferBatcher:
 
 
 _OUTBOX_STATE: dict[str, OutboxState] = {
+    "submitted": OutboxState.SUBMITTED,
     "accepted": OutboxState.ACCEPTED,
     "invalid": OutboxState.INVALID,
     "throttled": OutboxState.FAILED,

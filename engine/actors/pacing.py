@@ -65,6 +65,23 @@ class Pacer:
                 # network. Checked again on waking: a throttle meanwhile (`penalise`) may have emptied the bucket.
                 await trio.sleep_until(now + (taken - self._tokens) / self.rate + _MARGIN_S)
 
+    def ready(self, cost: float = 1.0) -> bool:
+        """Whether ``cost`` tokens are there now for a caller that will not wait: nobody is in line and the bucket
+        holds them. For a caller with another way to go (a feed's quota spent: patches), who asks before choosing."""
+        if self._lock.locked():
+            return False
+        self._refill(trio.current_time())
+        return self._tokens + 1e-9 >= min(cost, self.burst)
+
+    def try_acquire(self, cost: float = 1.0) -> bool:
+        """Take ``cost`` tokens if `ready`, never waiting; whether it took them."""
+        if not self.ready(cost):
+            return False
+        taken = min(cost, self.burst)
+        self._tokens -= taken
+        self.spent += taken
+        return True
+
     def penalise(self, retry_after: float | None = None) -> None:
         """Amazon said no: assume the bucket is empty (or empty for ``retry_after`` seconds); every caller in
         line waits for it to refill from now."""

@@ -181,8 +181,14 @@ class Daemon:
         self.restored = [await market.restore(clock) for market in self.markets]
         resumed = sum(r.states_resumed for r in self.restored)
         resent = sum(r.updates_resent for r in self.restored)
-        if resumed or resent:
-            log.info("resumed %d search states; %d unanswered updates sent again", resumed, resent)
+        followed = sum(r.updates_followed for r in self.restored)
+        if resumed or resent or followed:
+            log.info(
+                "resumed %d search states; %d unanswered updates sent again, %d followed in their feeds",
+                resumed,
+                resent,
+                followed,
+            )
 
     def _report(self, services_finished: bool) -> StopReport:
         markets = self.markets

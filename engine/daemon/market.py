@@ -223,7 +223,8 @@ class MarketRuntime:
     async def restore(self, clock: Clock) -> RestoreReport:
         """Go on where the last process stopped: each offer's search state, what the marketplace learned, the
         updates it never heard back about (sent again as intents, so guarded against today's bounds) and the
-        accepted ones not yet verified (read back when due). A stored state that cannot be read is reported and
+        accepted ones not yet verified (read back when due); updates in a feed Amazon had not answered for are
+        followed by the feed's id, where the marketplace can. A stored state that cannot be read is reported and
         that offer starts afresh; nothing else is lost."""
         store = self.store
         learned = await store.load_market_state(self.seller, self.code)
@@ -263,11 +264,16 @@ class MarketRuntime:
         unanswered = await store.outbox_entries(self.seller, self.code, OUTBOX_UNANSWERED)
         accepted = await store.outbox_entries(self.seller, self.code, (OutboxState.ACCEPTED,))
         now = trio.current_time()
-        resent = 0
+        resent = followed = 0
         dropped: list[OutboxMark] = []
         for entry in unanswered:  # at most one per offer: a newer update supersedes an unanswered one
             update = entry.update
             if update.key in self.actors and not self._offer_paused(update.key):
+                # In a feed Amazon may still be processing: ask about the feed, rather than send the price again.
+                feed = entry.submission_id if entry.state is OutboxState.SUBMITTED else None
+                if feed is not None and self.batcher.await_submitted(update, feed):
+                    followed += 1
+                    continue
                 intent = PriceIntent(update.key, update.price, Reason.RESUMED, now, signal_backed=True)
                 resent += self.batcher.offer(intent, None)
             else:
@@ -280,7 +286,7 @@ class MarketRuntime:
                 verifying += 1
         if dropped:
             await store.outbox_mark(dropped)
-        return RestoreReport(resumed, unreadable, resent, verifying, len(dropped))
+        return RestoreReport(resumed, unreadable, resent, verifying, len(dropped), followed)
 
     # --- Sinks: what offer actors call, never blocking --------------------------------------------------------
 

@@ -61,3 +61,4 @@ class RestoreReport(msgspec.Struct, frozen=True):
     updates_resent: int = 0
     updates_to_verify: int = 0
     updates_given_up: int = 0  # unanswered updates of offers no longer repriced here: not sent, marked given up
+    updates_followed: int = 0  # submitted in a feed not yet answered for: followed by the feed's id, not resent

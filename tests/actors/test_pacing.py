@@ -106,3 +106,29 @@ def test_a_pacer_counts_the_tokens_it_hands_out() -> None:
 
     trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
     assert pacer.spent == 1 + 1 + 3 + 4 + 5
+
+
+def test_a_caller_with_another_way_to_go_takes_tokens_only_when_they_are_there_now() -> None:
+    """`ready` and `try_acquire` never wait: a feed whose quota is spent goes as patches instead."""
+    pacer = Pacer(Quota(0.5, 2, 1))
+    seen: list[tuple[bool, bool]] = []
+
+    async def main() -> None:
+        seen.append((pacer.ready(), pacer.try_acquire()))
+        seen.append((pacer.ready(), pacer.try_acquire()))
+        seen.append((pacer.ready(), pacer.try_acquire()))  # the burst is spent
+        assert pacer.spent == 2
+        await trio.sleep(2.0)  # one token back
+        seen.append((pacer.ready(2), pacer.try_acquire()))
+
+        async def waiting() -> None:
+            await pacer.acquire()
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(waiting)
+            nursery.start_soon(waiting)
+            await trio.sleep(1.0)  # both in line, one of them asleep holding the lock
+            seen.append((pacer.ready(), pacer.try_acquire()))  # one waits in line: not for us to jump it
+
+    trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+    assert seen == [(True, True), (True, True), (False, False), (False, True), (False, False)]

@@ -133,6 +133,33 @@ async def test_a_4xx_the_operation_decodes_is_returned(autojump_clock: trio.test
     assert (response.status_code, response.json()) == (404, not_found)
 
 
+async def test_a_presigned_document_url_gets_no_access_token(autojump_clock: trio.testing.MockClock) -> None:
+    """A feed document goes to (and a report comes from) the URL createFeedDocument gave, on another host: it
+    carries its own signature, and the seller's access token must not leave for it."""
+    amazon = Amazon(httpx.Response(200), httpx.Response(403, text="<Error><Code>AccessDenied</Code></Error>"))
+    client, lwa = client_for(amazon)
+    url = "https://tortuga-prod-eu.s3-eu-west-1.amazonaws.com/doc-1?X-Amz-Signature=0badc0de"
+    upload = await client.transfer("uploadFeedDocument", "PUT", url, content=b"{}", content_type="application/json")
+    expired = await client.transfer("downloadFeedDocument", "GET", url)
+    assert (upload.status_code, expired.status_code) == (200, 403)  # the caller's to read: an expired URL
+    put, get = amazon.requests
+    assert str(put.url) == url and put.content == b"{}" and put.headers["content-type"] == "application/json"
+    assert all("x-amz-access-token" not in r.headers for r in (put, get))
+    assert "content-type" not in get.headers
+    assert lwa.exchanges == 0
+
+
+@pytest.mark.parametrize("status", [500, 503, 408, 429])
+async def test_a_document_storage_that_says_slow_down_is_transient(
+    autojump_clock: trio.testing.MockClock, status: int
+) -> None:
+    client, _ = client_for(Amazon(httpx.Response(status, text="<Error><Code>SlowDown</Code></Error>")))
+    url = "https://tortuga-prod-eu.s3-eu-west-1.amazonaws.com/doc-1?X-Amz-Signature=0badc0de"
+    with pytest.raises(TransientError) as caught:
+        await client.transfer("uploadFeedDocument", "PUT", url, content=b"{}")
+    assert f"HTTP {status}" in caught.value.detail and "0badc0de" not in str(caught.value)
+
+
 @pytest.mark.parametrize(
     ("headers", "expected"),
     [

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from adapters.spapi import ListingReadBack, feed_document, listings_item, offer_patches, patch_request
-from adapters.spapi.encode import MAX_FEED_MESSAGES
+from adapters.spapi.encode import MAX_FEED_MESSAGES, message_id
 from engine.model import Fulfilment, OfferKey, OfferUpdate
 from tests.adapters.spapi.replies import encode, listing
 
@@ -138,7 +138,9 @@ def test_an_encoded_offer_reads_back_as_it_was_sent() -> None:
 # --- JSON_LISTINGS_FEED ---------------------------------------------------------------------------------------------
 
 
-def test_a_feed_numbers_its_messages_and_carries_each_updates_patches() -> None:
+def test_a_feed_names_each_message_by_its_update_id_and_carries_each_updates_patches() -> None:
+    """A message's id is its update's, so a processing report read after a restart maps onto the updates still
+    waiting for it, whatever else the feed carried."""
     updates = [
         update(quantity=3),
         update(key=OfferKey("acme", "DE", "MUG-2"), update_id=8, fulfilment=Fulfilment.AMAZON),
@@ -147,17 +149,28 @@ def test_a_feed_numbers_its_messages_and_carries_each_updates_patches() -> None:
     assert document["header"] == {"sellerId": "A1OURS", "version": "2.0", "issueLocale": "en_US"}
     first, second = document["messages"]
     assert {k: v for k, v in first.items() if k != "patches"} == {
-        "messageId": 1,
+        "messageId": 7,
         "sku": "MUG-1",
         "operationType": "PATCH",
         "productType": "PRODUCT",
     }
     assert first["patches"] == body(updates[0])["patches"]
-    assert (second["messageId"], second["sku"], second["patches"]) == (2, "MUG-2", [OFFER])
+    assert (second["messageId"], second["sku"], second["patches"]) == (8, "MUG-2", [OFFER])
 
 
-def test_a_feed_takes_one_to_25000_messages() -> None:
+def test_message_ids_stay_within_the_schemas_range() -> None:
+    assert [message_id(update(update_id=n)) for n in (1, 2_147_483_647, 2_147_483_648, 2_147_483_650)] == [
+        1,
+        2_147_483_647,
+        1,
+        3,
+    ]
+
+
+def test_a_feed_takes_one_to_25000_messages_each_of_its_own_update() -> None:
     with pytest.raises(ValueError, match="1 to 25000 messages, not 0"):
         feed_document([], seller_id="A1OURS")
     with pytest.raises(ValueError, match="not 25001"):
         feed_document([update()] * (MAX_FEED_MESSAGES + 1), seller_id="A1OURS")
+    with pytest.raises(ValueError, match="distinct update ids"):
+        feed_document([update(), update(key=OfferKey("acme", "DE", "MUG-2"))], seller_id="A1OURS")

@@ -30,7 +30,8 @@ SKUS = ["My-SKU-A", "My-SKU-X", "My-SKU-Y", "My-SKU-B", "My-SKU-C"]  # messages 
 
 
 def updates(skus: list[str] = SKUS) -> list[OfferUpdate]:
-    return [OfferUpdate(OfferKey("acme", "US", sku), 100 + n, "USD", 1000 + n, 500, 5000) for n, sku in enumerate(skus)]
+    """Update ids 1 to 5: the example report's messages 4 and 5 are the fourth and fifth updates'."""
+    return [OfferUpdate(OfferKey("acme", "US", sku), 1 + n, "USD", 1000 + n, 500, 5000) for n, sku in enumerate(skus)]
 
 
 def report(**changes: Any) -> bytes:
@@ -47,7 +48,7 @@ def test_messages_with_errors_are_invalid_with_their_issues_and_the_others_accep
     sent = updates()
     results = feed_results(payload("feed_report.json"), sent, at=AT, feed_id="1234567890")
     assert [r.status for r in results] == ["accepted", "accepted", "accepted", "invalid", "invalid"]
-    assert results[0] == SubmissionResult(sent[0].key, 100, "accepted", AT, 1000, (), "1234567890")
+    assert results[0] == SubmissionResult(sent[0].key, 1, "accepted", AT, 1000, (), "1234567890")
     assert results[3].issues == (
         "ERROR 90220: '[batteries_required]' is required but not supplied.",
         "ERROR 90220: '[supplier_declared_dg_hz_regulation]' is required but not supplied.",
@@ -79,6 +80,16 @@ def test_an_issue_naming_a_sku_but_no_message_goes_to_that_sku() -> None:
     assert [r.status for r in results] == ["accepted", "invalid", "accepted", "accepted", "accepted"]
     assert results[1].issues == ("ERROR 8541: Conflicting price",)
     assert results[2].issues == ("WARNING: Check the sale price",)  # accepted, the warning kept
+
+
+def test_a_report_read_for_some_of_its_messages_keeps_their_issues_and_no_others() -> None:
+    """After a restart only the updates still waiting for a feed are read against its report (one of the others
+    went again meanwhile, superseded): each gets its own message's issues, whatever its place in the feed."""
+    fourth, fifth = updates()[3:]
+    results = feed_results(payload("feed_report.json"), [fifth], at=AT, feed_id="1234567890")
+    assert [(r.key, r.status) for r in results] == [(fifth.key, "invalid")]
+    assert all("batteries_required" not in issue for issue in results[0].issues)
+    assert feed_results(payload("feed_report.json"), [fourth], at=AT, feed_id="F")[0].status == "invalid"
 
 
 def test_a_feed_that_went_nowhere_fails_every_update() -> None:

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from adapters.spapi.quotas import CALLED, ENGINE_OPERATIONS, engine_quota, quota
+from adapters.spapi.quotas import CALLED, ENGINE_OPERATIONS, LISTINGS_FEED, engine_quota, quota
 from engine.ports import Quota
 from sim.quotas import OPERATIONS
 from tests.adapters.spapi.replies import MODELS
@@ -59,6 +59,14 @@ def test_the_pricing_batches_pace_one_call_every_so_often() -> None:
     assert 1 / quota("getItemOffersBatch").rate == pytest.approx(10.53, abs=0.01)  # not 10 s
     assert 1 / quota("getFeaturedOfferExpectedPriceBatch").rate == pytest.approx(31.9, abs=0.05)  # not 30.3 s
     assert 1 / quota("createFeed").rate == pytest.approx(126.8, abs=0.1)  # not 120.5 s
+
+
+def test_json_listings_feeds_are_paced_at_95_percent_of_five_per_five_minutes() -> None:
+    """The feed type's own limit, on top of createFeed's bucket (reference/spapi.md): four at once, then one every
+    63 s rather than every 60 s."""
+    limit = quota(LISTINGS_FEED)
+    assert (limit.burst, limit.batch) == (4, 25_000)
+    assert 1 / limit.rate == pytest.approx(63.16, abs=0.01)
 
 
 def test_an_operation_the_adapter_does_not_call_is_an_error() -> None:
