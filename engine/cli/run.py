@@ -232,8 +232,13 @@ async def _run_simulated(args: argparse.Namespace, store: Store) -> int:
 
     config = RuntimeConfig()
     if store.persistent:
-        # Saving at a stop is real I/O in real time; its deadline is virtual time, which runs --speed times faster.
-        config = msgspec.structs.replace(config, persist_timeout_s=config.persist_timeout_s * max(1.0, args.speed))
+        # Saving is real I/O in real time; its deadline and pacing are virtual time, which runs --speed times faster.
+        faster = max(1.0, args.speed)
+        config = msgspec.structs.replace(
+            config,
+            persist_timeout_s=config.persist_timeout_s * faster,
+            state_save_delay_s=config.state_save_delay_s * faster,
+        )
     title = f"repricer --sim: {args.skus} SKUs × {','.join(args.marketplaces)}, {args.scenario}, Ctrl-C stops"
     offers = args.skus * len(args.marketplaces)
     # The screen shows "starting…" before the run is built: at 100,000 offers that takes a while, synchronously.

@@ -16,8 +16,11 @@ class RuntimeConfig(msgspec.Struct, frozen=True):
     batcher: BatcherConfig = BatcherConfig()
     intake: IntakeConfig = IntakeConfig()
     supervisor: SupervisorConfig = SupervisorConfig()
-    # How often every search state is saved while running (it is always saved at shutdown).
+    # How often every search state is saved while running (it is always saved at shutdown) ...
     save_interval_s: float = 300.0
+    # ... and, with a persistent store, how soon after an offer decided its state is (a killed daemon resumes each
+    # search from at most this long before the kill; the outbox already holds what the search asked).
+    state_save_delay_s: float = 1.0
     # Learn the marketplace's Buy Box weights from converged offers; refresh the shared prior every N samples.
     learn_weights: bool = True
     relearn_every: int = 5

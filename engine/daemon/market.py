@@ -7,7 +7,8 @@ MarketRuntime
     ├── intake               notifications + quota-aware poll sweep → observations (restarted if it fails)
     ├── router               sku → that offer actor's slots
     ├── offer actor × N      observation → policy → decision → intent (each supervised in its own task)
-    └── saver                every search state, now and then
+    ├── saver                every search state, now and then
+    └── decided saver        the search state of each offer that decided, a second after (a persistent store)
 ```
 
 The batcher outlives the deciding nursery: at a stop, intake and the actors stop first (a decision is synchronous,
@@ -179,6 +180,8 @@ class MarketRuntime:
         # here) and comes back moved by the reading process's (`restore`).
         self._wall_offset: float | None = None
         self._saved: dict[OfferKey, object] = {}  # the state object last saved per offer: only changes are written
+        self._decided: set[OfferKey] = set()  # offers that decided since the decided saver last ran
+        self._decided_wake = trio.Event()
         self._actors_nursery: trio.Nursery | None = None
         self._stopping = trio.Event()
         self._removed: list[OfferKey] = []
@@ -303,6 +306,9 @@ class MarketRuntime:
 
     def decision(self, decision: Decision) -> None:
         self.recorder.decision(decision)
+        if self.store.persistent:
+            self._decided.add(decision.key)
+            self._decided_wake.set()
 
     def recheck(self, key: OfferKey, at: float) -> None:
         self.intake.recheck(key, at)
@@ -529,6 +535,8 @@ class MarketRuntime:
                         # A shared name: by default trio formats one per task, a string per actor kept for its life.
                         deciding.start_soon(actor.run, name=_ACTOR_TASK)
                     deciding.start_soon(self._save_periodically)
+                    if self.store.persistent:
+                        deciding.start_soon(self._save_decided)
                     await trio.lowlevel.checkpoint()  # the actors spawned above run up to their first wait
                     if spawned is not None:
                         spawned()
@@ -559,6 +567,41 @@ class MarketRuntime:
                     self.code,
                     self.config.save_interval_s,
                 )
+
+    async def _save_decided(self) -> None:
+        """The search state of every offer that decided (asked a price, or moved on in its search), soon after:
+        the update it asked for is in the outbox before it is sent, and a daemon killed after that resumes the
+        search that asked it, not the one of the last periodic save. Sleeps while no offer decides; waits
+        ``state_save_delay_s`` after the first decision so the decisions of that while go in one write. When the
+        store fails (a full disk), those offers wait for the next decisions' write, or the periodic save; the first
+        failure in a row is logged."""
+        failing = False
+        while True:
+            await self._decided_wake.wait()
+            await trio.sleep(self.config.state_save_delay_s)
+            # A fresh event before the swap: a decision made while the store writes wakes the next round.
+            self._decided_wake = trio.Event()
+            keys, self._decided = self._decided, set()
+            changed = {
+                key: actor.state
+                for key in keys
+                if (actor := self.actors.get(key)) is not None and self._saved.get(key) is not actor.state
+            }
+            if not changed:
+                continue
+            offset, rebase, encode = self.wall_offset, self.strategy.rebase, msgspec.msgpack.encode
+            try:
+                await self.store.save_search_states({k: encode(rebase(state, offset)) for k, state in changed.items()})
+            except Exception:
+                if not failing:
+                    log.exception(
+                        "%s/%s: saving the search states of offers that decided failed", self.seller, self.code
+                    )
+                failing = True
+                self._decided.update(changed)
+                continue
+            failing = False
+            self._saved.update(changed)
 
     def search_states(self) -> dict[OfferKey, bytes]:
         """Every offer's search state as stored (times as wall time)."""

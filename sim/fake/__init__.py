@@ -13,15 +13,17 @@ from sim.fake._app import (
     LWA_TOKEN_PATH,
     OPERATIONS,
     STATS_PATH,
+    UPDATES_PATH,
     SpApiFake,
 )
-from sim.fake._backend import FakeStats
+from sim.fake._backend import ACCEPTED_KEPT, AcceptedUpdate, FakeStats
 from sim.fake._build import SIM_REFRESH_TOKEN, scenario_fake
 from sim.fake._faults import FAULT_KINDS, Faults, ServerErrors, Slow, Window
 from sim.fake._feeds import FeedTiming
 from sim.fake._serve import DEFAULT_HOST, DEFAULT_PORT, serve
 
 __all__ = [
+    "ACCEPTED_KEPT",
     "CONSENT_PATH",
     "DEFAULT_HOST",
     "DEFAULT_PORT",
@@ -32,6 +34,8 @@ __all__ = [
     "OPERATIONS",
     "SIM_REFRESH_TOKEN",
     "STATS_PATH",
+    "UPDATES_PATH",
+    "AcceptedUpdate",
     "FakeStats",
     "Faults",
     "FeedTiming",

@@ -24,8 +24,9 @@ Routes (each SP-API one answered in its model's shape; the modules beside this o
   (`sim.fake._listings`).
 - ``/feeds/2021-06-30/...``: createFeedDocument, createFeed, getFeed, getFeedDocument, and the documents' presigned
   URLs (`sim.fake._feeds`).
-- ``GET /_sim/stats``: the fake's counters (`FakeStats`); ``GET``, ``POST``, ``DELETE /_sim/faults``: the faults in
-  force (`Faults` as JSON). Not Amazon's, and they need no token.
+- ``GET /_sim/stats``: the fake's counters (`FakeStats`); ``GET /_sim/updates``: every update accepted, oldest
+  first (`AcceptedUpdate`s); ``GET``, ``POST``, ``DELETE /_sim/faults``: the faults in force (`Faults` as JSON). Not
+  Amazon's, and they need no token.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ import trio
 
 from sim.api import MarketApi, QuotaExceeded
 from sim.fake._asgi import BodyTooLarge, Receive, Scope, Send, read_body, reply
-from sim.fake._backend import Answer, Backend, Call, FakeStats
+from sim.fake._backend import AcceptedUpdate, Answer, Backend, Call, FakeStats
 from sim.fake._errors import DENIED, ENCODER, EXPIRED, INVALID_TOKEN, QUOTA_EXCEEDED, Refusal, errors_body
 from sim.fake._faults import FaultDice, Faults
 from sim.fake._feeds import (
@@ -66,12 +67,14 @@ __all__ = [
     "LWA_TOKEN_PATH",
     "OPERATIONS",
     "STATS_PATH",
+    "UPDATES_PATH",
     "SpApiFake",
 ]
 
 LWA_TOKEN_PATH: Final = "/auth/o2/token"
 CONSENT_PATH: Final = "/apps/authorize/consent"  # Seller Central's, for the website authorization workflow
 STATS_PATH: Final = "/_sim/stats"
+UPDATES_PATH: Final = "/_sim/updates"
 FAULTS_PATH: Final = "/_sim/faults"
 # What trio time 0 is on the wall, for the timestamps Amazon writes (a feed's createdTime): fixed, so a run replays.
 DEFAULT_WALL_ORIGIN: Final = datetime(2025, 1, 1, tzinfo=UTC)
@@ -192,7 +195,14 @@ class SpApiFake:
                 api.market.advance_to(now)
         self.stats.faults = dict(self._dice.hits)
         self.stats.buybox_share = self._backend.buybox_share(self._sellers)
+        self.stats.buybox_held = self._backend.buybox_held(self._sellers)
         return self.stats
+
+    @property
+    def accepted_updates(self) -> list[AcceptedUpdate]:
+        """Every update accepted (by a patch or a feed message), oldest first: the latest `ACCEPTED_KEPT` of them
+        (`sim.fake._backend`)."""
+        return list(self._backend.accepted)
 
     async def run(self, *, step_s: float = 1.0, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Until cancelled: bring the markets to trio's time every ``step_s`` and process the feeds that are due.
@@ -237,6 +247,8 @@ class SpApiFake:
         method, path = scope["method"], scope["path"]
         if (method, path) == ("GET", STATS_PATH):
             await reply(send, 200, ENCODER.encode(self.read_stats()))
+        elif (method, path) == ("GET", UPDATES_PATH):
+            await reply(send, 200, ENCODER.encode(self.accepted_updates))
         elif path == FAULTS_PATH and method in ("GET", "POST", "DELETE"):
             if method == "POST":
                 try:

@@ -10,6 +10,7 @@ every market, with one quota book for all of them, so a call is charged once whi
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,9 +26,11 @@ from sim.fake._faults import FaultDice
 from sim.fake._index import PlaceIndex
 from sim.fake._patches import ListingBook
 
-__all__ = ["JSON", "Answer", "Backend", "Call", "FakeStats"]
+__all__ = ["ACCEPTED_KEPT", "JSON", "AcceptedUpdate", "Answer", "Backend", "Call", "FakeStats"]
 
 JSON: Final = b"application/json"
+# The accepted updates `GET /_sim/updates` lists: the latest this many (a fake serving for days forgets the oldest).
+ACCEPTED_KEPT: Final = 100_000
 
 
 class FakeStats(msgspec.Struct, gc=False):
@@ -47,7 +50,8 @@ class FakeStats(msgspec.Struct, gc=False):
     counts the submissions refused with issues. ``prices_outside_bounds`` counts the prices received outside their
     offer's catalog bounds, accepted or not. ``faults`` counts the requests each kind of fault hit;
     ``buybox_share`` is the mean Buy Box share (of the glance views) of the served sellers' offers when the stats
-    were read.
+    were read, ``buybox_held`` the number of those offers featured for the most glance views (the offers that hold
+    the Buy Box).
     """
 
     requests: int = 0
@@ -67,6 +71,23 @@ class FakeStats(msgspec.Struct, gc=False):
     prices_outside_bounds: int = 0
     faults: dict[str, int] = msgspec.field(default_factory=dict)
     buybox_share: float = 0.0
+    buybox_held: int = 0
+
+
+class AcceptedUpdate(msgspec.Struct, frozen=True, gc=False):
+    """One offer's update the fake accepted, for ``GET /_sim/updates``: what a client that lost the answer (it was
+    killed with the call in flight) can be checked against. ``submission_id`` is the patch's, or the feed's id for
+    a feed message; ``price`` is in minor units of ``currency``; ``at`` is Amazon's timestamp of the acceptance;
+    ``applied`` is false when a never-apply fault kept it from the simulator (whose own latency model may still
+    never apply a small share of what it is handed: `FakeStats.updates_applied` counts what it took)."""
+
+    marketplace: str
+    sku: str
+    submission_id: str
+    price: int
+    currency: str
+    at: str
+    applied: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +131,7 @@ class Backend:
         self.stats = stats
         self.wall_origin = wall_origin
         self.time_scale = time_scale
+        self.accepted: deque[AcceptedUpdate] = deque(maxlen=ACCEPTED_KEPT)
         self._submissions = 0
 
     def take(self, call: Call, items: int = 1) -> None:
@@ -143,3 +165,11 @@ class Backend:
             total += float(api.market.our_share[mine].sum())
             rows += int(mine.sum())
         return total / rows if rows else 0.0
+
+    def buybox_held(self, sellers: Sequence[int]) -> int:
+        """How many offers of ``sellers`` are featured for the most glance views (slot 0 of a row is its seller's)."""
+        held = 0
+        for api in self.apis:
+            mine = np.isin(api.market.spec.seller, np.asarray(sellers, np.int64))
+            held += int((mine & (api.market.holder == 0)).sum())
+        return held

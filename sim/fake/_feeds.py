@@ -30,7 +30,7 @@ from sim.fake._asgi import BodyTooLarge, Receive, read_body
 from sim.fake._backend import JSON, Answer, Backend, Call
 from sim.fake._errors import ENCODER, Refusal, bad_request
 from sim.fake._index import Place, merchant_id
-from sim.fake._listings import apply_plan
+from sim.fake._listings import accept_plans
 from sim.fake._patches import PatchOperation, Plan, plan_patch, price_sent
 from sim.quotas import Operation, QuotaBook, QuotaExceeded
 
@@ -417,10 +417,7 @@ class FeedDesk:
         if problems:
             backend.stats.updates_invalid += 1
             return problems
-        backend.stats.updates_accepted += len(plans)
-        if not backend.dice.strikes("never_apply", CREATE_FEED, now):
-            for place, plan in plans:
-                apply_plan(backend, place, plan, now)
+        accept_plans(backend, plans, feed.id, applies=not backend.dice.strikes("never_apply", CREATE_FEED, now), at=now)
         return []
 
     # --- documents -----------------------------------------------------------------------------------------------

@@ -28,12 +28,12 @@ import msgspec
 
 from engine.marketplaces import MARKETPLACES
 from engine.money import to_decimal
-from sim.fake._backend import Answer, Backend, Call
+from sim.fake._backend import AcceptedUpdate, Answer, Backend, Call
 from sim.fake._errors import DENIED, ENCODER, Refusal, listings_bad_request
 from sim.fake._index import Place, merchant_id
 from sim.fake._patches import OWN_CHANNEL, Issue, PatchRequest, Plan, channel_code, plan_patch, price_sent
 
-__all__ = ["GET_LISTINGS_ITEM", "PATCH_LISTINGS_ITEM", "get_listings_item", "patch_listings_item"]
+__all__ = ["GET_LISTINGS_ITEM", "PATCH_LISTINGS_ITEM", "accept_plans", "get_listings_item", "patch_listings_item"]
 
 GET_LISTINGS_ITEM: Final = "getListingsItem"
 PATCH_LISTINGS_ITEM: Final = "patchListingsItem"
@@ -234,11 +234,38 @@ async def patch_listings_item(backend: Backend, call: Call) -> Answer:
         return _submission(backend, sku, "INVALID", issues, identifiers)
     if preview:
         return _submission(backend, sku, "VALID", (), identifiers)
+    submission_id = backend.submission_id()
+    accept_plans(
+        backend,
+        plans,
+        submission_id,
+        applies=not backend.dice.strikes("never_apply", call.operation, call.received_at),
+        at=at,
+    )
+    return _submission(backend, sku, "ACCEPTED", (), identifiers, submission_id)
+
+
+def accept_plans(
+    backend: Backend, plans: Sequence[tuple[Place, Plan]], submission_id: str, *, applies: bool, at: float
+) -> None:
+    """Accept the plans of one submission (a patch, a feed message) at ``at``: counted and listed (`AcceptedUpdate`),
+    and, unless a never-apply fault struck (``applies`` false), applied."""
     backend.stats.updates_accepted += len(plans)
-    if not backend.dice.strikes("never_apply", call.operation, call.received_at):
-        for place, plan in plans:
+    for place, plan in plans:
+        spec, row = place.market.spec, place.row
+        backend.accepted.append(
+            AcceptedUpdate(
+                str(spec.marketplace[row]),
+                str(spec.sku[row]),
+                submission_id,
+                plan.price,
+                str(spec.currency[row]),
+                backend.wall_time(at),
+                applies,
+            )
+        )
+        if applies:
             apply_plan(backend, place, plan, at)
-    return _submission(backend, sku, "ACCEPTED", (), identifiers)
 
 
 def apply_plan(backend: Backend, place: Place, plan: Plan, at: float) -> None:
@@ -262,8 +289,9 @@ def _submission(
     status: Literal["ACCEPTED", "INVALID", "VALID"],
     issues: Sequence[Issue],
     identifiers: tuple[_Identifier, ...] | None,
+    submission_id: str | None = None,
 ) -> Answer:
-    reply = _Submission(sku, status, backend.submission_id(), tuple(issues), identifiers)
+    reply = _Submission(sku, status, submission_id or backend.submission_id(), tuple(issues), identifiers)
     return Answer(200, ENCODER.encode(reply))
 
 

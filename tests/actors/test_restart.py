@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
+import pytest
 import trio
 import trio.testing
 
@@ -130,6 +132,83 @@ def _same_state(got: Any, want: Any) -> None:
             assert len(a) == len(b) and all(math.isclose(x, y, abs_tol=1e-3) for x, y in zip(a, b, strict=True)), name
         else:
             assert a == b, name
+
+
+class _File(MemoryStore):
+    """A memory store that says it outlives the process, as the SQLite file does (what the daemon does for a
+    persistent store alone); plain dicts, so it runs under `MockClock`."""
+
+    @property
+    def persistent(self) -> bool:
+        return True
+
+
+def test_a_daemon_killed_before_its_periodic_save_resumes_every_search() -> None:
+    """A daemon SIGKILLed four minutes in, before its first periodic save (five minutes) and with no stop to save
+    at: what the store held at that moment is all the next process finds, and it holds the search state of every
+    offer as of its last decision a second before, so every search resumes from where it was. (Found by the
+    daemon-level kill test, tests/loopback/test_kill.py: states were stored only every five minutes and at a stop,
+    so a killed daemon's next start resumed none.)"""
+    store = _File()
+    strategy = EngineSearch()
+    left: dict[OfferKey, bytes] = {}
+
+    async def killed() -> None:
+        run = build_run(scenario="S1b", seed=5, skus=12, strategy=strategy, store=store)
+        run.daemon.clock = Clock(WALL)
+        (runtime,) = run.runtimes
+        async with trio.open_nursery() as nursery:
+            await nursery.start(run.daemon.run)
+            await trio.sleep(4 * 60)
+            # The kill: what the store holds now is what the next process reads (the stop's save never comes).
+            left.update(await store.load_search_states(runtime.seller, runtime.code))
+            nursery.cancel_scope.cancel()
+
+    trio.run(killed, clock=trio.testing.MockClock(autojump_threshold=0))
+    assert len(left) == 12
+
+    async def next_start() -> None:
+        after_kill = _File()
+        await after_kill.save_search_states(left)
+        run = build_run(scenario="S1b", seed=5, skus=12, strategy=strategy, store=after_kill)
+        (runtime,) = run.runtimes
+        report = await runtime.restore(Clock(WALL + timedelta(minutes=5)))
+        assert (report.states_resumed, report.states_unreadable) == (12, 0)
+        assert all(actor.state != strategy.initial_state() for actor in runtime.actors.values())
+
+    trio.run(next_start, clock=trio.testing.MockClock(autojump_threshold=0))
+
+
+class _FullDisk(_File):
+    """A store whose first saves of search states fail, as on a full disk that is then cleared."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+
+    async def save_search_states(self, states: Mapping[OfferKey, bytes]) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise OSError(28, "No space left on device")
+        await super().save_search_states(states)
+
+
+async def test_states_a_full_disk_refused_are_saved_with_the_next_decisions(
+    autojump_clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The saves of decided states fail three times: the daemon decides on, says so once, and the states it could
+    not save go with the next write (no periodic save comes in these four minutes)."""
+    store = _FullDisk(failures=3)
+    run = build_run(scenario="S1b", seed=5, skus=12, strategy=EngineSearch(), store=store)
+    (runtime,) = run.runtimes
+    async with trio.open_nursery() as nursery:
+        await nursery.start(run.daemon.run)
+        await trio.sleep(4 * 60)
+        stored = await store.load_search_states(runtime.seller, runtime.code)
+        nursery.cancel_scope.cancel()
+    assert store.failures == 0 and len(stored) == 12
+    failed = [r for r in caplog.records if "saving the search states of offers that decided failed" in r.message]
+    assert len(failed) == 1
 
 
 async def test_unanswered_updates_are_sent_again_within_todays_bounds(autojump_clock: trio.testing.MockClock) -> None:

@@ -213,6 +213,7 @@ async def test_stats_count_what_was_asked(
         "prices_outside_bounds": 0,
         "faults": {},
         "buybox_share": 1.0,  # our offer alone on its items: featured for every view
+        "buybox_held": 3,  # ... all three of them
     }
 
 

@@ -12,7 +12,7 @@ from adapters.simulated.marketplace import catalog_settings
 from adapters.spapi import listing_offers_request
 from engine.model import OfferUpdate
 from engine.ports import AccountError, Throttled, TransientError
-from sim.fake import FAULTS_PATH, STATS_PATH, Faults, ServerErrors, Slow, SpApiFake, Window
+from sim.fake import FAULTS_PATH, STATS_PATH, UPDATES_PATH, Faults, ServerErrors, Slow, SpApiFake, Window
 from sim.latency import LatencyParams
 from tests.sim.fakes import BASE, OURS_WIN, adapter, fake_of, shop, token
 
@@ -138,6 +138,35 @@ async def test_an_update_accepted_but_never_applied(autojump_clock: trio.testing
     assert int(market.price[OURS_WIN, 0]) == 1100
     stats = fake.read_stats()
     assert (stats.updates_accepted, stats.updates_applied, stats.faults) == (2, 1, {"never_apply": 1})
+
+
+async def test_every_accepted_update_is_listed_with_its_submission_applied_or_not(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """`GET /_sim/updates`: what a client killed with its call in flight is checked against. A refused update is
+    not there; one a never-apply fault kept from going live is, marked so."""
+    market = shop(latency=SURE)
+    fake = fake_of(market, faults=Faults(never_apply=Window(limit=1)))
+    offer = catalog_settings(market, [OURS_WIN], seller="acme")[0]
+    prices = ((1, 1000), (2, 100), (3, 1100))  # the second below the offer's minimum: invalid
+    updates = [OfferUpdate(offer.key, n, "EUR", price, 500, 3000) for n, price in prices]
+    async with adapter(fake) as (amazon, http):
+        results = [(await amazon.submit([update]))[0] for update in updates]
+        listed = (await http.get(f"{BASE}{UPDATES_PATH}")).json()
+    assert [result.status for result in results] == ["accepted", "invalid", "accepted"]
+    sku = str(market.spec.sku[OURS_WIN])
+    assert listed == [
+        {
+            "marketplace": "DE",
+            "sku": sku,
+            "submission_id": results[n].submission_id,
+            "price": price,
+            "currency": "EUR",
+            "at": "2025-01-01T00:00:00.000Z",
+            "applied": applied,
+        }
+        for n, price, applied in ((0, 1000, False), (2, 1100, True))
+    ]
 
 
 async def test_a_slow_reply_comes_late(autojump_clock: trio.testing.MockClock) -> None:

@@ -120,6 +120,10 @@ async def test_a_feed_is_processed_and_reported_per_message(autojump_clock: trio
     stats = feeds.fake.read_stats()
     assert (stats.updates_accepted, stats.updates_applied, stats.updates_invalid) == (2, 2, 1)
     assert stats.answered["createFeed"] == 1
+    listed = [(u.sku, u.submission_id, u.price, u.applied) for u in feeds.fake.accepted_updates]
+    assert listed == [
+        (feeds.market.spec.sku[row], feed_id, price, True) for row, price in ((OURS_WIN, 1000), (SUPPRESSED, 1200))
+    ]
 
 
 @needs_models
