@@ -279,7 +279,11 @@ class Intake:
             while True:
                 now = trio.current_time()
                 rechecks = self._due_rechecks(now, quota.batch)
-                keys = rechecks + self._sweep.due(now, quota.batch - len(rechecks))
+                # A key due for a recheck may be due in the sweep as well: it is asked for once, and counts as
+                # swept. Amazon refuses a batch that names an item twice (400 "Duplicate requests submitted"),
+                # which would fail every key of it.
+                swept = self._sweep.due(now, quota.batch - len(rechecks))
+                keys = list(dict.fromkeys(rechecks + swept))
                 if not keys:
                     next_recheck = self._rechecks[0][0] if self._rechecks else float("inf")
                     with trio.move_on_at(min(next_recheck, self._sweep.next_due())):
@@ -290,6 +294,7 @@ class Intake:
                 # Waiting in line for the seller's quota takes a while: an offer removed meanwhile is not asked for.
                 keys = [key for key in keys if key not in self._gone]
                 rechecks = [key for key in rechecks if key not in self._gone]
+                swept = [key for key in swept if key not in self._gone]
                 self._gone.clear()
                 if not keys:
                     continue
@@ -315,7 +320,6 @@ class Intake:
                 # Only the sweep's own keys move in its rotation: it stays in least-recently-swept order. A key
                 # that failed for a reason time may cure is not swept: its turn comes again.
                 failed = {a.key for a in answers if isinstance(a, ItemFailure) and a.transient}
-                swept = keys[len(rechecks) :]
                 self._sweep.touched([k for k in swept if k not in failed] if failed else swept, trio.current_time())
                 for answer in answers:
                     if isinstance(answer, ItemFailure):

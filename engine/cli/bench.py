@@ -1,6 +1,7 @@
-"""`repricer bench convergence|throughput|store|import`: the benchmarks (bench/README.md).
+"""`repricer bench convergence|spapi|throughput|store|import`: the benchmarks (bench/README.md).
 
-The only command group that imports `bench`, and only inside its commands (and the ``--strategies`` type).
+The only command group that imports `bench`, and only inside its commands (and the ``--strategies`` and ``--faults``
+types).
 """
 
 from __future__ import annotations
@@ -15,13 +16,16 @@ import msgspec
 
 from engine.cli.args import (
     HelpFormatter,
+    check_scenario,
     counts,
     durations,
+    marketplace_codes,
     non_negative_floats,
     output_dir,
     output_file,
     positive_float,
     positive_int,
+    refuse,
     scenarios,
     split,
 )
@@ -107,6 +111,33 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     conv.add_argument("--quick", action="store_true", help="a small plan that runs in a few minutes")
     conv.add_argument("--quiet", action="store_true", help="no progress line")
     conv.set_defaults(handler=_cmd_convergence)
+
+    spapi = bench_sub.add_parser(
+        "spapi",
+        help="the SP-API adapter end to end against the fake of Amazon, with and without faults (bench/README.md)",
+        description="The daemon as `run --config` composes it, through the SP-API adapter over HTTP (in process) "
+        "onto the fake of Amazon, fault-free and under each fault, beside the in-process simulated adapter on the "
+        "same markets: times to the Buy Box and to 99% / 99.8% of the best price, requests and quota per "
+        "operation, prices outside bounds, updates lost.",
+        formatter_class=HelpFormatter,
+    )
+    spapi.add_argument("--marketplaces", type=marketplace_codes, default="DE,FR,IT", help="country codes of one region")
+    spapi.add_argument("--skus", type=positive_int, default=100, help="SKUs per marketplace")
+    spapi.add_argument("--hours", type=positive_float, default=4.0, help="simulated hours per run")
+    spapi.add_argument("--seed", type=positive_int, default=1, help="seed of the first marketplace's market")
+    spapi.add_argument("--scenario", default="S1b", help="simulated competition, S1a..S8")
+    spapi.add_argument("--delay", type=_one_duration, default="2m", help="submit→live median D")
+    spapi.add_argument("--tau", type=_one_tau, default=0.005, help="Buy Box softmax temperature")
+    spapi.add_argument(
+        "--faults",
+        type=_faults,
+        default=None,
+        help="runs on the fake, comma-separated: none,storm429,5xx,token,malformed,never-applied, or all "
+        "(default: all)",
+    )
+    spapi.add_argument("--json", type=output_file, metavar="FILE", help="write the runs as JSON to FILE")
+    spapi.add_argument("--quiet", action="store_true", help="no line per finished run")
+    spapi.set_defaults(handler=_cmd_spapi)
 
     thr = bench_sub.add_parser(
         "throughput",
@@ -195,6 +226,34 @@ def _strategies(text: str) -> tuple[str, ...]:
     return names
 
 
+def _faults(text: str) -> tuple[str, ...]:
+    from bench.spapi import FAULTS
+
+    names = tuple(split(text))
+    if names == ("all",):
+        return FAULTS
+    unknown = [name for name in names if name not in FAULTS]
+    if unknown or not names or len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError(
+            f"unknown or repeated fault {', '.join(unknown) or repr(text)}; known: {', '.join(FAULTS)}, or all"
+        )
+    return names
+
+
+def _one_duration(text: str) -> float:
+    values = durations(text)
+    if len(values) != 1:
+        raise argparse.ArgumentTypeError(f"one duration, not {text!r}")
+    return values[0]
+
+
+def _one_tau(text: str) -> float:
+    values = non_negative_floats(text)
+    if len(values) != 1:
+        raise argparse.ArgumentTypeError(f"one temperature, not {text!r}")
+    return values[0]
+
+
 def _stores(text: str) -> tuple[str, ...]:
     from bench.stores import STORES
 
@@ -262,6 +321,43 @@ def _cmd_convergence(args: argparse.Namespace) -> int:
 
         written = write_plots(cells, runs, args.plots)
         print(f"{len(written)} plots in {args.plots}", file=sys.stderr)
+    return 0
+
+
+def _cmd_spapi(args: argparse.Namespace) -> int:
+    from bench.spapi import FAULTS, SpApiPlan, run_plan, spapi_json
+    from bench.spapi_report import RunReport, table
+
+    if (problem := check_scenario(args.scenario)) is not None:
+        return refuse("repricer bench spapi", problem)
+    plan = SpApiPlan(
+        marketplaces=args.marketplaces,
+        skus=args.skus,
+        hours=args.hours,
+        seed=args.seed,
+        scenario=args.scenario,
+        faults=args.faults or FAULTS,
+        delay_s=args.delay,
+        tau=args.tau,
+    )
+    print(
+        f"bench spapi: {plan.scenario} (D = {plan.delay_s / 60:g} min, τ = {plan.tau:g}), {plan.skus} SKUs × "
+        f"{','.join(plan.marketplaces)}, {plan.hours:g} h, seed {plan.seed}: in process, then on the fake with "
+        f"faults {', '.join(plan.faults)}",
+        file=sys.stderr,
+    )
+
+    def said(report: RunReport) -> None:
+        if not args.quiet:
+            print(f"bench spapi: {report.name} done in {report.wall_s:.0f} s", file=sys.stderr)
+
+    started = time.perf_counter()
+    reports = run_plan(plan, progress=said)
+    wall = time.perf_counter() - started
+    print(table(reports, steady_after_s=plan.steady_after_s))
+    print(f"wall time {wall:.0f} s")
+    if args.json is not None:
+        args.json.write_bytes(msgspec.json.format(msgspec.json.encode(spapi_json(reports, plan, wall))) + b"\n")
     return 0
 
 

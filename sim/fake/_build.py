@@ -38,9 +38,11 @@ def scenario_fake(
     time_scale: float = 1.0,
     wall_origin: datetime | None = None,
     params: RunParams | None = None,
+    latency_s: float = 0.0,
 ) -> SpApiFake:
     """The fake of ``skus`` offers of one seller in each of ``marketplaces`` (country codes), built inside the
-    trio run that will serve it (the markets start at its current time)."""
+    trio run that will serve it (the markets start at its current time). ``latency_s``: how long each call takes
+    to answer (`SpApiFake`; `bench spapi` gives it the in-process adapter's)."""
     if not marketplaces:
         raise ValueError("name at least one marketplace")
     now = trio.current_time()
@@ -55,6 +57,7 @@ def scenario_fake(
     return SpApiFake(
         apis,
         {SIM_REFRESH_TOKEN: 0},
+        latency_s=latency_s,
         faults=faults,
         seed=seed,
         time_scale=time_scale,
