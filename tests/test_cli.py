@@ -213,7 +213,13 @@ def test_every_option_has_a_help_text_that_gives_its_default() -> None:
         assert action.help, f"{name} has no help text"
         # The formatter shows a default where there is one; where it depends on another option (or there is
         # none), the text says it, unless the option only names where to write something.
-        if action.nargs != 0 and action.default is None and action.metavar not in ("FILE", "DIR"):
+        # A required option has no default to give.
+        if (
+            action.nargs != 0
+            and action.default is None
+            and action.metavar not in ("FILE", "DIR")
+            and not action.required
+        ):
             assert "default" in action.help, f"{name} does not say its default"
 
 

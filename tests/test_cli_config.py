@@ -242,6 +242,15 @@ def test_the_daemon_runs_reloads_stops_and_resumes(tmp_path: Path, running: list
     settings = _ctl(first, "settings", "--marketplace", "DE", "--json")
     assert '"step_cap":"0.04"' in settings.stdout.replace(" ", "")
 
+    # A file that no longer parses is refused on SIGHUP, with its line; the settings stay.
+    broken = file.read_text().replace("step_cap = ", "step_cap = = ", 1)
+    assert broken != file.read_text()
+    file.write_text(broken)
+    daemon.process.send_signal(signal.SIGHUP)
+    refused_line = daemon.wait_for("configuration not reloaded")
+    assert f"{file}:" in refused_line and "the daemon runs on as configured before" in refused_line
+    assert '"step_cap":"0.04"' in _ctl(first, "settings", "--marketplace", "DE", "--json").stdout.replace(" ", "")
+
     # A change that needs a restart is refused whole: the key, its line, and the daemon runs on as it was.
     write(tmp_path, _config_text(port, socket_path=first, step_cap="0.03", marketplaces='"DE"'))
     refused = _ctl(first, "reload")

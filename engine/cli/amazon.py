@@ -82,7 +82,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "the browser is sent to, or let --listen receive it",
     )
     auth.add_argument(
-        "--application-id", metavar="ID", help="with --consent: the application's id (amzn1.sp.solution…)"
+        "--application-id",
+        metavar="ID",
+        help="with --consent: the application's id (amzn1.sp.solution…; no default, --consent needs it)",
     )
     auth.add_argument(
         "--redirect-uri",
@@ -95,7 +97,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         type=int,
         metavar="PORT",
         help="with --consent: receive the redirect on 127.0.0.1:PORT, for a redirect URI that reaches it (an HTTPS "
-        "proxy in front, or `repricer sim serve`)",
+        "proxy in front, or `repricer sim serve`; default: none, the address is pasted)",
     )
     auth.add_argument("--beta", action="store_true", help="with --consent: the application is still a draft")
     auth.add_argument(
