@@ -360,3 +360,21 @@ def test_a_demo_seed_gives_the_same_run_every_time(tmp_path: Path, capsys: pytes
     assert runs[0] == runs[1]
     assert runs[0]["skus"] == 6
     assert "time to Buy Box" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["bench", "convergence", "--strategies", "engine,engine"], "unknown or repeated strategy 'engine,engine'"),
+        (["bench", "spapi", "--faults", "storm429,nope"], "unknown or repeated fault nope; known: "),
+        (["bench", "store", "--load", "decisions,nope"], "unknown or repeated load nope; known: decisions, states"),
+        (["bench", "throughput", "--store", "memory,memory"], "unknown or repeated store 'memory,memory'"),
+    ],
+)
+def test_bench_names_are_refused_unknown_or_repeated(
+    argv: list[str], said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
+    assert said in capsys.readouterr().err

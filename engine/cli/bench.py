@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import msgspec
@@ -214,30 +214,30 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     imp.set_defaults(handler=_cmd_import)
 
 
+def _names(text: str, known: Sequence[str], what: str, *, every: bool = False) -> tuple[str, ...]:
+    """Comma-separated names out of ``known``, each once (with ``every``, ``all`` is every one of them)."""
+    names = tuple(split(text))
+    if every and names == ("all",):
+        return tuple(known)
+    unknown = [name for name in names if name not in known]
+    if unknown or not names or len(set(names)) != len(names):
+        choices = ", ".join(known) + (", or all" if every else "")
+        raise argparse.ArgumentTypeError(
+            f"unknown or repeated {what} {', '.join(unknown) or repr(text)}; known: {choices}"
+        )
+    return names
+
+
 def _strategies(text: str) -> tuple[str, ...]:
     from bench.convergence import STRATEGIES
 
-    names = tuple(split(text))
-    unknown = [name for name in names if name not in STRATEGIES]
-    if unknown or not names:
-        raise argparse.ArgumentTypeError(
-            f"unknown strategy {', '.join(unknown) or repr(text)}; known: {', '.join(STRATEGIES)}"
-        )
-    return names
+    return _names(text, STRATEGIES, "strategy")
 
 
 def _faults(text: str) -> tuple[str, ...]:
     from bench.spapi import FAULTS
 
-    names = tuple(split(text))
-    if names == ("all",):
-        return FAULTS
-    unknown = [name for name in names if name not in FAULTS]
-    if unknown or not names or len(set(names)) != len(names):
-        raise argparse.ArgumentTypeError(
-            f"unknown or repeated fault {', '.join(unknown) or repr(text)}; known: {', '.join(FAULTS)}, or all"
-        )
-    return names
+    return _names(text, FAULTS, "fault", every=True)
 
 
 def _one_duration(text: str) -> float:
@@ -257,13 +257,7 @@ def _one_tau(text: str) -> float:
 def _stores(text: str) -> tuple[str, ...]:
     from bench.stores import STORES
 
-    names = tuple(split(text))
-    unknown = [name for name in names if name not in STORES]
-    if unknown or not names or len(set(names)) != len(names):
-        raise argparse.ArgumentTypeError(
-            f"unknown or repeated store {', '.join(unknown) or repr(text)}; known: {', '.join(STORES)}"
-        )
-    return names
+    return _names(text, STORES, "store")
 
 
 def _count(text: str) -> int:
@@ -277,11 +271,7 @@ def _count(text: str) -> int:
 def _loads(text: str) -> tuple[str, ...]:
     from bench.store import LOADS
 
-    names = tuple(split(text))
-    unknown = [name for name in names if name not in LOADS]
-    if unknown or not names:
-        raise argparse.ArgumentTypeError(f"unknown load {', '.join(unknown) or repr(text)}; known: {', '.join(LOADS)}")
-    return names
+    return _names(text, LOADS, "load")
 
 
 def _cmd_convergence(args: argparse.Namespace) -> int:
