@@ -128,8 +128,8 @@ async def receive_redirect(
 ) -> Redirected:
     """Listen on ``host:port`` (a loopback address) for the browser's redirect, and answer it with a page saying
     what happened. Reports the bound port through ``task_status``. Requests without this authorization's state
-    (a favicon, a stray tab) get a 404 and the listener goes on; one connection at a time, each bounded in size
-    and time, so a client that says nothing cannot hold it."""
+    (a favicon, a stray tab) get a 404 and the listener goes on, as it does past a connection reset or a client
+    that says nothing; one connection at a time, each bounded in size and time."""
     listeners = await trio.open_tcp_listeners(port, host=host)
     try:
         task_status.started(listeners[0].socket.getsockname()[1])
@@ -138,7 +138,10 @@ async def receive_redirect(
             async with stream:
                 target = None
                 with trio.move_on_after(_CONNECTION_TIMEOUT_S):
-                    target = await _request_target(stream)
+                    try:
+                        target = await _request_target(stream)
+                    except trio.BrokenResourceError:  # the client reset the connection: wait for the next
+                        continue
                 if target is None:
                     continue
                 query = parse_qs(urlsplit(target).query)

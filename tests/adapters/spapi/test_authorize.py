@@ -4,7 +4,9 @@ Login with Amazon (the SP-API fake's) and kept in the daemon's environment file,
 from __future__ import annotations
 
 import errno
+import socket
 import stat
+import struct
 from pathlib import Path
 
 import httpx
@@ -244,8 +246,8 @@ def test_a_token_an_env_file_cannot_hold_is_refused(tmp_path: Path) -> None:
 
 
 async def test_the_loopback_listener_takes_the_redirect_with_its_state() -> None:
-    """Real sockets on the real clock: a stray request is answered 404 and the listener goes on; the redirect
-    with this authorization's state is answered 200 and its code returned."""
+    """Real sockets on the real clock: a connection reset half way and a stray request (answered 404) leave the
+    listener going; the redirect with this authorization's state is answered 200 and its code returned."""
     got: list[Redirected] = []
 
     async def listen(task_status: trio.TaskStatus[int]) -> None:
@@ -254,6 +256,10 @@ async def test_the_loopback_listener_takes_the_redirect_with_its_state() -> None
     with trio.fail_after(10):
         async with trio.open_nursery() as nursery:
             port = await nursery.start(listen)
+            reset = socket.create_connection(("127.0.0.1", port))  # connects, then resets without a request
+            reset.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            reset.send(b"GET /cb?state=st8")
+            reset.close()
             async with httpx.AsyncClient() as browser:
                 stray = await browser.get(f"http://127.0.0.1:{port}/favicon.ico")
                 done = await browser.get(
@@ -263,3 +269,23 @@ async def test_the_loopback_listener_takes_the_redirect_with_its_state() -> None
     assert done.status_code == 200 and "Authorized" in done.text
     [redirected] = got
     assert (redirected.selling_partner_id, redirected.code.reveal()) == ("A1", "c")
+
+
+async def test_no_answer_from_login_with_amazon_keeps_nothing(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    def unreachable(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    env = tmp_path / "credentials"
+    with pytest.raises(AuthorizationError, match=r"no answer from Login with Amazon .*ConnectError.*nothing stored"):
+        await authorize(
+            account(tmp_path),
+            "SIM_REFRESH",
+            env,
+            None,
+            ask_token=lambda _: SIM_REFRESH_TOKEN,
+            say=lambda _: None,
+            transport=httpx.MockTransport(unreachable),
+        )
+    assert not env.exists()
