@@ -24,8 +24,9 @@ default, so a factor can be all but absent or twice its default, against the eng
 
 At each recompute every segment features one offer, drawn by the shares (τ > 0; `choose_featured`), so offers
 close in score take turns in the Buy Box. "We win" is buybox.md's expected share ≥ 0.5: the glance-view weighted
-sum of our share in each segment (`sim.threshold.expected_share_wins`); at τ = 0 a segment's argmax is featured
-for certain (`we_win`). The oracle and the FOEP both call those predicates, so they cannot disagree about a price.
+sum of the long-run share the rotation features us with in each segment (`sim.threshold.long_run_share`); at
+τ = 0 a segment's argmax is featured for certain (`we_win`). The oracle and the FOEP both call those predicates,
+so they cannot disagree about a price.
 """
 
 from __future__ import annotations

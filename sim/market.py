@@ -42,7 +42,6 @@ from sim.buybox import (
     offer_scores,
     rivals,
     segment_bonus,
-    shares,
     static_bonus,
     we_win,
     with_incumbency,
@@ -72,7 +71,13 @@ from sim.segments import (
 from sim.snapshot import FoepResult, FoepStatus, Notification, Snapshot
 from sim.spec import CatalogRow, MarketSpec
 from sim.summary import CompetitiveSummaryResponseBody
-from sim.threshold import PRICE_CEILING, SegmentedView, p_star_from_threshold, segmented_threshold
+from sim.threshold import (
+    PRICE_CEILING,
+    SegmentedView,
+    p_star_from_threshold,
+    segmented_threshold,
+    stationary_share,
+)
 from sim.trajectory import NOT_LIVE, Recorder, Trajectory
 from sim.views import OfferViews
 
@@ -542,8 +547,8 @@ class Market:
     def _recompute(self, rows: Idx, at: F64, pos: Idx, flags: _Flags) -> None:
         """Amazon re-scores the live offers and picks the featured offer of every traffic segment, each with its
         own scores and incumbent (`sim.buybox.choose_featured` on one (row, segment) pair a line). Our expected
-        share is then taken with the new incumbents: the chance of being featured at the next recompute, the same
-        incumbents p* is taken with, so a price at or under p* holds at least half the views."""
+        share (τ > 0) is the rotation's long-run one at the prices scored (`sim.threshold.stationary_share`): what
+        no draw moves, the same p* is taken with, so a price at or under p* holds at least half the views."""
         tau, segments = self.tau, self._layout.n_segments
         landed = self._price[rows] + self.ship[rows]
         eligible = np.repeat(self._available[rows] & (landed <= self.cap_landed[rows, None]), segments, axis=0)
@@ -566,10 +571,9 @@ class Market:
             return uniform_from(rotation_base[pos], counters[pos])
 
         featured, share, drawn_flat = choose_featured(scores, landed_flat, old_flat, our_major, tau, rotation)
-        if tau > 0 and (featured != old_flat).any():
-            share = shares(offer_scores(with_incumbency(static, incumbency, featured), landed_flat, eligible), tau)[
-                :, 0
-            ]
+        if tau > 0:
+            log_landed = np.log(np.maximum(landed_flat, 1).astype(np.float64))
+            share = stationary_share(static, incumbency, log_landed, eligible, tau)
         new = featured.reshape(len(rows), segments)
         self._segment_holder[rows] = new
         self._segment_share[rows] = share.reshape(len(rows), segments)
@@ -800,10 +804,13 @@ class Market:
     def _finish(self, rows: Idx, at: F64, flags: _Flags) -> None:
         """Bring derived state up to date for the rows a round touched: p*, health, notifications, records."""
         self._drop_unbuyable(rows, flags)
-        dirty = flags.comp | flags.holder | flags.our_available
+        # p* is the long-run share's at τ > 0, which the featured offers do not move; at τ = 0 the incumbent is part
+        # of the argmax.
+        moved = flags.comp | flags.our_available
+        dirty = moved | flags.holder if self.tau <= 0 else moved
         if dirty.any():
             self._update_thresholds(rows[dirty])
-        changed = dirty | flags.our
+        changed = moved | flags.holder | flags.our  # what a sleeping event may now react to (a matcher: the holder)
         if changed.any():
             self._wake(rows[changed], at[changed])
         if flags.our.any():

@@ -1,10 +1,11 @@
 """The optimal-price oracle: p*(t), and the best constant price for reacting scenarios.
 
 p*(t) is the highest price on the tick grid within [min, max] at which our offer wins against the competitors'
-live offers at t, given each segment's incumbent at t; `UNWINNABLE` when no price in bounds wins. "Wins" is
-buybox.md's expected share ≥ 0.5, with the Buy Box decided per traffic segment: for τ > 0 the views' weighted sum
-of our softmax share in each segment (each segment draws its featured offer by those shares at every recompute);
-for τ = 0 the segments whose argmax we are hold at least half the views. The market keeps it current for every row
+live offers at t; `UNWINNABLE` when no price in bounds wins. "Wins" is buybox.md's expected share ≥ 0.5, with the
+Buy Box decided per traffic segment: for τ > 0 the views' weighted sum of the long-run share the rotation features
+us with (each segment draws its featured offer at every recompute, the incumbent weighing more; `sim.threshold`),
+which no single draw moves; for τ = 0 the segments whose argmax we are, given each one's incumbent at t, hold at
+least half the views. The market keeps it current for every row
 (`Market.p_star`) with `sim.threshold`, whose estimates are settled on the integer grid by the exact predicates,
 so it agrees with a brute-force scan of the rule.
 

@@ -21,6 +21,7 @@ from engine.store import MemoryStore
 from sim.buybox import NO_HOLDER, BuyBoxParams
 from sim.competitors import CompetitorSpec
 from sim.market import Market
+from sim.metrics import run_metrics
 from sim.scenarios import RunParams, build_market
 from sim.spec import OurSpec, RowSpec, spec_from_rows
 from sim.trajectory import UNWINNABLE
@@ -66,8 +67,13 @@ async def test_a_batch_of_seeds_runs_each_market_as_its_own_seller_account(
     second = run.results[1].trajectory
     assert second.n_rows == skus
     np.testing.assert_array_equal(second.max_price, alone.spec.max_price)
-    holding = market.holder == 0
-    assert holding.sum() >= 0.7 * market.n_rows
+    # Priced to the Buy Box: every row of every seed wins it within 30 minutes (15 at most on this run) and holds
+    # half the views or more over the run (0.55-0.98). The last instant is no measure: who is featured is a draw at
+    # each recompute, and the search may be probing above p* just then.
+    for result in run.results:
+        for row in run_metrics(result.trajectory, reacting=False):
+            assert row.t_buybox is not None and row.t_buybox <= 30 * 60, (result.seed, row)
+            assert row.mean_share >= 0.5, (result.seed, row)
     assert all(r.updates_sent > 0 for r in run.results)
 
 
@@ -102,7 +108,7 @@ async def test_an_offer_capped_by_amazons_competitive_price_threshold_is_not_lef
         daemon.stop.set()
     assert (market.price[:, 0] <= 1100).all(), market.price[:, 0]
     assert not market.our_disqualified.any()
-    assert (market.holder == 0).all()
+    assert (market.our_share >= 0.5).all(), market.our_share  # in expectation: who is featured is a draw
     if name == "engine":
         assert (market.price[:, 0] >= 0.998 * 1100).all(), market.price[:, 0]
 

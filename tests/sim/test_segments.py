@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 import trio
 import trio.testing
@@ -28,14 +29,14 @@ from sim.threshold import (
     NONE,
     PRICE_CEILING,
     SegmentedView,
-    expected_share,
+    long_run_share,
     p_star_from_threshold,
     segment_thresholds,
     segmented_threshold,
-    standing,
 )
 
 INT_MAX = np.iinfo(np.int64).max
+F64 = npt.NDArray[np.float64]
 MODEL = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference" / "spapi-models" / "models"
 
 
@@ -93,7 +94,8 @@ def test_competitive_summary_lists_only_featured_offers() -> None:
 def test_share_is_sum_of_segment_weights() -> None:
     """The adapter's reading of Amazon's reply is the weights of the segments featuring us (lumpy: a few values per
     item, not a smooth function of price), with the price we were featured at; the market's own share, which page
-    views buy by and the metrics read, is the expectation of that: each segment's weight times our share of it."""
+    views buy by and the metrics read, is the expectation of that: each segment's weight times the long-run share
+    the rotation features us with."""
     market = build_market("S1b", 6, 60, RunParams.cell(tau=0.005))
     rows = np.arange(market.n_rows)
     rng = np.random.default_rng(6)
@@ -102,9 +104,8 @@ def test_share_is_sum_of_segment_weights() -> None:
     market.submit(rows, np.maximum(np.round(lowest * rng.uniform(0.9, 1.08, len(rows))), 1).astype(np.int64), 0.0)
     market.advance_to(7200.0)
     featured = np.where(market.segment_holder == 0, market.segment_weight, 0).sum(axis=1) / ALL_VIEWS
-    our = standing(market.segmented_view(rows), 0.005)
-    log_landed = np.log((market.price[:, 0] + market.ship[:, 0]).astype(np.float64))
-    expected = expected_share(our, log_landed, market.segment_weight, 0.005) / ALL_VIEWS
+    view = market.segmented_view(rows)
+    expected = long_run_share(view, rows, market.price[:, 0] + market.ship[:, 0], 0.005) / ALL_VIEWS
     np.testing.assert_allclose(market.our_share, expected, atol=1e-9)
     assert 0 < np.mean(featured > 0) < 1
     assert ((featured > 0) & (featured < 1)).any()  # featured in some segments only
@@ -210,8 +211,9 @@ def test_segment_weights_are_drawn_per_item_with_prime_members_the_majority() ->
 
 def brute_force(view: SegmentedView, row: int, tau: float, tick: int, lo: int, hi: int) -> tuple[int, float]:
     """buybox.md's rule written out (with L_min) at every grid price of one row, and we win where our expected share
-    reaches half the views: τ > 0, each segment's weight times our softmax share there (every segment draws its
-    featured offer by those shares); τ = 0, the weights of the segments whose argmax we are (ties to the incumbent,
+    reaches half the views: τ > 0, each segment's weight times the long-run share the rotation features us with
+    (the stationary distribution of the featured offer, from the eigenvector of the draw's transition matrix, not
+    the simulator's linear solve); τ = 0, the weights of the segments whose argmax we are (ties to the incumbent,
     then the lowest landed price, then the lowest slot). Also the smallest distance of the deciding quantity from
     its threshold at the answer, to skip what float round-off could flip."""
     with np.errstate(all="ignore"):
@@ -229,24 +231,23 @@ def brute_force(view: SegmentedView, row: int, tau: float, tick: int, lo: int, h
         total = view.weight[row].sum()
         for s, holder in enumerate(view.holder[row].tolist()):
             u = -np.log(landed / l_min) + view.bonus[row, s]
+            if tau > 0:
+                free = np.where(eligible, u, -np.inf)
+                ours = [_long_run_ours(free[i], view.incumbency[row], tau) for i in range(len(grid))]
+                won += view.weight[row, s] * np.array(ours)
+                continue
             if holder >= 0:
                 u[:, holder] += view.incumbency[row, holder]
             u = np.where(eligible, u, -np.inf)
-            if tau > 0:
-                x = u / tau
-                w = np.exp(x - x.max(axis=1, keepdims=True))
-                share = np.where(eligible[:, 0], w[:, 0] / w.sum(axis=1), 0.0)
-                won += view.weight[row, s] * share
-            else:
-                best = u.max(axis=1, keepdims=True)
-                at_best = u == best
-                holder_at_best = at_best[:, holder] if holder >= 0 else np.zeros(len(grid), np.bool_)
-                cheapest = np.where(at_best, landed, INT_MAX).argmin(axis=1)
-                winner = np.where(holder_at_best, holder, cheapest)
-                wins = eligible[:, 0] & np.isfinite(best[:, 0]) & (winner == 0)
-                gap = np.abs(u[:, 0] - u[:, 1:].max(axis=1))
-                margin = np.minimum(margin, np.where(gap == 0, np.inf, gap))
-                won += np.where(wins, view.weight[row, s], 0)
+            best = u.max(axis=1, keepdims=True)
+            at_best = u == best
+            holder_at_best = at_best[:, holder] if holder >= 0 else np.zeros(len(grid), np.bool_)
+            cheapest = np.where(at_best, landed, INT_MAX).argmin(axis=1)
+            winner = np.where(holder_at_best, holder, cheapest)
+            wins = eligible[:, 0] & np.isfinite(best[:, 0]) & (winner == 0)
+            gap = np.abs(u[:, 0] - u[:, 1:].max(axis=1))
+            margin = np.minimum(margin, np.where(gap == 0, np.inf, gap))
+            won += np.where(wins, view.weight[row, s], 0)
         if tau > 0 and total > 0:
             margin = np.abs(won / total - 0.5)
         hits = np.flatnonzero((2 * won >= total) & (total > 0))
@@ -254,6 +255,24 @@ def brute_force(view: SegmentedView, row: int, tau: float, tick: int, lo: int, h
             return NONE, float(margin[0])
         top = hits[-1]
         return int(grid[top]), float(margin[top : top + 2].min())
+
+
+def _long_run_ours(scores: F64, incumbency: F64, tau: float) -> float:
+    """The stationary probability that the rotation features slot 0: each draw is softmax((score + γ_inc of the
+    current holder) / τ) over the eligible offers; the eigenvector of the transition matrix's transpose for the
+    eigenvalue 1."""
+    alive = np.flatnonzero(np.isfinite(scores))
+    if 0 not in alive:
+        return 0.0
+    step = np.empty((len(alive), len(alive)))
+    for i, h in enumerate(alive):
+        x = scores[alive] / tau
+        x[i] += incumbency[h] / tau
+        w = np.exp(x - x.max())
+        step[i] = w / w.sum()
+    values, vectors = np.linalg.eig(step.T)
+    pi = np.real(vectors[:, np.argmin(np.abs(values - 1.0))])
+    return float(pi[0] / pi.sum())
 
 
 def random_view(rng: np.random.Generator, k: int, segments: int) -> SegmentedView:
