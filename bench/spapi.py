@@ -12,8 +12,9 @@ with ``seed`` (`sim.scheduling`), so a run replays:
 - ``fake`` and ``fake <fault>``: the daemon as `repricer run --config` composes it (a configuration file read by
   `engine.config.load`, the catalog in the store, `engine.daemon.configured.plan_daemon`,
   `adapters.spapi.run.open_accounts` and `compose_daemon`), its HTTP client on `httpx.ASGITransport` onto the fake
-  (`sim.fake.SpApiFake` behind a `bench.wiretap.Wiretap`), the fake's markets advanced by a daemon service. No
-  notifications reach the engine there: the adapter does not read them yet (SQS), so it learns the market by polling.
+  (`sim.fake.SpApiFake` behind a `bench.wiretap.Wiretap`), the fake's markets advanced by a daemon service. The
+  seller subscribes to ANY_OFFER_CHANGED and PRICING_HEALTH at start, and the adapter reads them from the fake's
+  SQS queue (`adapters.spapi.inbox`): the same notifications of the same markets as in process, over HTTP.
 
 The faults are the fake's own (`injection`), each from minute 10, while the searches are under way. Per run
 (`bench.spapi_report.RunReport`): the daemon's status at the end; T_BB, T_99, T_99.8 from the market's record
@@ -31,6 +32,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -51,10 +53,24 @@ from engine.daemon import Daemon, MarketStatus
 from engine.daemon.configured import plan_daemon
 from engine.marketplaces import by_code
 from engine.model import OfferKey, OutboxEntry, OutboxState
+from engine.ports import Clock
 from engine.pricing.search import EngineSearch
 from engine.store import MemoryStore
 from sim import ids, metrics
-from sim.fake import SIM_REFRESH_TOKEN, Faults, ServerErrors, SpApiFake, Window, scenario_fake
+from sim.fake import (
+    DEFAULT_WALL_ORIGIN,
+    SIM_AWS_ACCESS_KEY_ID,
+    SIM_AWS_ACCOUNT,
+    SIM_AWS_SECRET_ACCESS_KEY,
+    SIM_QUEUE,
+    SIM_REFRESH_TOKEN,
+    SIM_REGION,
+    Faults,
+    ServerErrors,
+    SpApiFake,
+    Window,
+    scenario_fake,
+)
 from sim.quotas import OPERATIONS as DOCUMENTED
 from sim.scenarios import SCENARIOS, RunParams
 from sim.scheduling import fix_scheduling
@@ -79,6 +95,7 @@ SELLER: Final = "sim-eu"
 _ENDPOINT: Final = "http://127.0.0.1:8765"
 _CLIENT_SECRET_ENV: Final = "BENCH_SPAPI_CLIENT_SECRET"
 _REFRESH_TOKEN_ENV: Final = "BENCH_SPAPI_REFRESH_TOKEN"
+_AWS_SECRET_ENV: Final = "BENCH_SPAPI_AWS_SECRET_ACCESS_KEY"
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,7 +268,10 @@ async def _on_fake(plan: SpApiPlan, fault: str, directory: Path) -> RunReport:
         rows = [from_settings(offer) for api in fake.apis for offer in catalog_settings(api.market, seller=SELLER)]
         await store.save_catalog(rows)
         planned = await plan_daemon(config, store, database=directory / "repricer.db")
-        async with open_accounts(config.sellers, transport=httpx.ASGITransport(app=tap)) as accounts:
+        # Amazon's timestamps (a notification's change time) are the fake's wall time: read on the same clock.
+        clock = Clock(DEFAULT_WALL_ORIGIN + timedelta(seconds=trio.current_time()))
+        transport = httpx.ASGITransport(app=tap)
+        async with open_accounts(config.sellers, transport=transport, clock=clock) as accounts:
             daemon = compose_daemon(planned.plan, accounts, store, EngineSearch(), services=[_FakeMarkets(fake)])
             status, at_steady = await _run_daemon(daemon, plan, lambda: fake.read_stats().over_quota)
             adapters = list(accounts.adapters.values())
@@ -309,10 +329,21 @@ refresh_token_env = "{_REFRESH_TOKEN_ENV}"
 [seller.endpoints]
 sp_api = "{_ENDPOINT}"
 lwa_token = "{_ENDPOINT}/auth/o2/token"
+
+[seller.notifications]
+queue_url = "{_ENDPOINT}/{SIM_AWS_ACCOUNT}/{SIM_QUEUE}"
+aws_region = "{SIM_REGION}"
+aws_access_key_id = "{SIM_AWS_ACCESS_KEY_ID}"
+aws_secret_access_key_env = "{_AWS_SECRET_ENV}"
 """
     file = directory / "bench.toml"
     file.write_text(text)
-    return load(file, {_CLIENT_SECRET_ENV: "bench", _REFRESH_TOKEN_ENV: SIM_REFRESH_TOKEN})
+    environ = {
+        _CLIENT_SECRET_ENV: "bench",
+        _REFRESH_TOKEN_ENV: SIM_REFRESH_TOKEN,
+        _AWS_SECRET_ENV: SIM_AWS_SECRET_ACCESS_KEY,
+    }
+    return load(file, environ)
 
 
 class _FakeMarkets:

@@ -11,6 +11,11 @@ Amazon's documented limits) and `client` (`SpApiClient`: one seller's requests, 
 deadline, with 429, 5xx, timeouts and refused tokens sorted into the port's `Throttled`, `TransientError` and
 `AccountError`).
 
+Notifications: `notices` (an SQS message's ANY_OFFER_CHANGED or PRICING_HEALTH as a `Notice`, and a notice as
+observations), `sqs` (the queue's ReceiveMessage and DeleteMessageBatch, SigV4-signed by botocore's signer),
+`subscribe` (the destination and subscriptions, reused when found) and `inbox` (one reader per queue, a daemon
+service, routing each notice to the adapter of its seller and marketplace).
+
 Every batch decoder answers one item per key asked, in order: a snapshot or reading, or the key's `ItemFailure`
 (its own status code and Amazon's errors, an item that cannot be read, an amount with more decimals than its
 currency has). Only a reply whose envelope is broken raises, `WireError`, naming the path at fault. Amounts are

@@ -14,6 +14,10 @@ seller until someone authorizes again; anything time may cure (a 429, a 5xx, a t
 reply without a token) is a `TransientError`. A cancelled exchange leaves nothing behind: a waiting task starts
 its own.
 
+The Notifications API's destinations are grantless: they take the application's own token, which `AccessTokens`
+made with a ``scope`` (`NOTIFICATIONS_SCOPE`) gets the same way with ``grant_type=client_credentials`` and the
+scope instead of the refresh token.
+
 The refresh token, the client secret and access tokens appear in no log line, repr or exception: the cache holds
 the token as a `Secret`, and Amazon's error text is scrubbed before it is quoted.
 """
@@ -34,7 +38,7 @@ from engine.config.resolved import SellerAccount
 from engine.logs import redact
 from engine.ports import AccountError, TransientError
 
-__all__ = ["EXCHANGE_TIMEOUT_S", "REFRESH_AHEAD_S", "USER_AGENT", "AccessTokens"]
+__all__ = ["EXCHANGE_TIMEOUT_S", "NOTIFICATIONS_SCOPE", "REFRESH_AHEAD_S", "USER_AGENT", "AccessTokens"]
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +61,7 @@ REFRESH_AHEAD_S: Final = 300.0  # or a tenth of the token's life, when that is s
 EXPIRY_MARGIN_S: Final = 30.0
 RETRY_AFTER_S: Final = 30.0
 OPERATION: Final = "Login with Amazon"
+NOTIFICATIONS_SCOPE: Final = "sellingpartnerapi::notifications"  # the grantless scope of the Notifications API
 
 # Amazon's OAuth errors that no retry cures, with what the seller does about them.
 _ACCOUNT_ERRORS: Final = {
@@ -104,7 +109,8 @@ class AccessTokens:
     """One seller account's access token, cached; see the module's docstring.
 
     ``client`` is shared with the rest of the adapter (tests pass one over `httpx.MockTransport`); its own
-    timeouts may stay generous, as the exchange has its deadline here. Create it inside `trio.run`.
+    timeouts may stay generous, as the exchange has its deadline here. With ``scope``, the token is the
+    application's for that grantless scope, not the seller's. Create it inside `trio.run`.
     """
 
     __slots__ = (
@@ -113,13 +119,15 @@ class AccessTokens:
         "_exchange",
         "_expires_at",
         "_refresh_at",
+        "_scope",
         "_seller",
         "_token",
         "_token_url",
     )
 
-    def __init__(self, account: SellerAccount, client: httpx.AsyncClient) -> None:
+    def __init__(self, account: SellerAccount, client: httpx.AsyncClient, *, scope: str | None = None) -> None:
         self._seller = account.id
+        self._scope = scope
         self._credentials = account.credentials
         self._token_url = account.endpoints.lwa_token
         self._client = client
@@ -198,11 +206,13 @@ class AccessTokens:
     async def _exchange_refresh_token(self) -> Secret:
         sent_at = trio.current_time()
         form = {
-            "grant_type": "refresh_token",
-            "refresh_token": self._credentials.refresh_token.reveal(),
             "client_id": self._credentials.client_id,
             "client_secret": self._credentials.client_secret.reveal(),
         }
+        if self._scope is None:
+            form |= {"grant_type": "refresh_token", "refresh_token": self._credentials.refresh_token.reveal()}
+        else:
+            form |= {"grant_type": "client_credentials", "scope": self._scope}
         headers = {
             "User-Agent": USER_AGENT,
             "Accept": "application/json",

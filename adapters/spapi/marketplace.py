@@ -24,12 +24,17 @@ when the seller's feed quota has room now and the caller follows the outcomes (`
 later; the caller takes a large batch only when `reserve_bulk` has set a feed's quota aside for it. A feed that
 Amazon refuses for quota goes as patches.
 
-Notifications (ANY_OFFER_CHANGED, PRICING_HEALTH) arrive through SQS, which this adapter does not read yet:
-`stream_observations` pushes nothing, and the engine's intake learns the market from its polls.
+Notifications (ANY_OFFER_CHANGED, PRICING_HEALTH) arrive through SQS, read by the queue's `adapters.spapi.inbox.Inbox`
+(one reader per queue, a daemon service), which hands each notice to the route of the seller and marketplace it
+names: this adapter's ``notices``. `stream_observations` drains them into the engine, one observation per offer of
+ours on the notice's item (`adapters.spapi.notices.observations`), as of the change on the engine's clock; a notice
+that cannot be read is logged naming its message and skipped. Without a queue (none configured), it pushes
+nothing, and the engine's intake learns the market from its polls.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from typing import Final, TypeVar
 from urllib.parse import quote
@@ -43,6 +48,7 @@ from adapters.spapi.featured import featured_offer_prices, featured_shares
 from adapters.spapi.feeder import FeedConfig, Feeder
 from adapters.spapi.items import failure
 from adapters.spapi.listings import listings_item, patch_failure, patch_result
+from adapters.spapi.notices import Notice, Unreadable, observations
 from adapters.spapi.offers import listing_offers
 from adapters.spapi.quotas import ENGINE_OPERATIONS, engine_quota, quota
 from adapters.spapi.requests import competitive_summary_request, featured_offer_price_request, listing_offers_request
@@ -62,9 +68,11 @@ from engine.model import (
     SubmissionResult,
     SubmissionStatus,
 )
-from engine.ports import ItemFailure, MarketplaceError, Quota, Throttled, TransientError
+from engine.ports import Clock, ItemFailure, MarketplaceError, Quota, Throttled, TransientError
 
 __all__ = ["LISTINGS_DATA", "PATHS", "QUOTA_EXCEEDED", "SpApiMarketplace", "listings_item_path"]
+
+log = logging.getLogger(__name__)
 
 A = TypeVar("A")
 T = TypeVar("T")
@@ -94,11 +102,13 @@ class SpApiMarketplace:
     are the ids Amazon sells under as a retailer here.
 
     ``feed_pacers`` pace the Feeds API calls: the account's, shared by its marketplaces as Amazon's buckets are
-    (default: this adapter's own); ``feeds`` sizes and times its feeds.
+    (default: this adapter's own); ``feeds`` sizes and times its feeds. ``notices`` are this seller's notices on
+    this marketplace, from the queue's reader (None: no queue); ``clock`` reads Amazon's wall times onto trio's.
 
     ``calls`` counts the requests Amazon answered per engine operation, ``throttled`` the calls refused whole for
     quota, ``throttled_items`` the keys answered throttled (or not sent) after a later request was refused; the
-    feeds' own counts are the ``feeder``'s.
+    feeds' own counts are the ``feeder``'s. ``notified`` counts the observations notices made, ``unreadable_notices``
+    the notices skipped.
     """
 
     def __init__(
@@ -111,6 +121,8 @@ class SpApiMarketplace:
         amazon_seller_ids: Collection[str] = frozenset(),
         feed_pacers: Pacers | None = None,
         feeds: FeedConfig | None = None,
+        notices: trio.MemoryReceiveChannel[Notice] | None = None,
+        clock: Clock | None = None,
     ) -> None:
         if client.seller != account.id:
             raise ValueError(f"the client acts for seller {client.seller!r}, not {account.id!r}")
@@ -129,6 +141,12 @@ class SpApiMarketplace:
                 raise ValueError(f"{offer.key} is priced in {offer.currency}, {self._code} in {self._currency}")
             served[offer.key] = offer
         self._offers: Mapping[OfferKey, OfferSettings] = served
+        self._notices = notices
+        self._clock = clock  # made at the first notice when not given: the adapter may be built outside trio
+        self._by_asin: dict[str, list[OfferKey]] = {}
+        self._indexed = (0, -1)  # the catalog the index was made of: its id and size
+        self.notified = 0
+        self.unreadable_notices = 0
         self.calls: dict[str, int] = dict.fromkeys(ENGINE_OPERATIONS, 0)
         self.throttled: dict[str, int] = dict.fromkeys(ENGINE_OPERATIONS, 0)
         self.throttled_items: dict[str, int] = dict.fromkeys(ENGINE_OPERATIONS, 0)
@@ -170,13 +188,52 @@ class SpApiMarketplace:
         *,
         task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
     ) -> None:
-        """Push nothing, until cancelled: notifications come through SQS, which this adapter does not read yet.
-
-        It starts and then waits, so the intake that runs it sees a stream that is up and quiet, and keeps the
-        market known by polling; it closes ``send`` when cancelled, as the simulated adapter does."""
+        """Until cancelled, the observations of the notices the queue's reader hands this adapter (see the module
+        docstring); without a queue, nothing (a stream that is up and quiet). Closes ``send`` when it ends, as the
+        simulated adapter does. The notices that arrive while it is not running wait in the route."""
         async with send:
             task_status.started()
-            await trio.sleep_forever()
+            notices = self._notices
+            if notices is None:
+                await trio.sleep_forever()  # returns only by raising
+            while True:
+                notice = await notices.receive()
+                for observation in self._observed(notice):
+                    await send.send(observation)
+                    self.notified += 1
+
+    def _observed(self, notice: Notice) -> list[Observation]:
+        offers = [self._offers[key] for key in self._offers_of(notice.asin)]
+        if not offers:
+            return []  # an item we do not reprice here (any more): nothing to observe
+        if self._clock is None:
+            self._clock = Clock()
+        try:
+            return observations(
+                notice,
+                offers,
+                clock=self._clock,
+                currency=self._currency,
+                seller_id=self._account.merchant_id,
+                amazon_seller_ids=self._amazon_seller_ids,
+            )
+        except Unreadable as error:
+            self.unreadable_notices += 1
+            log.warning("%s/%s: notification skipped: %s", self.seller, self._code, error)
+            return []
+
+    def _offers_of(self, asin: str) -> list[OfferKey]:
+        """Our offers of ``asin`` here, from an index of the catalog followed, made again when the catalog is
+        another or has grown or shrunk since, or holds an offer the index does not know as it is."""
+        indexed = self._by_asin.get(asin, [])
+        current = [key for key in indexed if (offer := self._offers.get(key)) is not None and offer.asin == asin]
+        if len(current) == len(indexed) and self._indexed == (id(self._offers), len(self._offers)):
+            return current
+        self._by_asin = {}
+        for key, offer in self._offers.items():
+            self._by_asin.setdefault(offer.asin, []).append(key)
+        self._indexed = (id(self._offers), len(self._offers))
+        return list(self._by_asin.get(asin, ()))
 
     # --- the batch reads ---------------------------------------------------------------------------------------
 

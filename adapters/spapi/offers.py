@@ -44,7 +44,7 @@ from engine.model import (
 from engine.money import MoneyError
 from engine.ports import ItemFailure
 
-__all__ = ["condition_of", "item_offers", "listing_offers"]
+__all__ = ["condition_of", "item_offers", "listing_offers", "offers_snapshot"]
 
 _BATCH: Final = msgspec.json.Decoder(BatchResponse)
 _ITEM: Final = msgspec.json.Decoder(BatchItem)
@@ -137,6 +137,24 @@ def item_offers(
     keys = [offer.key for offer in offers]
     wanted = [offer.asin for offer in offers]
     return reader.read("getItemOffersBatch", reply, keys, wanted, [offer.fulfilment for offer in offers])
+
+
+def offers_snapshot(
+    key: OfferKey,
+    payload: OffersPayload,
+    *,
+    at: float,
+    currency: str,
+    seller_id: str,
+    fulfilment: Fulfilment | None,
+    where: str,
+    amazon_seller_ids: Collection[str] = frozenset(),
+) -> OfferSnapshot | ItemFailure:
+    """One item's offers as ``key``'s snapshot (``source`` "poll", as of ``at``), read as a batch item's payload is:
+    what an ANY_OFFER_CHANGED notification carries, made into the same payload (`adapters.spapi.notices`). Our offer
+    is the one with our ``seller_id`` (of ``fulfilment`` where we have two); ``where`` roots the paths in errors.
+    Raises `MoneyError` for an amount that cannot be read exactly."""
+    return _Reader(at, currency, seller_id, frozenset(amazon_seller_ids)).snapshot(key, payload, fulfilment, where)
 
 
 class _Reader:

@@ -83,8 +83,19 @@ def _seller(seller: SellerSummary) -> list[str]:
         f"    credentials: client_id {_from(credentials.client_id)}, client_secret {_from(credentials.client_secret)}, "
         f"refresh_token {_from(credentials.refresh_token)}",
         f"    endpoints: SP-API {seller.endpoints.sp_api}, LWA token {seller.endpoints.lwa_token}",
+        _notifications(seller),
         *(f"    {market.marketplace}: {_market(market)}" for market in seller.markets),
     ]
+
+
+def _notifications(seller: SellerSummary) -> str:
+    queue = seller.notifications
+    if queue is None:
+        return "    notifications: none (no [seller.notifications] queue: the market is learned by polling)"
+    return (
+        f"    notifications: SQS queue {queue.queue_url}, AWS key {_from(queue.access_key_id)}, "
+        f"secret {_from(queue.secret_access_key)}"
+    )
 
 
 def _from(source: str) -> str:

@@ -4,7 +4,8 @@
                        [--time-scale X] [--seed N] [--faults JSON] [--catalog FILE [--account ID]]
 
 One seller account's offers in a simulated market per marketplace (`sim.fake.scenario_fake`), served by hypercorn's
-trio worker (`sim.fake.serve`); the defaults are what `examples/sim.toml` points at. The simulator's clock is the
+trio worker (`sim.fake.serve`), with the Notifications API and the SQS queue the markets' notifications reach; the
+defaults are what `examples/sim.toml` points at. The simulator's clock is the
 real one scaled by ``--time-scale``: a simulated second lasts 1/X real seconds, so Amazon's latencies and quotas
 pass X times faster. One line on stdout says where it listens and what it serves; SIGINT or SIGTERM stops it
 (in-flight requests finish first), exit code 0. ``--catalog`` writes the served offers as a catalog file for
@@ -141,7 +142,7 @@ async def _serve(args: argparse.Namespace, faults: Faults | None) -> int:
 
 def _said(fake: SpApiFake, url: str, args: argparse.Namespace) -> str:
     from sim import ids
-    from sim.fake import SIM_REFRESH_TOKEN
+    from sim.fake import SIM_AWS_ACCESS_KEY_ID, SIM_AWS_ACCOUNT, SIM_QUEUE, SIM_REFRESH_TOKEN
 
     first = fake.apis[0].market.spec.sku
     skus = f"{first[0]}..{first[-1]}" if len(first) > 1 else first[0]
@@ -149,7 +150,8 @@ def _said(fake: SpApiFake, url: str, args: argparse.Namespace) -> str:
     return (
         f"repricer sim serve: SP-API and Login with Amazon on {url} (token {url}/auth/o2/token); seller "
         f"{ids.our_seller_id(0)}, refresh token {SIM_REFRESH_TOKEN}, any client id and secret; {args.skus} SKUs "
-        f"{skus} in each of {','.join(args.marketplaces)}; scenario {args.scenario}, seed {args.seed}{scale}"
+        f"{skus} in each of {','.join(args.marketplaces)}; scenario {args.scenario}, seed {args.seed}{scale}; "
+        f"notifications to the SQS queue {url}/{SIM_AWS_ACCOUNT}/{SIM_QUEUE} (AWS key {SIM_AWS_ACCESS_KEY_ID})"
     )
 
 

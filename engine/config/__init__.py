@@ -22,6 +22,11 @@
     sp_api = "http://127.0.0.1:8765"
     lwa_token = "http://127.0.0.1:8765/auth/o2/token"
 
+    [seller.notifications]                         # optional: the SQS queue ANY_OFFER_CHANGED arrives in
+    queue_url = "https://sqs.eu-west-1.amazonaws.com/123456789012/repricer"
+    aws_access_key_id_env = "REPRICER_AWS_ACCESS_KEY_ID"
+    aws_secret_access_key_env = "REPRICER_AWS_SECRET_ACCESS_KEY"
+
     [seller.channel.DE]                            # `engine.model.ChannelSettings`; defaults where left out
     step_cap = 0.05
     buybox_unavailable_action = "use_max"
@@ -38,14 +43,23 @@ region, a duplicate seller, a missing environment variable, a secret in a file o
 the first; `repricer config check FILE` runs it without starting anything.
 
 The modules, one concern each: `schema` (the file's tables), `decode` (TOML to tables, errors located through
-`locate`), `credentials` (literal or environment, `Secret`, the file's mode), `channels` (settings merged per
-offer), `load` (the checks across tables), `resolved` (what the engine gets), `summary` (what `check` prints).
+`locate`), `credentials` (literal or environment, `Secret`, the file's mode), `queues` (the notifications' SQS
+queue), `channels` (settings merged per offer), `load` (the checks across tables), `resolved` (what the engine
+gets), `summary` (what `check` prints).
 """
 
 from engine.config.credentials import Credentials, CredentialSources, Secret
 from engine.config.errors import ConfigError
 from engine.config.load import load
-from engine.config.resolved import LWA_TOKEN_URL, Config, Endpoints, MarketSettings, SellerAccount, default_database
+from engine.config.resolved import (
+    LWA_TOKEN_URL,
+    Config,
+    Endpoints,
+    MarketSettings,
+    QueueSettings,
+    SellerAccount,
+    default_database,
+)
 from engine.config.summary import ConfigSummary, MarketSummary, SellerSummary, changed_settings, summarise
 
 __all__ = [
@@ -58,6 +72,7 @@ __all__ = [
     "Endpoints",
     "MarketSettings",
     "MarketSummary",
+    "QueueSettings",
     "Secret",
     "SellerAccount",
     "SellerSummary",

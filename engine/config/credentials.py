@@ -27,7 +27,15 @@ from engine.config.errors import dotted
 from engine.config.locate import KeyPath
 from engine.config.schema import CredentialsTable
 
-__all__ = ["CredentialSources", "Credentials", "Secret", "check_private", "literal_secrets", "resolve_credentials"]
+__all__ = [
+    "CredentialSources",
+    "Credentials",
+    "Secret",
+    "check_private",
+    "literal_secrets",
+    "resolve_credentials",
+    "resolve_value",
+]
 
 _SECRETS = ("client_secret", "refresh_token")
 
@@ -81,9 +89,9 @@ def resolve_credentials(
     """The credentials of the ``[seller.credentials]`` table at ``at``, environment variables read. With
     ``refresh_token`` False an unset refresh token variable is no error (its value is then empty): the seller is
     about to be authorized (`repricer amazon authorize`), which is what puts the token there."""
-    client_id, client_id_from = _value(source, table, "client_id", at, environ)
-    client_secret, client_secret_from = _value(source, table, "client_secret", at, environ)
-    token, refresh_token_from = _value(source, table, "refresh_token", at, environ, required=refresh_token)
+    client_id, client_id_from = resolve_value(source, table, "client_id", at, environ)
+    client_secret, client_secret_from = resolve_value(source, table, "client_secret", at, environ)
+    token, refresh_token_from = resolve_value(source, table, "refresh_token", at, environ, required=refresh_token)
     return Credentials(
         client_id,
         Secret(client_secret),
@@ -118,21 +126,22 @@ def check_private(source: Source, mode: int, secrets: list[KeyPath]) -> None:
         secrets[0],
         f"{source.file} holds secrets ({names}) and is open to group or others (mode {permissions:04o}): "
         f"make it private with `chmod 600 {source.file}`, or move the secrets into environment variables "
-        "(client_secret_env, refresh_token_env)",
+        "(client_secret_env, refresh_token_env, aws_secret_access_key_env)",
     )
 
 
-def _value(
+def resolve_value(
     source: Source,
-    table: CredentialsTable,
+    table: msgspec.Struct,
     name: str,
     at: KeyPath,
     environ: Mapping[str, str],
     *,
     required: bool = True,
 ) -> tuple[str, str]:
-    """One credential's value, and where it came from (``"env NAME"`` for a variable, even one not set when the
-    value is not ``required``, which then is empty)."""
+    """One credential's value in ``table`` (the table at ``at``, with fields ``name`` and ``<name>_env``), and where
+    it came from (``"env NAME"`` for a variable, even one not set when the value is not ``required``, which then is
+    empty)."""
     literal: str | None = getattr(table, name)
     variable: str | None = getattr(table, f"{name}_env")
     if literal is not None and variable is not None:

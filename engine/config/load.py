@@ -11,7 +11,9 @@ The checks across tables, each a `ConfigError` at the key it is about:
   silently unused);
 - endpoints are http(s) URLs, and plain http only to this machine (a local fake): credentials never cross a
   network in clear;
-- every credential resolves (`engine.config.credentials`), and a file holding a secret literally is private.
+- every credential resolves (`engine.config.credentials`), and a file holding a secret literally is private;
+- a ``[seller.notifications]`` queue is a queue URL whose region is known, read with a well-formed AWS key, and
+  sellers sharing a queue read it with the same key (`engine.config.queues`).
 
 Relative paths (``database``, ``control_socket``) are taken from the file's directory, so a configuration means
 the same whatever directory the daemon starts in; ``~`` is the user's home.
@@ -25,11 +27,14 @@ import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
 
+import msgspec
+
 from engine.config.channels import market_settings
 from engine.config.credentials import check_private, literal_secrets, resolve_credentials
 from engine.config.decode import Source
 from engine.config.errors import ConfigError
 from engine.config.locate import KeyPath
+from engine.config.queues import QueueSettings, literal_queue_secrets, resolve_queue
 from engine.config.resolved import LWA_TOKEN_URL, Config, Endpoints, SellerAccount, default_database
 from engine.config.schema import ConfigFile, EndpointsTable, SellerTable
 from engine.marketplaces import ENDPOINTS, MARKETPLACES, Region
@@ -55,19 +60,25 @@ def load(file: Path | str, environ: Mapping[str, str] | None = None, *, refresh_
     raw_sellers = parsed["seller"]
     if not document.seller:
         raise source.error(("seller",), "no seller account: add a [[seller]] table")
-    secrets: list[KeyPath] = [
-        ("seller", index, "credentials", name)
-        for index, seller in enumerate(document.seller)
-        for name in literal_secrets(seller.credentials)
-    ]
+    secrets: list[KeyPath] = []
+    for index, seller in enumerate(document.seller):
+        secrets.extend(("seller", index, "credentials", name) for name in literal_secrets(seller.credentials))
+        secrets.extend(("seller", index, "notifications", name) for name in literal_queue_secrets(seller.notifications))
     check_private(source, mode, secrets)
     environ = os.environ if environ is None else environ
     sellers: list[SellerAccount] = []
+    queues: dict[str, tuple[KeyPath, QueueSettings]] = {}
     for index, seller in enumerate(document.seller):
         at: KeyPath = ("seller", index)
         _check_id(source, seller, at, sellers)
         _check_merchant_id(source, seller, at)
-        sellers.append(_seller(source, seller, raw_sellers[index], at, environ, refresh_tokens))
+        account = _seller(source, seller, raw_sellers[index], at, environ, refresh_tokens)
+        if seller.notifications is not None:
+            where = (*at, "notifications")
+            queue = resolve_queue(source, seller.notifications, where, environ, queues)
+            queues.setdefault(queue.url, ((*where, "queue_url"), queue))
+            account = msgspec.structs.replace(account, notifications=queue)
+        sellers.append(account)
     base = file.absolute().parent
     database, control_socket = document.database, document.control_socket
     return Config(

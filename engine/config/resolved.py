@@ -13,11 +13,20 @@ from typing import Final
 import msgspec
 
 from engine.config.credentials import Credentials
+from engine.config.queues import QueueSettings
 from engine.logs import LogSettings
 from engine.marketplaces import Region
 from engine.model import ChannelSettings
 
-__all__ = ["LWA_TOKEN_URL", "Config", "Endpoints", "MarketSettings", "SellerAccount", "default_database"]
+__all__ = [
+    "LWA_TOKEN_URL",
+    "Config",
+    "Endpoints",
+    "MarketSettings",
+    "QueueSettings",
+    "SellerAccount",
+    "default_database",
+]
 
 # Login with Amazon's token endpoint, the same for every region.
 LWA_TOKEN_URL: Final = "https://api.amazon.com/auth/o2/token"
@@ -54,7 +63,8 @@ class SellerAccount(msgspec.Struct, frozen=True):
 
     ``id`` is our name for the account (in offer keys, status and history); ``merchant_id`` is Amazon's: the
     merchant token (the selling partner id), letters and digits, which the Listings API's paths hold and by which
-    our offer is told from the others in Amazon's replies.
+    our offer is told from the others in Amazon's replies. ``notifications`` is the SQS queue its notifications
+    arrive in (None: none are read; the engine learns the market from its polls alone).
     """
 
     id: str
@@ -63,6 +73,7 @@ class SellerAccount(msgspec.Struct, frozen=True):
     credentials: Credentials
     endpoints: Endpoints
     markets: tuple[MarketSettings, ...]  # in the order the file names the marketplaces
+    notifications: QueueSettings | None = None
 
     @property
     def marketplaces(self) -> tuple[str, ...]:

@@ -27,6 +27,7 @@ __all__ = [
     "ConfigFile",
     "CredentialsTable",
     "EndpointsTable",
+    "NotificationsTable",
     "RegionName",
     "SellerTable",
     "SettingsTable",
@@ -71,6 +72,18 @@ class EndpointsTable(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     lwa_token: str | None = None
 
 
+class NotificationsTable(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """``[seller.notifications]``: the SQS queue Amazon delivers the seller's notifications to, and the AWS access
+    key that reads it (each part literally or as ``<name>_env``); the region when the queue's host does not say it."""
+
+    queue_url: str
+    aws_region: str | None = None
+    aws_access_key_id: str | None = None
+    aws_access_key_id_env: str | None = None
+    aws_secret_access_key: str | None = None
+    aws_secret_access_key_env: str | None = None
+
+
 class SellerTable(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """One ``[[seller]]``: a seller account in one region, its marketplaces, credentials and settings."""
 
@@ -80,6 +93,7 @@ class SellerTable(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     marketplaces: list[str]
     credentials: CredentialsTable
     endpoints: EndpointsTable = EndpointsTable()
+    notifications: NotificationsTable | None = None
     channel: dict[str, Any] = {}
 
 

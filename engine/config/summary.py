@@ -17,13 +17,22 @@ from engine.config.resolved import Config, Endpoints, MarketSettings, SellerAcco
 from engine.logs import LogSettings
 from engine.model import ChannelSettings
 
-__all__ = ["ConfigSummary", "MarketSummary", "SellerSummary", "changed_settings", "summarise"]
+__all__ = ["ConfigSummary", "MarketSummary", "QueueSummary", "SellerSummary", "changed_settings", "summarise"]
 
 
 class MarketSummary(msgspec.Struct, frozen=True):
     marketplace: str
     settings: dict[str, Any]  # what differs from the defaults, by key path
     offer_overrides: int  # SKUs with settings of their own
+
+
+class QueueSummary(msgspec.Struct, frozen=True):
+    """The notifications' queue: where, and where its key and secret come from (never the secret)."""
+
+    queue_url: str
+    arn: str
+    access_key_id: str  # "literal" or "env NAME", as every credential here
+    secret_access_key: str
 
 
 class SellerSummary(msgspec.Struct, frozen=True):
@@ -34,6 +43,7 @@ class SellerSummary(msgspec.Struct, frozen=True):
     credentials: CredentialSources
     endpoints: Endpoints
     markets: list[MarketSummary]
+    notifications: QueueSummary | None = None  # None: no queue, the market is learned by polling
 
 
 class ConfigSummary(msgspec.Struct, frozen=True):
@@ -76,6 +86,9 @@ def _seller(seller: SellerAccount) -> SellerSummary:
         credentials=seller.credentials.sources,
         endpoints=seller.endpoints,
         markets=[_market(market) for market in seller.markets],
+        notifications=None
+        if (queue := seller.notifications) is None
+        else QueueSummary(queue.url, queue.arn, *queue.sources),
     )
 
 

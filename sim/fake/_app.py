@@ -24,6 +24,10 @@ Routes (each SP-API one answered in its model's shape; the modules beside this o
   (`sim.fake._listings`).
 - ``/feeds/2021-06-30/...``: createFeedDocument, createFeed, getFeed, getFeedDocument, and the documents' presigned
   URLs (`sim.fake._feeds`).
+- ``/notifications/v1/destinations...`` and ``/notifications/v1/subscriptions/...``: the Notifications API's
+  destinations (grantless: the application's token) and subscriptions (the seller's) (`sim.fake._subscriptions`).
+- ``POST /`` with ``X-Amz-Target: AmazonSQS.*``: the SQS queues the notifications are delivered to, SigV4-signed
+  (`sim.fake._sqs`); the markets' notifications reach the queues of the sellers that subscribed to them.
 - ``GET /_sim/stats``: the fake's counters (`FakeStats`); ``GET /_sim/updates``: every update accepted, oldest
   first (`AcceptedUpdate`s); ``GET``, ``POST``, ``DELETE /_sim/faults``: the faults in force (`Faults` as JSON). Not
   Amazon's, and they need no token.
@@ -55,9 +59,31 @@ from sim.fake._feeds import (
     FeedTiming,
 )
 from sim.fake._listings import GET_LISTINGS_ITEM, PATCH_LISTINGS_ITEM, get_listings_item, patch_listings_item
-from sim.fake._lwa import DEFAULT_LIFETIME_S, LwaError, TokenBook
+from sim.fake._lwa import DEFAULT_LIFETIME_S, GRANTLESS, LwaError, TokenBook
 from sim.fake._offers import ITEM_OFFERS, LISTING_OFFERS, offers_batch
 from sim.fake._pricing import COMPETITIVE_SUMMARY, FOEP, competitive_summary, featured_offer_expected_price
+from sim.fake._sqs import (
+    QUEUE_OPERATIONS,
+    SIM_AWS_ACCESS_KEY_ID,
+    SIM_AWS_SECRET_ACCESS_KEY,
+    SIM_QUEUE,
+    SIM_REGION,
+    FakeQueue,
+    SqsEndpoint,
+)
+from sim.fake._subscriptions import (
+    CREATE_DESTINATION,
+    CREATE_SUBSCRIPTION,
+    DELETE_DESTINATION,
+    DELETE_SUBSCRIPTION,
+    GET_DESTINATION,
+    GET_DESTINATIONS,
+    GET_SUBSCRIPTION,
+    GET_SUBSCRIPTION_BY_ID,
+    NOTIFICATION_OPERATIONS,
+    NotificationDesk,
+)
+from sim.fake._subscriptions import GRANTLESS as GRANTLESS_OPERATIONS
 from sim.ids import our_seller_id
 
 __all__ = [
@@ -87,11 +113,12 @@ class _Route(NamedTuple):
     segments: tuple[str | None, ...]  # None: a path parameter
     operation: str
     handler: Handler
+    grantless: bool  # takes the application's token, not a seller's
 
 
 def _route(method: str, path: str, operation: str, handler: Handler) -> _Route:
     segments = tuple(None if part.startswith("{") else part for part in path.split("/"))
-    return _Route(method, segments, operation, handler)
+    return _Route(method, segments, operation, handler, operation in GRANTLESS_OPERATIONS)
 
 
 class SpApiFake:
@@ -104,6 +131,9 @@ class SpApiFake:
     token then lives ``token_lifetime_s`` of the client's time, and a presigned URL five of its minutes.
     ``wall_origin`` is the UTC time of trio time 0, for the timestamps in replies. ``feed_timing`` is how long
     feeds wait and take.
+
+    ``queues`` are the SQS queues the fake hosts (their names, in account `SIM_AWS_ACCOUNT` and region
+    ``aws_region``), ``aws_credentials`` the secret of each AWS access key id a queue's requests may be signed with.
     """
 
     def __init__(
@@ -118,6 +148,9 @@ class SpApiFake:
         time_scale: float = 1.0,
         wall_origin: datetime = DEFAULT_WALL_ORIGIN,
         feed_timing: FeedTiming | None = None,
+        queues: Sequence[str] = (SIM_QUEUE,),
+        aws_region: str = SIM_REGION,
+        aws_credentials: Mapping[str, str] | None = None,
     ) -> None:
         markets = (apis,) if isinstance(apis, MarketApi) else tuple(apis)
         if not markets:
@@ -146,6 +179,20 @@ class SpApiFake:
             time_scale=time_scale,
         )
         self._feeds = FeedDesk(self._backend, timing=feed_timing or FeedTiming(), seed=seed)
+        self._notifications = NotificationDesk(
+            self._backend, [FakeQueue(name, region=aws_region) for name in dict.fromkeys(queues)]
+        )
+        self._sqs = SqsEndpoint(
+            queues={queue.path: queue for queue in self._notifications.queues.values()},
+            credentials=dict(
+                {SIM_AWS_ACCESS_KEY_ID: SIM_AWS_SECRET_ACCESS_KEY} if aws_credentials is None else aws_credentials
+            ),
+            region=aws_region,
+            pump=self._notifications.deliver,
+            next_due=self._notifications.next_due,
+            dice=self._dice,
+        )
+        desk = self._notifications
         self._routes = (
             _route("POST", "/batches/products/pricing/v0/itemOffers", ITEM_OFFERS, offers_batch),
             _route("POST", "/batches/products/pricing/v0/listingOffers", LISTING_OFFERS, offers_batch),
@@ -167,6 +214,23 @@ class SpApiFake:
             _route("POST", "/feeds/2021-06-30/feeds", CREATE_FEED, self._feeds.create_feed),
             _route("GET", "/feeds/2021-06-30/feeds/{feedId}", GET_FEED, self._feeds.get_feed),
             _route("GET", "/feeds/2021-06-30/documents/{feedDocumentId}", GET_FEED_DOCUMENT, self._feeds.get_document),
+            _route("POST", "/notifications/v1/destinations", CREATE_DESTINATION, desk.create_destination),
+            _route("GET", "/notifications/v1/destinations", GET_DESTINATIONS, desk.get_destinations),
+            _route("GET", "/notifications/v1/destinations/{destinationId}", GET_DESTINATION, desk.get_destination),
+            _route(
+                "DELETE", "/notifications/v1/destinations/{destinationId}", DELETE_DESTINATION, desk.delete_destination
+            ),
+            _route("POST", "/notifications/v1/subscriptions/{type}", CREATE_SUBSCRIPTION, desk.create_subscription),
+            _route("GET", "/notifications/v1/subscriptions/{type}", GET_SUBSCRIPTION, desk.get_subscription),
+            _route(
+                "GET",
+                "/notifications/v1/subscriptions/{type}/{id}",
+                GET_SUBSCRIPTION_BY_ID,
+                desk.get_subscription_by_id,
+            ),
+            _route(
+                "DELETE", "/notifications/v1/subscriptions/{type}/{id}", DELETE_SUBSCRIPTION, desk.delete_subscription
+            ),
         )
         self._request_ids = itertools.count(1)
 
@@ -188,15 +252,29 @@ class SpApiFake:
         self._dice.set(faults, trio.current_time())
 
     def read_stats(self) -> FakeStats:
-        """The counters, with the Buy Box share as of now (trio's time, inside a run)."""
+        """The counters, with the Buy Box share as of now (trio's time, inside a run), and the notifications
+        delivered by now sent to their queues."""
         now = _now(self.apis)
         for api in self.apis:
             if now > api.market.now:
                 api.market.advance_to(now)
+        self._notifications.deliver(now)
         self.stats.faults = dict(self._dice.hits)
         self.stats.buybox_share = self._backend.buybox_share(self._sellers)
         self.stats.buybox_held = self._backend.buybox_held(self._sellers)
+        delivery = self._notifications.stats
+        self.stats.notifications_sent = delivery.sent
+        self.stats.notifications_unsubscribed = delivery.unsubscribed
+        self.stats.queue_answered = dict(self._sqs.answered)
+        self.stats.queue_refused_signatures = self._sqs.refused_signatures
+        self.stats.queue_redelivered = sum(queue.stats.redelivered for queue in self.queues.values())
+        self.stats.queue_deleted = sum(queue.stats.deleted for queue in self.queues.values())
         return self.stats
+
+    @property
+    def queues(self) -> Mapping[str, FakeQueue]:
+        """The SQS queues the fake hosts, by ARN."""
+        return self._notifications.queues
 
     @property
     def accepted_updates(self) -> list[AcceptedUpdate]:
@@ -205,10 +283,12 @@ class SpApiFake:
         return list(self._backend.accepted)
 
     async def run(self, *, step_s: float = 1.0, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """Until cancelled: bring the markets to trio's time every ``step_s`` and process the feeds that are due.
+        """Until cancelled: bring the markets to trio's time every ``step_s``, process the feeds that are due and
+        send the notifications delivered to the queues.
 
-        Optional: without it the markets advance when a call reads them, and a feed is processed when the next
-        request comes after its time; with it, both happen on time whatever the traffic."""
+        Optional: without it the markets advance when a call reads them, a feed is processed when the next request
+        comes after its time, and notifications reach a queue when it is read; with it, all happen on time whatever
+        the traffic."""
         if not step_s > 0:
             raise ValueError(f"step_s must be positive, not {step_s}")
         task_status.started()
@@ -217,6 +297,7 @@ class SpApiFake:
             for api in self.apis:
                 api.market.advance_to(now)
             self._feeds.settle(now)
+            self._notifications.deliver(now)
             await trio.sleep(step_s)
 
     @staticmethod
@@ -234,7 +315,10 @@ class SpApiFake:
             raise ValueError(f"the SP-API fake speaks HTTP only, not {scope['type']!r}")
         self._feeds.settle(trio.current_time())
         path = scope["path"]
-        if path.startswith("/_sim/"):
+        target = _header(scope, b"x-amz-target")
+        if target is not None:
+            await self._sqs(scope, receive, send, target)
+        elif path.startswith("/_sim/"):
             await self._control(scope, receive, send)
         elif path == LWA_TOKEN_PATH:
             await self._token(scope["method"], receive, send)
@@ -335,6 +419,10 @@ class SpApiFake:
         if token is not None and seller is not None and self._dice.strikes("expire_token", operation, now):
             self._tokens.expire(token, now)
             seller = None
+        if seller is not None and (seller == GRANTLESS) != route.grantless:
+            # A seller's token on a grantless operation, or the application's on a seller's: Amazon denies both.
+            self.stats.unauthorized += 1
+            return Answer(403, errors_body("Unauthorized", DENIED))
         if seller is None:
             self.stats.unauthorized += 1
             details = "" if token is None else EXPIRED if self._tokens.expired(token, now) else INVALID_TOKEN
@@ -409,6 +497,8 @@ OPERATIONS: Final = (
     CREATE_FEED,
     GET_FEED,
     GET_FEED_DOCUMENT,
+    *NOTIFICATION_OPERATIONS,
+    *QUEUE_OPERATIONS,
 )
 _FAULTS: Final = msgspec.json.Decoder(Faults)
 _SERVER_ERRORS: Final = {

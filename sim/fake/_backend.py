@@ -52,6 +52,11 @@ class FakeStats(msgspec.Struct, gc=False):
     ``buybox_share`` is the mean Buy Box share (of the glance views) of the served sellers' offers when the stats
     were read, ``buybox_held`` the number of those offers featured for the most glance views (the offers that hold
     the Buy Box).
+
+    Notifications: ``notifications_sent`` to a subscribed seller's queue, ``notifications_unsubscribed`` dropped as
+    nobody subscribed to them; the queues' requests answered per operation (``queue_answered``; not counted in
+    ``requests``), refused for their signature or key (``queue_refused_signatures``), messages received again after
+    their visibility timeout (``queue_redelivered``) and deleted (``queue_deleted``).
     """
 
     requests: int = 0
@@ -72,6 +77,12 @@ class FakeStats(msgspec.Struct, gc=False):
     faults: dict[str, int] = msgspec.field(default_factory=dict)
     buybox_share: float = 0.0
     buybox_held: int = 0
+    notifications_sent: int = 0
+    notifications_unsubscribed: int = 0
+    queue_answered: dict[str, int] = msgspec.field(default_factory=dict)
+    queue_refused_signatures: int = 0
+    queue_redelivered: int = 0
+    queue_deleted: int = 0
 
 
 class AcceptedUpdate(msgspec.Struct, frozen=True, gc=False):

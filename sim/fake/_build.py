@@ -3,8 +3,8 @@
 Each marketplace is one market of the scenario, drawn with its own seed (``seed``, ``seed + 1``, ...) in its own
 currency, as `adapters.simulated.run.build_run` builds the in-process run, so a served run and an in-process one of
 the same seeds meet the same markets. The account is seller 0 of every market (`sim.ids.our_seller_id(0)`), with
-one quota book for all of them, and its refresh token is `SIM_REFRESH_TOKEN`. Nobody reads the markets'
-notifications over HTTP, so they are not generated.
+one quota book for all of them, and its refresh token is `SIM_REFRESH_TOKEN`. The markets' notifications go to
+the queue of a seller that subscribes (`sim.fake._subscriptions`): the fake hosts `SIM_QUEUE`.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def scenario_fake(
     for n, code in enumerate(marketplaces):
         info = by_code(code)
         local = replace(base, marketplace=info.code, currency=info.currency_code, sellers="one")
-        markets.append(build_market(scenario, seed + n, skus, local, notifications=False, start_at=now))
+        markets.append(build_market(scenario, seed + n, skus, local, start_at=now))
     book = QuotaBook(1, start=now)
     apis = [MarketApi(market, book) for market in markets]
     return SpApiFake(

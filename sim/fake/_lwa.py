@@ -4,6 +4,10 @@ Each refresh token is one seller account of the market (its seller index). An ex
 valid for ``lifetime_s`` of trio's clock; the SP-API routes accept it until then and answer 403 after. The tokens
 are counters, not secrets: the fake guards nothing, it only makes the client meet Amazon's refusals.
 
+Grantless operations (the Notifications API's destinations) take the application's own token: ``grant_type=
+client_credentials`` with ``scope=sellingpartnerapi::notifications`` answers one that acts for no seller
+(`GRANTLESS`), and which the seller's operations refuse. The fake has one application and takes any client id.
+
 The website authorization workflow ends here too: a consent (`TokenBook.consent`, the fake's Seller Central page,
 which consents at once) issues an ``spapi_oauth_code`` for one redirect URI; exchanged once within
 `CODE_LIFETIME_S` with ``grant_type=authorization_code`` and that same ``redirect_uri``, it answers the seller's
@@ -18,17 +22,19 @@ from urllib.parse import parse_qs, quote
 
 import msgspec
 
-__all__ = ["CODE_LIFETIME_S", "LwaError", "TokenBook", "TokenReply"]
+__all__ = ["CODE_LIFETIME_S", "GRANTLESS", "NOTIFICATIONS_SCOPE", "LwaError", "TokenBook", "TokenReply"]
 
 DEFAULT_LIFETIME_S: Final = 3600.0  # Amazon's access tokens live an hour
 CODE_LIFETIME_S: Final = 300.0  # an authorization code must be exchanged within minutes
+NOTIFICATIONS_SCOPE: Final = "sellingpartnerapi::notifications"
+GRANTLESS: Final = -1  # the "seller" of a grantless token: the application itself
 
 
-class TokenReply(msgspec.Struct, frozen=True, gc=False):
+class TokenReply(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     access_token: str
-    refresh_token: str
     token_type: str
     expires_in: int
+    refresh_token: str | None = None  # none for a grantless token
 
 
 class LwaError(msgspec.Struct, frozen=True, gc=False):
@@ -76,6 +82,8 @@ class TokenBook:
         grant = fields.get("grant_type")
         if grant == "authorization_code":
             return self._redeem(fields, now)
+        if grant == "client_credentials":
+            return self._grantless(fields, now)
         if grant != "refresh_token":
             return LwaError("unsupported_grant_type", f"The authorization grant type {grant!r} is not supported")
         refresh_token = fields.get("refresh_token", "")
@@ -86,7 +94,19 @@ class TokenBook:
         self._count += 1
         token = f"Atza|sim-{seller}-{self._count}"
         self._issued[token] = (seller, now + self.lifetime_s)
-        return TokenReply(token, refresh_token, "bearer", self.expires_in)
+        return TokenReply(token, "bearer", self.expires_in, refresh_token)
+
+    def _grantless(self, fields: Mapping[str, str], now: float) -> TokenReply | LwaError:
+        """``grant_type=client_credentials``: the application's token for the grantless operations."""
+        if fields.get("scope") != NOTIFICATIONS_SCOPE:
+            return LwaError("invalid_scope", f"The scope {fields.get('scope')!r} is not one the fake grants")
+        if not fields.get("client_id") or not fields.get("client_secret"):
+            return LwaError("invalid_client", "Client authentication failed")
+        self._forget_expired(now)
+        self._count += 1
+        token = f"Atza|sim-app-{self._count}"
+        self._issued[token] = (GRANTLESS, now + self.lifetime_s)
+        return TokenReply(token, "bearer", self.expires_in)
 
     def _redeem(self, fields: Mapping[str, str], now: float) -> TokenReply | LwaError:
         """``grant_type=authorization_code``: the code once, before it expires, with the redirect URI it was
@@ -100,7 +120,8 @@ class TokenBook:
         return self.exchange(f"grant_type=refresh_token&refresh_token={quote(refresh_token)}".encode(), now)
 
     def seller(self, access_token: str, now: float) -> int | None:
-        """The seller an access token was issued for, while it is valid; None for one unknown or expired."""
+        """The seller an access token was issued for (`GRANTLESS` for the application's), while it is valid; None
+        for one unknown or expired."""
         issued = self._issued.get(access_token)
         if issued is None or now >= issued[1]:
             return None

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
@@ -27,12 +28,13 @@ from engine.daemon.configured import NothingToReprice, plan_daemon
 from engine.model import ChannelSettings, OfferKey
 from engine.pricing.search import EngineSearch
 from engine.store import MemoryStore
+from sim.fake import SpApiFake
 from tests.adapters.spapi.test_client import Lwa
 from tests.adapters.spapi.test_marketplace import OURS, FakeAmazon
 from tests.config.files import CLIENT_SECRET, ENVIRON, REFRESH_TOKEN, write
 
 if TYPE_CHECKING:
-    from adapters.simulated.marketplace import MarketFeed
+    from adapters.spapi.inbox import InboxCounters
     from engine.daemon import MarketStatus
     from sim.fake import FakeStats
 
@@ -206,52 +208,73 @@ async def test_a_catalog_with_nothing_to_reprice_is_refused_naming_the_database_
     assert f"--seller acme-eu --marketplace DE --db {DATABASE}" in said
 
 
-class _Feed:
-    """The simulated market advancing with trio's clock, as a daemon service (what `repricer sim serve` runs
-    beside the fake)."""
+class _Fake:
+    """The fake's markets advancing with trio's clock and their notifications sent to the queue, as a daemon
+    service (what `repricer sim serve` runs beside the server)."""
 
-    name = "simulated market feed"
+    name = "SP-API fake"
 
-    def __init__(self, feed: MarketFeed) -> None:
-        self._feed = feed
+    def __init__(self, fake: SpApiFake) -> None:
+        self._fake = fake
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        await self._feed.run(task_status=task_status)
+        await self._fake.run(task_status=task_status)
 
     async def finish(self) -> None:
         return None
 
 
-def test_run_config_on_the_sp_api_fake_wins_the_buy_box(tmp_path: Path) -> None:
+def test_run_config_on_the_sp_api_fake_wins_the_buy_box_with_notifications(tmp_path: Path) -> None:
     """The whole path in process: the configuration, the store's catalog, the adapter over HTTP (ASGI) onto the
-    fake of Amazon over a simulated market, two simulated hours. Run by `trio.run` here so that a failed check is
-    an AssertionError, not a nursery's exception group."""
-    status, stats = trio.run(_on_the_fake, tmp_path, clock=trio.testing.MockClock(autojump_threshold=0))
+    fake of Amazon over a simulated market, the seller subscribed to its notifications and the adapter reading them
+    from the fake's SQS queue, two simulated hours. Run by `trio.run` here so that a failed check is an
+    AssertionError, not a nursery's exception group."""
+    status, stats, inbox, notified = trio.run(
+        _on_the_fake, tmp_path, clock=trio.testing.MockClock(autojump_threshold=0)
+    )
     assert status.offers == status.live == 20
     assert status.holding >= 10, status  # the featured offer is drawn at each recompute: some rows rotate
     assert stats.over_quota == 0 and stats.prices_outside_bounds == 0
     assert stats.updates_applied > 0
+    # Every notification the market sent reached the engine: read, handed to the adapter once (Amazon's own
+    # duplicates deleted unread), deleted; each one an observation.
+    assert stats.notifications_sent > 0 and stats.queue_deleted == stats.notifications_sent
+    assert inbox.routed + inbox.duplicates == stats.notifications_sent and inbox.unreadable == inbox.unrouted == 0
+    assert notified == inbox.routed
+    assert stats.queue_refused_signatures == 0
 
 
-async def _on_the_fake(tmp_path: Path) -> tuple[MarketStatus, FakeStats]:
-    from adapters.simulated.marketplace import MarketFeed, catalog_settings
+async def _on_the_fake(tmp_path: Path) -> tuple[MarketStatus, FakeStats, InboxCounters, int]:
+    from adapters.simulated.marketplace import catalog_settings
     from engine.catalog import from_settings
-    from sim.fake import SpApiFake
+    from engine.ports import Clock
+    from sim.api import MarketApi
+    from sim.fake import DEFAULT_WALL_ORIGIN, SIM_AWS_ACCESS_KEY_ID, SIM_AWS_SECRET_ACCESS_KEY
     from sim.ids import our_seller_id
     from sim.scenarios import RunParams, build_market
 
     market = build_market("S1b", 1, 20, RunParams(), start_at=trio.current_time())
-    feed = MarketFeed(market)
-    fake = SpApiFake(feed.api, {REFRESH_TOKEN: 0})
-    config = _config(tmp_path, CONFIG.replace(OURS, our_seller_id(0)).replace('["DE", "FR"]', '["DE"]'))
+    fake = SpApiFake(MarketApi(market), {REFRESH_TOKEN: 0})
+    notifications = f"""
+[seller.notifications]
+queue_url = "{ENDPOINT}/000000000000/repricer-sim"
+aws_region = "eu-west-1"
+aws_access_key_id = "{SIM_AWS_ACCESS_KEY_ID}"
+aws_secret_access_key = "{SIM_AWS_SECRET_ACCESS_KEY}"
+"""
+    text = CONFIG.replace(OURS, our_seller_id(0)).replace('["DE", "FR"]', '["DE"]') + notifications
+    config = _config(tmp_path, text)
     store = MemoryStore()
     await store.save_catalog([from_settings(offer) for offer in catalog_settings(market, seller="acme-eu")])
     planned = await plan_daemon(config, store, database=DATABASE)
-    async with open_accounts(config.sellers, transport=httpx.ASGITransport(app=fake)) as accounts:
-        daemon = compose_daemon(planned.plan, accounts, store, EngineSearch(), services=[_Feed(feed)])
+    clock = Clock(DEFAULT_WALL_ORIGIN + timedelta(seconds=trio.current_time()))  # the fake's wall time
+    async with open_accounts(config.sellers, transport=httpx.ASGITransport(app=fake), clock=clock) as accounts:
+        daemon = compose_daemon(planned.plan, accounts, store, EngineSearch(), services=[_Fake(fake)])
         async with trio.open_nursery() as nursery:
             await nursery.start(daemon.run)
             await trio.sleep(2 * 3600)
             [status] = daemon.status()
             daemon.stop.set()
-    return status, fake.stats
+        [adapter] = accounts.adapters.values()
+        [inbox] = accounts.inboxes.values()
+    return status, fake.read_stats(), inbox.counters, adapter.notified

@@ -11,6 +11,7 @@ import pytest
 from engine.cli import main
 from engine.config import ConfigSummary
 from sim import ids
+from sim.fake import SIM_AWS_ACCOUNT, SIM_QUEUE, SIM_REGION
 from tests.config.files import CLIENT_SECRET, ENVIRON, MERCHANT_ID, REFRESH_TOKEN, SELLER, write
 
 EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples"
@@ -18,8 +19,14 @@ AMAZON_ENV = {
     "REPRICER_LWA_CLIENT_ID": "amzn1.application-oa2-client.example",
     "REPRICER_LWA_CLIENT_SECRET": CLIENT_SECRET,
     "REPRICER_REFRESH_TOKEN": REFRESH_TOKEN,
+    "REPRICER_AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
+    "REPRICER_AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
 }
-SIM_ENV = {"REPRICER_SIM_CLIENT_SECRET": CLIENT_SECRET, "REPRICER_SIM_REFRESH_TOKEN": REFRESH_TOKEN}
+SIM_ENV = {
+    "REPRICER_SIM_CLIENT_SECRET": CLIENT_SECRET,
+    "REPRICER_SIM_REFRESH_TOKEN": REFRESH_TOKEN,
+    "REPRICER_SIM_AWS_SECRET_ACCESS_KEY": "sim-aws-secret-access-key",
+}
 
 CONFIGURED = f"""{SELLER.replace('client_secret_env = "TEST_CLIENT_SECRET"', f'client_secret = "{CLIENT_SECRET}"')}
 [seller.channel.FR]
@@ -116,6 +123,8 @@ def test_the_examples_pass_with_their_environment_and_hold_no_secret(
     # No literal secret: the examples may be readable by others, as a checkout leaves them.
     assert seller.credentials.client_secret.startswith("env ") and seller.credentials.refresh_token.startswith("env ")
     assert seller.region == "eu"
+    assert seller.notifications is not None and seller.notifications.secret_access_key.startswith("env ")
+    assert "wJalrXUtnFEMI" not in out and "sim-aws-secret-access-key" not in out
 
 
 def test_the_sim_example_points_at_the_fake_on_its_default_port(capsys: pytest.CaptureFixture[str]) -> None:
@@ -124,6 +133,9 @@ def test_the_sim_example_points_at_the_fake_on_its_default_port(capsys: pytest.C
     assert seller.marketplaces == ["DE", "FR", "IT"]
     assert seller.endpoints.sp_api == "http://127.0.0.1:8765"
     assert seller.endpoints.lwa_token == "http://127.0.0.1:8765/auth/o2/token"
+    assert seller.notifications is not None
+    assert seller.notifications.queue_url == f"http://127.0.0.1:8765/{SIM_AWS_ACCOUNT}/{SIM_QUEUE}"
+    assert seller.notifications.arn == f"arn:aws:sqs:{SIM_REGION}:{SIM_AWS_ACCOUNT}:{SIM_QUEUE}"
 
 
 def test_the_sim_example_is_the_simulated_sellers_merchant_id(capsys: pytest.CaptureFixture[str]) -> None:

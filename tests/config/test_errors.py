@@ -13,6 +13,14 @@ from engine.config import ConfigError, load
 from tests.config.files import ENVIRON, MERCHANT_ID, SELLER, write
 
 MARK = "# <-"
+QUEUE = "https://sqs.eu-west-1.amazonaws.com/123456789012/repricer"
+KEY_ID = "AKIAIOSFODNN7EXAMPLE"
+NOTIFICATIONS = f"""
+[seller.notifications]
+queue_url = "{QUEUE}"
+aws_access_key_id = "{KEY_ID}"
+aws_secret_access_key = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+"""
 
 CASES: list[tuple[str, str, str, str]] = [
     # (case, file text, key path, part of the problem)
@@ -238,6 +246,72 @@ CASES: list[tuple[str, str, str, str]] = [
         "not valid TOML: invalid value",
     ),
     ("a table defined twice", f"{SELLER}\n[seller.channel.DE]\n[seller.channel.DE]  {MARK}\n", "", "not valid TOML"),
+    (
+        "unknown key in the notifications",
+        SELLER + NOTIFICATIONS + f'queue_ulr = "{QUEUE}"  {MARK}\n',
+        "seller[0].notifications.queue_ulr",
+        "unknown key",
+    ),
+    (
+        "a queue URL that names no queue",
+        SELLER
+        + NOTIFICATIONS.replace(
+            f'queue_url = "{QUEUE}"', f'queue_url = "https://sqs.eu-west-1.amazonaws.com/repricer"  {MARK}'
+        ),
+        "seller[0].notifications.queue_url",
+        "does not name a queue: its path must be /ACCOUNT/QUEUE",
+    ),
+    (
+        "a queue URL whose host does not say the region",
+        SELLER
+        + NOTIFICATIONS.replace(
+            f'queue_url = "{QUEUE}"', f'queue_url = "http://127.0.0.1:8765/000000000000/q"  {MARK}'
+        ),
+        "seller[0].notifications.queue_url",
+        "does not say the queue's AWS region: add aws_region",
+    ),
+    (
+        "a queue URL in clear over the network",
+        SELLER
+        + NOTIFICATIONS.replace(
+            f'queue_url = "{QUEUE}"', f'queue_url = "http://sqs.eu-west-1.amazonaws.com/123456789012/q"  {MARK}'
+        ),
+        "seller[0].notifications.queue_url",
+        "in clear",
+    ),
+    (
+        "a region that contradicts the queue URL",
+        SELLER + NOTIFICATIONS + f'aws_region = "us-east-1"  {MARK}\n',
+        "seller[0].notifications.aws_region",
+        "contradicts the queue URL",
+    ),
+    (
+        "a secret where the access key id goes",
+        SELLER
+        + NOTIFICATIONS.replace(f'aws_access_key_id = "{KEY_ID}"', f'aws_access_key_id = "wJalr/XUtnFEMI"  {MARK}'),
+        "seller[0].notifications.aws_access_key_id",
+        "is not an AWS access key id",
+    ),
+    (
+        "no secret access key",
+        SELLER
+        + NOTIFICATIONS.replace('aws_secret_access_key = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"', "").replace(
+            "[seller.notifications]", f"[seller.notifications]  {MARK}"
+        ),
+        "seller[0].notifications.aws_secret_access_key",
+        "missing",
+    ),
+    (
+        "two sellers reading one queue with two keys",
+        SELLER
+        + NOTIFICATIONS
+        + SELLER.replace('id = "acme-eu"', 'id = "other-eu"')
+        + NOTIFICATIONS.replace(KEY_ID, "AKIAOTHERKEY00000000").replace(
+            f'queue_url = "{QUEUE}"', f'queue_url = "{QUEUE}"  {MARK}'
+        ),
+        "seller[1].notifications.queue_url",
+        "is also seller[0].notifications.queue_url's (line 13), read there with another access key",
+    ),
 ]
 
 

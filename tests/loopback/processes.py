@@ -20,13 +20,26 @@ from typing import Any
 import httpx
 import trio
 
-from sim.fake import SIM_REFRESH_TOKEN, STATS_PATH, UPDATES_PATH
+from sim.fake import (
+    SIM_AWS_ACCESS_KEY_ID,
+    SIM_AWS_ACCOUNT,
+    SIM_AWS_SECRET_ACCESS_KEY,
+    SIM_QUEUE,
+    SIM_REFRESH_TOKEN,
+    SIM_REGION,
+    STATS_PATH,
+    UPDATES_PATH,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 SELLER = "sim-eu"  # `repricer sim serve --catalog`'s default account, the configuration's seller
 MERCHANT_ID = "A0CCVNLNJ6LRQA"  # the fake's seller 0 (`sim.ids.our_seller_id(0)`)
 CLIENT_SECRET = "sim-client-secret-2718"
-ENVIRON = {"LOOPBACK_CLIENT_SECRET": CLIENT_SECRET, "LOOPBACK_REFRESH_TOKEN": SIM_REFRESH_TOKEN}
+ENVIRON = {
+    "LOOPBACK_CLIENT_SECRET": CLIENT_SECRET,
+    "LOOPBACK_REFRESH_TOKEN": SIM_REFRESH_TOKEN,
+    "LOOPBACK_AWS_SECRET": SIM_AWS_SECRET_ACCESS_KEY,
+}
 # Only guards against a child that hangs: nothing here asserts a speed. A loaded machine (two cores, a benchmark
 # beside the suite) takes seconds to start a Python process.
 START_GUARD_S = 60.0
@@ -230,7 +243,8 @@ async def terminate(process: trio.Process) -> int:
 
 
 def write_config(directory: Path, url: str, *, marketplaces: Sequence[str], database: Path) -> Path:
-    """The daemon's configuration for the fake at ``url``: secrets named by environment variable, file 0600."""
+    """The daemon's configuration for the fake at ``url``, its notifications read from the fake's SQS queue: secrets
+    named by environment variable, file 0600."""
     quoted = ", ".join(f'"{code}"' for code in marketplaces)
     path = directory / "repricer.toml"
     path.write_text(
@@ -254,6 +268,12 @@ refresh_token_env = "LOOPBACK_REFRESH_TOKEN"
 [seller.endpoints]
 sp_api = "{url}"
 lwa_token = "{url}/auth/o2/token"
+
+[seller.notifications]
+queue_url = "{url}/{SIM_AWS_ACCOUNT}/{SIM_QUEUE}"
+aws_region = "{SIM_REGION}"
+aws_access_key_id = "{SIM_AWS_ACCESS_KEY_ID}"
+aws_secret_access_key_env = "LOOPBACK_AWS_SECRET"
 """,
         encoding="utf-8",
     )

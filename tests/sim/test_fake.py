@@ -214,6 +214,12 @@ async def test_stats_count_what_was_asked(
         "faults": {},
         "buybox_share": 1.0,  # our offer alone on its items: featured for every view
         "buybox_held": 3,  # ... all three of them
+        "notifications_sent": 0,  # nobody subscribed (and the shop's market makes none)
+        "notifications_unsubscribed": 0,
+        "queue_answered": {},
+        "queue_refused_signatures": 0,
+        "queue_redelivered": 0,
+        "queue_deleted": 0,
     }
 
 
