@@ -24,8 +24,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The suite on every core (pytest-xdist): each test is deterministic alone (tests/conftest.py), and none shares a
+# port, a file or a directory with another. Then the `slow` daemon-level kill test alone, as it always ran: it works
+# on the real clock, and a busy core beside it moves its kills and its last stop (tests/loopback/test_kill.py).
 unit: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto -m "not slow"
+	$(BIN)/python -m pytest -m slow
 
 test: lint typecheck unit
 

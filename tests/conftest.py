@@ -35,7 +35,10 @@ def fixed_scheduling() -> None:
 def private_runtime_dir(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Each test its own runtime directory, so a daemon it starts (in process or as a child, which inherits the
     environment) binds its default control socket there: never the developer's own, never another test's. Short,
-    under /tmp, as a Unix socket's path must be."""
+    under /tmp, as a Unix socket's path must be. Its own data directory too, so a command left to its default
+    database opens one of its own, never the developer's nor that of a test running beside it (`make unit` runs
+    the suite in several processes at once); tests that look at the default set their own."""
     with tempfile.TemporaryDirectory(prefix="rp-", dir="/tmp") as directory:
         monkeypatch.setenv("XDG_RUNTIME_DIR", directory)
+        monkeypatch.setenv("XDG_DATA_HOME", str(Path(directory) / "data"))
         yield Path(directory)

@@ -64,14 +64,20 @@ def test_bench_convergence_writes_the_cells_contract_and_plots(tmp_path: Path) -
 
 
 def test_bench_convergence_quick_runs_every_strategy_and_keeps_every_price_in_bounds(tmp_path: Path) -> None:
-    """The `--quick` plan itself, as an evaluator would run it first (a minute of CPU; no timing asserted)."""
+    """The `--quick` plan as an evaluator would run it first (its scenarios, every strategy, its seeds and rows, two
+    worker processes), over its first hour rather than its six, which made this the suite's longest test (110 s):
+    every strategy moves its prices tens to hundreds of times in that hour, and each of those prices is within
+    bounds. No timing asserted."""
     out = tmp_path / "quick.json"
-    assert main(["bench", "convergence", "--quick", "--quiet", "--json", str(out)]) == 0
-    cells = json.loads(out.read_text())["cells"]
+    assert main(["bench", "convergence", "--quick", "--hours", "1", "--quiet", "--json", str(out)]) == 0
+    written = json.loads(out.read_text())
+    plan, cells = written["plan"], written["cells"]
+    assert (plan["seeds"], plan["rows_per_seed"], plan["hours"], plan["workers"]) == (2, 10, 1.0, 2)
     assert {(c["scenario"], c["strategy"]) for c in cells} == {(s, k) for s in ("S1b", "S2") for k in STRATEGIES}
     for cell in cells:
         assert cell.keys() >= CELL_FIELDS
         assert (cell["seeds"], cell["rows"], cell["prices_outside_bounds"]) == (2, 2 * 10, 0)  # rows of all seeds
+        assert cell["updates_sent"] >= cell["rows"], cell  # the bounds were put to the test: prices moved
 
 
 def test_bench_convergence_resumes_from_the_runs_it_kept(tmp_path: Path) -> None:

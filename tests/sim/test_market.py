@@ -87,7 +87,9 @@ def test_skipping_idle_events_changes_nothing_a_seller_or_the_metrics_see(scenar
 def test_markets_of_several_seeds_run_side_by_side_as_each_would_alone() -> None:
     """A market of several seeds is those markets in the same arrays: each keeps its coefficients, random numbers
     and sellers, so its records, notifications and FOEP readings are the ones it has when run alone."""
-    seeds, n = (3, 4, 5), 12
+    # Four rows a seed, not twelve, in half the time: each seed still sees hundreds of notifications and 148 FOEP
+    # readings, and a merged market that drew its rows' random numbers from the first seed's streams fails here.
+    seeds, n = (3, 4, 5), 4
     params = RunParams.cell(delay_s=120.0, tau=0.005)
 
     def drive(market: Market, parts: int) -> list[list[object]]:

@@ -233,8 +233,7 @@ def brute_force(view: SegmentedView, row: int, tau: float, tick: int, lo: int, h
             u = -np.log(landed / l_min) + view.bonus[row, s]
             if tau > 0:
                 free = np.where(eligible, u, -np.inf)
-                ours = [_long_run_ours(free[i], view.incumbency[row], tau) for i in range(len(grid))]
-                won += view.weight[row, s] * np.array(ours)
+                won += view.weight[row, s] * _long_run_ours(free, view.incumbency[row], tau)
                 continue
             if holder >= 0:
                 u[:, holder] += view.incumbency[row, holder]
@@ -257,22 +256,29 @@ def brute_force(view: SegmentedView, row: int, tau: float, tick: int, lo: int, h
         return int(grid[top]), float(margin[top : top + 2].min())
 
 
-def _long_run_ours(scores: F64, incumbency: F64, tau: float) -> float:
-    """The stationary probability that the rotation features slot 0: each draw is softmax((score + γ_inc of the
-    current holder) / τ) over the eligible offers; the eigenvector of the transition matrix's transpose for the
-    eigenvalue 1."""
-    alive = np.flatnonzero(np.isfinite(scores))
-    if 0 not in alive:
-        return 0.0
-    step = np.empty((len(alive), len(alive)))
-    for i, h in enumerate(alive):
-        x = scores[alive] / tau
-        x[i] += incumbency[h] / tau
-        w = np.exp(x - x.max())
-        step[i] = w / w.sum()
-    values, vectors = np.linalg.eig(step.T)
-    pi = np.real(vectors[:, np.argmin(np.abs(values - 1.0))])
-    return float(pi[0] / pi.sum())
+def _long_run_ours(scores: F64, incumbency: F64, tau: float) -> F64:
+    """The stationary probability that the rotation features slot 0, for each row of ``scores`` (one grid price's
+    scores, -inf where the offer is not eligible): each draw is softmax((score + γ_inc of the current holder) / τ)
+    over the eligible offers; the eigenvector of the transition matrix's transpose for the eigenvalue 1. All the
+    grid prices whose offers are eligible alike in one stack of matrices (numpy's eig takes each one as LAPACK
+    does alone, so the answer is the one a price at a time gives, bit for bit, in a fraction of the time)."""
+    ours = np.zeros(len(scores))
+    alive = np.isfinite(scores)
+    patterns, which = np.unique(alive, axis=0, return_inverse=True)
+    for p, pattern in enumerate(patterns):
+        if not pattern[0]:
+            continue
+        rows, live = np.flatnonzero(which.ravel() == p), np.flatnonzero(pattern)
+        n = len(live)
+        x = np.repeat((scores[np.ix_(rows, live)] / tau)[:, None, :], n, axis=1)  # [price, holder, offer]
+        x[:, np.arange(n), np.arange(n)] += incumbency[live] / tau
+        w = np.exp(x - x.max(axis=2, keepdims=True))
+        step = w / w.sum(axis=2, keepdims=True)
+        values, vectors = np.linalg.eig(np.swapaxes(step, 1, 2))
+        one = np.argmin(np.abs(values - 1.0), axis=1)
+        pi = np.real(vectors[np.arange(len(rows)), :, one])
+        ours[rows] = pi[:, 0] / pi.sum(axis=1)
+    return ours
 
 
 def random_view(rng: np.random.Generator, k: int, segments: int) -> SegmentedView:
