@@ -21,9 +21,7 @@ the same whatever directory the daemon starts in; ``~`` is the user's home.
 
 from __future__ import annotations
 
-import ipaddress
 import os
-import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -37,6 +35,7 @@ from engine.config.locate import KeyPath
 from engine.config.queues import QueueSettings, literal_queue_secrets, resolve_queue
 from engine.config.resolved import LWA_TOKEN_URL, Config, Endpoints, SellerAccount, default_database
 from engine.config.schema import ConfigFile, EndpointsTable, SellerTable
+from engine.config.urls import service_url
 from engine.marketplaces import ENDPOINTS, MARKETPLACES, Region
 
 __all__ = ["load"]
@@ -174,29 +173,8 @@ def _endpoints(source: Source, table: EndpointsTable, region: Region, at: KeyPat
 
 
 def _url(source: Source, text: str, where: KeyPath) -> str:
-    try:
-        url = urllib.parse.urlsplit(text)
-        host, _ = url.hostname, url.port  # a port that is no number, or out of range, raises here
-    except ValueError:
-        host = None
-    if host is None or url.scheme not in ("http", "https") or url.query or url.fragment:
-        raise source.error(where, f"{text!r} is not an http(s) URL such as https://host[:port][/path]")
-    if url.scheme == "http" and not _loopback(host):
-        raise source.error(
-            where,
-            f"{text!r} would send credentials in clear over the network: use https (plain http is for a fake on "
-            "this machine only, such as `repricer sim serve` on 127.0.0.1)",
-        )
+    service_url(source, text, where, "an http(s) URL such as https://host[:port][/path]")
     return text
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _file(source: Source, base: Path, text: str, key: str) -> Path:

@@ -25,6 +25,7 @@ from engine.config.decode import Source
 from engine.config.errors import dotted
 from engine.config.locate import KeyPath
 from engine.config.schema import NotificationsTable
+from engine.config.urls import service_url
 
 __all__ = ["QueueSettings", "literal_queue_secrets", "resolve_queue"]
 
@@ -98,19 +99,7 @@ def resolve_queue(
 def _queue_url(source: Source, text: str, where: KeyPath) -> tuple[str, str, str, str]:
     """The queue URL, its account, queue name and host; `ConfigError` for anything else."""
     shape = "https://sqs.REGION.amazonaws.com/ACCOUNT/QUEUE (the queue's URL in the SQS console)"
-    try:
-        url = urllib.parse.urlsplit(text)
-        host, _ = url.hostname, url.port  # a port that is no number, or out of range, raises here
-    except ValueError:
-        host = None
-    if host is None or url.scheme not in ("http", "https") or url.query or url.fragment:
-        raise source.error(where, f"{text!r} is not a queue URL such as {shape}")
-    if url.scheme == "http" and not _loopback(host):
-        raise source.error(
-            where,
-            f"{text!r} would send the queue's requests in clear: use https (plain http is for a fake on this "
-            "machine only, such as `repricer sim serve` on 127.0.0.1)",
-        )
+    url, host = service_url(source, text, where, f"a queue URL such as {shape}")
     parts = url.path.strip("/").split("/")
     if len(parts) != 2 or not _ACCOUNT.fullmatch(parts[0]) or not _QUEUE_NAME.fullmatch(parts[1]):
         raise source.error(
@@ -140,14 +129,3 @@ def _region(source: Source, table: NotificationsTable, host: str, at: KeyPath) -
             "requests are signed for",
         )
     return from_host
-
-
-def _loopback(host: str) -> bool:
-    import ipaddress
-
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
