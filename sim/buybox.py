@@ -46,10 +46,13 @@ __all__ = [
     "NEGLIGIBLE_SHARE",
     "NO_HOLDER",
     "BuyBoxParams",
+    "Choices",
     "Coefficients",
     "Rivals",
     "choose_featured",
     "draw_coefficients",
+    "draw_featured",
+    "featured_choices",
     "incumbency_bonus",
     "offer_scores",
     "rivals",
@@ -265,10 +268,60 @@ def shares(scores: F64, tau: float) -> F64:
     return share
 
 
+@dataclass(frozen=True, slots=True)
+class Choices:
+    """What a recompute's choice in each (row, segment) depends on besides the rotation's uniform
+    (`featured_choices`): the offer featured where no draw is needed (and the fallback of a draw), whether a draw
+    is needed, the draw's cumulative weights, their total and which offers can be drawn, and our expected share."""
+
+    featured: I64
+    needs_draw: B
+    cumulative: F64
+    total: F64
+    drawable: B
+    share: F64
+
+
+def featured_choices(scores: F64, landed: I64, holder: I64, our_major: B, tau: float) -> Choices:
+    """Everything `choose_featured` decides before it draws: a pure function of each row's scores, landed prices
+    and holder, row by row (a row's floats do not depend on the batch), so it can be worked out ahead of a draw
+    and kept while the offers stay the same (`sim.rotation`)."""
+    n, m = scores.shape
+    if tau <= 0:
+        any_eligible = np.isfinite(scores).any(axis=1)
+        featured = np.where(our_major, 0, _argmax_featured(scores, landed, holder))
+        featured = np.where(any_eligible, featured, NO_HOLDER).astype(np.int64)
+        no_draw = np.zeros(n, np.bool_)
+        share = (featured == 0).astype(np.float64)
+        return Choices(featured, no_draw, np.zeros((n, m)), np.zeros(n), np.zeros((n, m), np.bool_), share)
+    share = shares(scores, tau)
+    drawable = np.where(share >= NEGLIGIBLE_SHARE, share, 0.0)
+    total = drawable.sum(axis=1)
+    featured = np.where(total > 0, drawable.argmax(axis=1), NO_HOLDER).astype(np.int64)
+    positive = drawable > 0
+    needs_draw = positive.sum(axis=1) > 1
+    return Choices(featured, needs_draw, np.cumsum(drawable, axis=1), total, positive, share[:, 0].copy())
+
+
+def draw_featured(choices: Choices, rotation_u: Callable[[Idx], F64]) -> I64:
+    """The featured offer of each row: its choice, or for the rows that need one a draw by the shares with
+    ``rotation_u(positions)``. The first offer whose cumulative weight exceeds u·total has a weight > 0 (it is
+    past every earlier one)."""
+    featured = choices.featured.copy()
+    undecided = np.flatnonzero(choices.needs_draw)
+    if undecided.size:
+        u = rotation_u(undecided) * choices.total[undecided]
+        last = choices.cumulative.shape[1] - 1
+        drawn = np.minimum((choices.cumulative[undecided] <= u[:, None]).sum(axis=1), last)
+        featured[undecided] = np.where(choices.drawable[undecided, drawn], drawn, featured[undecided])
+    return featured
+
+
 def choose_featured(
     scores: F64, landed: I64, holder: I64, our_major: B, tau: float, rotation_u: Callable[[Idx], F64]
 ) -> tuple[I64, F64, B]:
-    """The featured offer of each row at a recompute, our expected share, and which rows needed a draw.
+    """The featured offer of each row at a recompute, our expected share, and which rows needed a draw
+    (`featured_choices`, then `draw_featured`).
 
     τ > 0: every row draws its featured offer by the shares, with ``rotation_u(positions)`` (called only for
     the rows with more than one offer to draw from), as reference/buybox.md says: two offers close in score take
@@ -280,24 +333,8 @@ def choose_featured(
     choice again from the same offers and holder (the market relies on this to skip recomputes that cannot change
     anything).
     """
-    if tau <= 0:
-        any_eligible = np.isfinite(scores).any(axis=1)
-        featured = np.where(our_major, 0, _argmax_featured(scores, landed, holder))
-        featured = np.where(any_eligible, featured, NO_HOLDER).astype(np.int64)
-        return featured, (featured == 0).astype(np.float64), np.zeros(len(featured), np.bool_)
-    share = shares(scores, tau)
-    drawable = np.where(share >= NEGLIGIBLE_SHARE, share, 0.0)
-    total = drawable.sum(axis=1)
-    featured = np.where(total > 0, drawable.argmax(axis=1), NO_HOLDER).astype(np.int64)
-    needs_draw = (drawable > 0).sum(axis=1) > 1
-    undecided = np.flatnonzero(needs_draw)
-    if undecided.size:
-        cumulative = np.cumsum(drawable[undecided], axis=1)
-        # The first offer whose cumulative weight exceeds u·total has a weight > 0 (it is past every earlier one).
-        u = rotation_u(undecided) * total[undecided]
-        drawn = np.minimum((cumulative <= u[:, None]).sum(axis=1), share.shape[1] - 1)
-        featured[undecided] = np.where(drawable[undecided, drawn] > 0, drawn, featured[undecided])
-    return featured, share[:, 0].copy(), needs_draw
+    choices = featured_choices(scores, landed, holder, our_major, tau)
+    return draw_featured(choices, rotation_u), choices.share, choices.needs_draw
 
 
 def _argmax_featured(scores: F64, landed: I64, holder: I64) -> I64:

@@ -36,15 +36,11 @@ from sim.buybox import (
     NO_HOLDER,
     BuyBoxParams,
     Coefficients,
-    choose_featured,
     draw_coefficients,
+    draw_featured,
     incumbency_bonus,
-    offer_scores,
-    rivals,
     segment_bonus,
     static_bonus,
-    we_win,
-    with_incumbency,
 )
 from sim.competitors import StrategyTable, check_interval, decide, reads_only_offers
 from sim.latency import LatencyParams
@@ -59,14 +55,14 @@ from sim.notifications import (
 )
 from sim.orders import OrderBook, OrderParams
 from sim.rng import Purpose, exponential, normal_from, stream_base, uniform_from
+from sim.rotation import RotationTables
 from sim.segments import (
     ALL_VIEWS,
     SegmentLayout,
     hidden_normals,
     layout,
-    membership_winners,
-    plurality,
     segment_weights,
+    winners,
 )
 from sim.snapshot import FoepResult, FoepStatus, Notification, Snapshot
 from sim.spec import CatalogRow, MarketSpec
@@ -76,7 +72,6 @@ from sim.threshold import (
     SegmentedView,
     p_star_from_threshold,
     segmented_threshold,
-    stationary_share,
 )
 from sim.trajectory import NOT_LIVE, Recorder, Trajectory
 from sim.views import OfferViews
@@ -178,6 +173,7 @@ class Market:
         params = buybox or BuyBoxParams()
         self._buybox = params
         self._layout = layout(params)
+        self._prime_segment = self._layout.prime
         self._coefficients = {s: draw_coefficients(s, params) for s in spec.seeds}
         self.tau, self.kappa = params.tau, params.kappa
         self.tick = spec.tick
@@ -277,7 +273,9 @@ class Market:
         self.cap_landed: I64 = np.where(has_ref, capped, _INT_MAX)
         self._segment_holder: I64 = np.full((self.n_rows, segments), NO_HOLDER, np.int64)
         self._holder: I64 = np.full(self.n_rows, NO_HOLDER, np.int64)  # featured for the most glance views
+        self._membership_winner: I64 = np.full((self.n_rows, 2), NO_HOLDER, np.int64)  # Prime's, non-Prime's
         self._segment_share: F64 = np.zeros((self.n_rows, segments))  # our expected share in each segment
+        self._rotation = RotationTables(self.segment_bonus, self._incumbency, self.tau)
         self._our_share: F64 = np.zeros(self.n_rows)
         self._scored_price: I64 = self._price.copy()  # the listing prices of the last recompute
         self._threshold: I64 = np.full(self.n_rows, -1, np.int64)
@@ -313,6 +311,7 @@ class Market:
         self._comp_submits = np.zeros((n, k), np.int64)
         self._comp_pending = np.full((n, k), -1, np.int64)
         self._strategies = StrategyTable(spec.competitors)
+        self._reads_only_offers: B = reads_only_offers(spec.competitors.kind, spec.competitors.period_s)
 
     def _init_schedule(self, spec: MarketSpec) -> None:
         n, k = self.n_rows, self.k
@@ -546,81 +545,78 @@ class Market:
 
     def _recompute(self, rows: Idx, at: F64, pos: Idx, flags: _Flags) -> None:
         """Amazon re-scores the live offers and picks the featured offer of every traffic segment, each with its
-        own scores and incumbent (`sim.buybox.choose_featured` on one (row, segment) pair a line). Our expected
-        share (τ > 0) is the rotation's long-run one at the prices scored (`sim.threshold.stationary_share`): what
-        no draw moves, the same p* is taken with, so a price at or under p* holds at least half the views."""
-        tau, segments = self.tau, self._layout.n_segments
+        own scores and incumbent (`sim.buybox.choose_featured` on one (row, segment) pair a line; worked out ahead
+        of the draw by `sim.rotation.RotationTables`). Our expected share (τ > 0) is the rotation's long-run one at
+        the prices scored (`sim.threshold.stationary_share`): what no draw moves, the same p* is taken with, so a
+        price at or under p* holds at least half the views."""
+        segments = self._layout.n_segments
         landed = self._price[rows] + self.ship[rows]
-        eligible = np.repeat(self._available[rows] & (landed <= self.cap_landed[rows, None]), segments, axis=0)
+        eligible = self._available[rows] & (landed <= self.cap_landed[rows, None])
+        self._rotation.update(rows, landed, eligible)
         old = self._segment_holder[rows]
-        old_flat = old.reshape(-1)
-        landed_flat = np.repeat(landed, segments, axis=0)
-        incumbency = np.repeat(self._incumbency[rows], segments, axis=0)
-        static = self.segment_bonus[rows].reshape(len(old_flat), -1)
-        scores = offer_scores(with_incumbency(static, incumbency, old_flat), landed_flat, eligible)
-        if tau > 0:
-            our_major = np.zeros(len(old_flat), np.bool_)  # τ > 0 draws; `choose_featured` reads it at τ = 0 only
-        else:
-            riv = rivals(scores[:, 1:], landed_flat[:, 1:], old_flat, tau)
-            our_major = we_win(scores[:, 0], landed_flat[:, 0], old_flat == 0, riv, tau)
+        choices = self._rotation.choices(rows, old, landed, eligible)
         count = self._recomputes[rows]
-        rotation_base = self._segment_rotation[rows].reshape(-1)
-        counters = np.repeat(count, segments)
-
-        def rotation(pos: Idx) -> F64:
-            return uniform_from(rotation_base[pos], counters[pos])
-
-        featured, share, drawn_flat = choose_featured(scores, landed_flat, old_flat, our_major, tau, rotation)
-        if tau > 0:
-            log_landed = np.log(np.maximum(landed_flat, 1).astype(np.float64))
-            share = stationary_share(static, incumbency, log_landed, eligible, tau)
-        new = featured.reshape(len(rows), segments)
+        # Every segment's rotation draw and the wait to the next recompute in one call (a draw is a pure function
+        # of its stream and counter, so drawing those the choices do not need changes nothing).
+        streams = np.concatenate([self._segment_rotation[rows].reshape(-1), self._row_streams[Purpose.RECOMPUTE][rows]])
+        u = uniform_from(streams, np.concatenate([np.repeat(count, segments), count]))
+        new = draw_featured(choices, lambda pos: u[pos]).reshape(len(rows), segments)
+        moved = (new != old).any(axis=1)
         self._segment_holder[rows] = new
-        self._segment_share[rows] = share.reshape(len(rows), segments)
-        self._settle_holders(rows)
+        self._segment_share[rows] = self._rotation.long_run(rows) if self.tau > 0 else choices.share.reshape(new.shape)
+        self._settle_holders(rows, moved)
         self._scored_price[rows] = self._price[rows]
-        flags.holder[pos] |= (new != old).any(axis=1)
+        flags.holder[pos] |= moved
         self._recomputes[rows] = count + 1
-        wait = self.latency.recompute_interval(uniform_from(self._row_streams[Purpose.RECOMPUTE][rows], count))
-        due = at + wait
+        due = at + self.latency.recompute_interval(u[len(rows) * segments :])
         if self.skip_idle_events:
-            idle = (new == old).all(axis=1) & ~drawn_flat.reshape(len(rows), segments).any(axis=1)
+            idle = ~moved & ~choices.needs_draw.reshape(len(rows), segments).any(axis=1)
             self._idle_from[rows, 0] = np.where(idle, due, np.inf)
             due = np.where(idle, np.inf, due)
         self._next_at[rows, _RECOMPUTE] = due
 
-    def _settle_holders(self, rows: Idx) -> None:
-        """Our expected share (each segment's weight times our share of it) and the item's one holder (featured
-        for the most views, from the segments' featured offers)."""
-        holder, weight = self._segment_holder[rows], self.segment_weight[rows]
+    def _settle_holders(self, rows: Idx, moved: B | None = None) -> None:
+        """Our expected share (each segment's weight times our share of it), the item's one holder (featured for
+        the most views, from the segments' featured offers) and its Prime and non-Prime winners: the winners only
+        on the rows ``moved`` says had a segment's featured offer change, when given (the others' are the same
+        function of the same featured offers)."""
+        weight = self.segment_weight[rows]
         self._our_share[rows] = (weight * self._segment_share[rows]).sum(axis=1) / ALL_VIEWS
-        self._holder[rows] = plurality(holder, weight, self.k + 1)
+        if moved is not None:
+            if not moved.any():
+                return
+            rows, weight = rows[moved], weight[moved]
+        holder, prime, non_prime = winners(self._segment_holder[rows], weight, self._prime_segment, self.k + 1)
+        self._holder[rows] = holder
+        self._membership_winner[rows] = np.stack([prime, non_prime], axis=1)
 
     def _wake(self, rows: Idx, at: F64) -> None:
         """Rows whose offers changed at ``at`` take their sleeping events again: each the first one after ``at``
         on its own schedule, so times and draw counters are those of a market that never skipped one (an event
-        at ``at`` itself comes before the change, as the event loop orders channels)."""
+        at ``at`` itself comes before the change, as the event loop orders channels). The sleeping checks of all
+        competitors are caught up together, one (row, competitor) pair a line."""
         sleeping = np.isfinite(self._idle_from[rows])
-        for col in np.flatnonzero(sleeping.any(axis=0)).tolist():
-            pick = sleeping[:, col]
+        if not sleeping.any():
+            return
+        pick = sleeping[:, 0]
+        if pick.any():
             r = rows[pick]
-            if col == 0:
-                due, count = self._catch_up(
-                    self._idle_from[r, 0], at[pick], self._recomputes[r], self._recompute_waits(r)
-                )
-                self._recomputes[r] = count
-                channel = _RECOMPUTE
-            else:
-                j = np.full(len(r), col - 1)
-                # A check's counter is its own draw of the competitor's price; the wait after it is the next draw.
-                due, count = self._catch_up(
-                    self._idle_from[r, col], at[pick], self._checks[r, j], self._check_waits(r, j)
-                )
-                self._checks[r, j] = count
-                channel = _COMPETITOR + col - 1
-            self._idle_from[r, col] = np.inf
-            self._next_at[r, channel] = due
+            due, count = self._catch_up(self._idle_from[r, 0], at[pick], self._recomputes[r], self._recompute_waits(r))
+            self._recomputes[r] = count
+            self._idle_from[r, 0] = np.inf
+            self._next_at[r, _RECOMPUTE] = due
             self._row_next[r] = np.minimum(self._row_next[r], due)
+            self._first_next = min(self._first_next, float(due.min()))
+        line, j = np.nonzero(sleeping[:, 1:])
+        if line.size:
+            r = rows[line]
+            # A check's counter is its own draw of the competitor's price; the wait after it is the next draw.
+            waits = self._check_waits(r, j)
+            due, count = self._catch_up(self._idle_from[r, j + 1], at[line], self._checks[r, j], waits)
+            self._checks[r, j] = count
+            self._idle_from[r, j + 1] = np.inf
+            self._next_at[r, _COMPETITOR + j] = due
+            np.minimum.at(self._row_next, r, due)  # a row may have several
             self._first_next = min(self._first_next, float(due.min()))
 
     def _recompute_waits(self, rows: Idx) -> Callable[[Idx, I64], F64]:
@@ -757,7 +753,7 @@ class Market:
         due = at + check_interval(pairs.kind, pairs.cadence_s, u_next)
         if self.skip_idle_events:
             # The same live offers give the same target, which is now live or on its way: nothing to do again.
-            idle = reads_only_offers(pairs.kind, pairs.period_s)
+            idle = self._reads_only_offers[rows, j]
             self._idle_from[rows, slot] = np.where(idle, due, np.inf)
             due = np.where(idle, np.inf, due)
         self._next_at[rows, _COMPETITOR + j] = due
@@ -811,19 +807,22 @@ class Market:
         if dirty.any():
             self._update_thresholds(rows[dirty])
         changed = moved | flags.holder | flags.our  # what a sleeping event may now react to (a matcher: the holder)
-        if changed.any():
+        if changed.any():  # most rounds (a recompute that kept every featured offer) change none of it
             self._wake(rows[changed], at[changed])
-        if flags.our.any():
-            self._check_health(rows[flags.our], at[flags.our])
-        if self.notifications_enabled:
-            self._notify_offer_changes(rows, at, flags)
+            if flags.our.any():
+                self._check_health(rows[flags.our], at[flags.our])
+            if self.notifications_enabled:
+                self._notify_offer_changes(rows, at, flags)
         self._record(rows, at, flags.comp)
 
     def _drop_unbuyable(self, rows: Idx, flags: _Flags) -> None:
         """An offer that cannot be bought holds no Buy Box and no share, from the moment it stops being buyable:
         the segments it was featured in feature nobody until Amazon's next recompute."""
+        unbuyable = ~self._available[rows, 0]
+        if not unbuyable.any():
+            return
         held = self._segment_holder[rows] == 0
-        gone = ~self._available[rows, 0] & (held.any(axis=1) | (self._segment_share[rows] > 0).any(axis=1))
+        gone = unbuyable & (held.any(axis=1) | (self._segment_share[rows] > 0).any(axis=1))
         if not gone.any():
             return
         lost = rows[gone]
@@ -892,11 +891,9 @@ class Market:
         }
 
     def _winners(self, rows: Idx) -> I64:
-        """The Prime and the non-Prime Buy Box winner of each row, shape ``(rows, 2)`` (`sim.segments`)."""
-        prime, non_prime = membership_winners(
-            self._segment_holder[rows], self.segment_weight[rows], self._layout.prime, self.k + 1
-        )
-        return np.stack([prime, non_prime], axis=1)
+        """The Prime and the non-Prime Buy Box winner of each row, shape ``(rows, 2)`` (`sim.segments`; a copy)."""
+        both: I64 = self._membership_winner[rows]
+        return both
 
     def _record(self, rows: Idx, at: F64, comp_move: B) -> None:
         price = np.where(self._available[rows, 0], self._price[rows, 0], NOT_LIVE)

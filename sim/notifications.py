@@ -82,12 +82,15 @@ class NotificationQueue:
         self._count[rows] += 1
         after = self._in_order_until[rows]
         deliver_at = np.maximum(event_at + lat.notification_delay(normal_from(self._delay[rows], k)), after)
-        reordered = uniform_from(self._reorder[rows], k) < lat.notif_reorder
+        # The reorder, drop and duplicate draws of every row in one call (draws are small: overhead is their cost).
+        n = len(rows)
+        u = uniform_from(np.concatenate([self._reorder[rows], self._drop[rows], self._dup[rows]]), np.tile(k, 3))
+        reordered = u[:n] < lat.notif_reorder
         if reordered.any():
             extra = lat.reorder_extra(uniform_from(self._reorder[rows[reordered]], k[reordered], 1))
             deliver_at[reordered] += extra
-        kept = uniform_from(self._drop[rows], k) >= lat.notif_drop
-        twice = kept & (uniform_from(self._dup[rows], k) < lat.notif_dup)
+        kept = u[n : 2 * n] >= lat.notif_drop
+        twice = kept & (u[2 * n :] < lat.notif_dup)
         # A dropped notification holds nothing up, and a reordered one lets the next ones pass it.
         in_order = kept & ~reordered
         self._in_order_until[rows[in_order]] = deliver_at[in_order]

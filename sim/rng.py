@@ -40,18 +40,26 @@ F64 = npt.NDArray[np.float64]
 
 LANES: Final = 8  # independent uniforms per (stream, counter)
 
-_GOLDEN: Final = np.uint64(0x9E3779B97F4A7C15)
-_M1: Final = np.uint64(0xBF58476D1CE4E5B9)
-_M2: Final = np.uint64(0x94D049BB133111EB)
-_S30: Final = np.uint64(30)
-_S27: Final = np.uint64(27)
-_S31: Final = np.uint64(31)
-_S11: Final = np.uint64(11)
-_LANES_U: Final = np.uint64(LANES)
+
+def _u64(value: int) -> U64:
+    """A uint64 constant as a 0-d array: an array operand (see the module docstring), which numpy also combines
+    with an array faster than a uint64 scalar, and a draw of a few values is mostly such overhead."""
+    return np.array(value, np.uint64)
+
+
+_GOLDEN: Final = _u64(0x9E3779B97F4A7C15)
+_M1: Final = _u64(0xBF58476D1CE4E5B9)
+_M2: Final = _u64(0x94D049BB133111EB)
+_S30: Final = _u64(30)
+_S27: Final = _u64(27)
+_S31: Final = _u64(31)
+_S11: Final = _u64(11)
+_COUNTER_STEP: Final = _u64(LANES * 0x9E3779B97F4A7C15 % 2**64)
+_LANE_STEP: Final = tuple(_u64(lane * 0x9E3779B97F4A7C15 % 2**64) for lane in range(LANES))
 _TO_UNIT: Final = 2.0**-53
 _TO_UNIT32: Final = 2.0**-32
-_S32: Final = np.uint64(32)
-_LOW32: Final = np.uint64(0xFFFFFFFF)
+_S32: Final = _u64(32)
+_LOW32: Final = _u64(0xFFFFFFFF)
 
 # Standard normal quantiles for the latency models' tails.
 Z_90: Final = 1.2815515655446004
@@ -100,6 +108,8 @@ def _mix(z: U64) -> U64:
 
 def _as_u64(values: npt.ArrayLike) -> U64:
     """int64 values as uint64 bits, always an array: uint64 *scalars* warn on the wrap-around the hash needs."""
+    if isinstance(values, np.ndarray) and values.dtype == np.int64 and values.ndim and values.flags.c_contiguous:
+        return values.view(np.uint64)  # the usual counters, without three conversions that would change nothing
     arr = np.asarray(values, dtype=np.int64)
     if arr.ndim == 0:
         arr = arr.reshape(1)
@@ -117,8 +127,11 @@ def stream_base(seed: npt.ArrayLike, keys: npt.ArrayLike, purpose: int, sub: npt
 
 
 def _bits(base: U64, counter: npt.ArrayLike, lane: int) -> U64:
-    index: U64 = _as_u64(counter) * _LANES_U + np.uint64(lane)
-    return _mix(base + index * _GOLDEN)
+    # base + (counter * LANES + lane) * golden, distributed (uint64 arithmetic wraps: the same bits, one step less).
+    step: U64 = base + _as_u64(counter) * _COUNTER_STEP
+    if lane:
+        step += _LANE_STEP[lane]
+    return _mix(step)
 
 
 def uniform_from(base: U64, counter: npt.ArrayLike, lane: int = 0) -> F64:

@@ -32,9 +32,8 @@ __all__ = [
     "featured_weight",
     "hidden_normals",
     "layout",
-    "membership_winners",
-    "plurality",
     "segment_weights",
+    "winners",
 ]
 
 I64 = npt.NDArray[np.int64]
@@ -110,30 +109,37 @@ def hidden_normals(seed: I64, stream_key: I64, amz: B, n_segments: int) -> tuple
 def featured_weight(holder: I64, weight: I64, slots: int) -> I64:
     """The glance views (basis points) each offer is featured in, ``(rows, slots)``, from each segment's
     featured offer ``holder`` ``(rows, segments)`` (`NO_HOLDER` features nobody)."""
-    featured = holder[:, :, None] == np.arange(slots)[None, None, :]
-    total: I64 = (featured * weight[:, :, None]).sum(axis=1)
+    total: I64 = _per_segment(holder, weight, slots).sum(axis=1)
     return total
 
 
-def plurality(holder: I64, weight: I64, slots: int) -> I64:
-    """The offer featured for the most glance views (ties to the lower slot), `NO_HOLDER` where none is.
+def winners(holder: I64, weight: I64, prime_segment: B, slots: int) -> tuple[I64, I64, I64]:
+    """Each row's Buy Box winner, and its Prime and non-Prime winners, from each segment's featured offer
+    ``holder`` ``(rows, segments)``; `NO_HOLDER` where there is none.
 
-    This is the item's one "Buy Box winner" where a single answer is needed: `IsBuyBoxWinner`, the featured
-    seller of a notification, the holder competitors react to.
+    The item's winner is the offer featured for the most glance views (ties to the lower slot): its one "Buy Box
+    winner" where a single answer is needed (`IsBuyBoxWinner`, the featured seller of a notification, the holder
+    competitors react to). The Prime and the non-Prime winner (getItemOffers' Buy Box prices per segment) are
+    the offers featured for most of that membership's views; an item of one DEFAULT segment has neither, its
+    winner is the item's alone.
     """
-    total = featured_weight(holder, weight, slots)
+    per_segment = _per_segment(holder, weight, slots)
+    item = _most_featured(per_segment.sum(axis=1))
+    if prime_segment.all() or not prime_segment.any():
+        none = np.full(len(holder), NO_HOLDER, np.int64)
+        return item, none, none.copy()
+    prime = _most_featured(per_segment[:, prime_segment].sum(axis=1))
+    return item, prime, _most_featured(per_segment[:, ~prime_segment].sum(axis=1))
+
+
+def _per_segment(holder: I64, weight: I64, slots: int) -> I64:
+    """Each segment's glance views on the offer it features, ``(rows, segments, slots)``."""
+    featured: I64 = (holder[:, :, None] == np.arange(slots)[None, None, :]) * weight[:, :, None]
+    return featured
+
+
+def _most_featured(total: I64) -> I64:
+    """The slot with the most featured views of each row (ties to the lower slot), `NO_HOLDER` where none has
+    any."""
     best = total.argmax(axis=1)
     return np.where(total.max(axis=1) > 0, best, NO_HOLDER).astype(np.int64)
-
-
-def membership_winners(holder: I64, weight: I64, prime_segment: B, slots: int) -> tuple[I64, I64]:
-    """The Prime and the non-Prime winner of each row (getItemOffers' Buy Box prices per segment): the offer
-    featured for most of that membership's views, `NO_HOLDER` where it has none (or the item has one DEFAULT
-    segment, whose winner is the plurality's alone)."""
-    n = len(holder)
-    if prime_segment.all() or not prime_segment.any():
-        none = np.full(n, NO_HOLDER, np.int64)
-        return none, none.copy()
-    prime = plurality(holder[:, prime_segment], weight[:, prime_segment], slots)
-    non_prime = plurality(holder[:, ~prime_segment], weight[:, ~prime_segment], slots)
-    return prime, non_prime

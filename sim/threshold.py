@@ -208,31 +208,34 @@ def stationary_share(bonus: F64, incumbency: F64, log_landed: F64, eligible: B, 
 def long_run_share(view: SegmentedView, rows: npt.NDArray[np.intp], our_landed: I64, tau: float) -> F64:
     """Our long-run expected share of the glance views of ``rows`` (in ``weight``'s units) with our landed price
     ``our_landed``: each segment's weight times `stationary_share`, summed one segment after another in a fixed
-    order so that a row's value does not depend on the batch. The competitors' offers are ``view``'s."""
+    order so that a row's value does not depend on the batch. The competitors' offers are ``view``'s; ``rows`` may
+    repeat (several prices of ours on one row). Every (row, segment) is one chain of a single batched solve."""
     landed = view.price[rows] + view.ship[rows]
     landed[:, 0] = our_landed
     eligible = view.available[rows] & (landed <= view.cap_landed[rows, None])
     eligible[:, 0] = view.our_can_win[rows] & (our_landed <= view.cap_landed[rows])
     log_landed = np.log(np.maximum(landed, 1).astype(np.float64))
-    incumbency = view.incumbency[rows]
-    total = np.zeros(len(rows))
-    for s in range(view.weight.shape[1]):
-        share = stationary_share(view.bonus[rows, s, :], incumbency, log_landed, eligible, tau)
-        total += view.weight[rows, s] * share
-    return total
+    segments, slots = view.bonus.shape[1:]
+    share = stationary_share(
+        view.bonus[rows].reshape(-1, slots),
+        np.repeat(view.incumbency[rows], segments, axis=0),
+        np.repeat(log_landed, segments, axis=0),
+        np.repeat(eligible, segments, axis=0),
+        tau,
+    )
+    return _weighted_sum(view.weight[rows] * share.reshape(len(rows), segments))
 
 
 def _expected_share_threshold(view: SegmentedView, tau: float, tick: int, lo: I64, hi: I64) -> I64:
-    """τ > 0: the highest grid price whose long-run share reaches half the views, settled by `_settle` on the exact
-    predicate from a start the incumbent-free share gives (`_half_share_log_landed`; incumbency only shifts it)."""
+    """τ > 0: the highest grid price whose long-run share reaches half the views, decided on the exact share
+    (`_highest_half_share_tick`) from a start the incumbent-free share gives (`_half_share_log_landed`;
+    incumbency only shifts it)."""
     n = len(view.holder)
     our_ship = view.ship[:, 0]
     half = view.weight.sum(axis=1) / 2.0
 
-    def wins(sel: npt.NDArray[np.intp], ticks: I64) -> B:
-        landed = ticks * tick + our_ship[sel]
-        won: B = long_run_share(view, sel, landed, tau) >= half[sel]
-        return won
+    def share_at(sel: npt.NDArray[np.intp], ticks: I64) -> F64:
+        return long_run_share(view, sel, ticks * tick + our_ship[sel], tau)
 
     cap_listing = np.minimum(view.cap_landed, PRICE_CEILING) - our_ship
     lo_t = -(-np.asarray(lo, np.int64) // tick)
@@ -245,19 +248,119 @@ def _expected_share_threshold(view: SegmentedView, tau: float, tick: int, lo: I6
     rows = np.flatnonzero(view.our_can_win & (lo_t <= hi_t) & (view.weight.sum(axis=1) > 0))
     if rows.size:
         start = np.clip(guess[rows], lo_t[rows], hi_t[rows])
-        found = _settle(wins, rows, start, lo_t[rows], hi_t[rows])
+        found = _highest_half_share_tick(share_at, half[rows], rows, start, lo_t[rows], hi_t[rows])
         result[rows] = np.where(found >= 0, found * tick, NONE)
     return result
 
 
+ShareAt = Callable[[npt.NDArray[np.intp], I64], F64]
+
+# What each round of the search probes, in one call: numpy's per-call overhead is most of a round's cost, and one
+# more price costs a little more (a few chains of a batched solve). The first round checks the estimate and its
+# neighbours, which settles most rows; the next ones probe a ladder around a better estimate, which brackets one
+# off by up to 128 ticks (it is rarely off by more than 50), where a bisection would pay one call per halving of
+# the whole price range.
+_FIRST: Final = np.array([0, 1, -1, 2], np.int64)
+_LADDER: Final = np.array([0, 1, -1, 2, -2, 4, -4, 8, -8, 16, -16, 32, -32, 64, -64, 128, -128], np.int64)
+_I64_MIN: Final = np.iinfo(np.int64).min
+_I64_MAX: Final = np.iinfo(np.int64).max
+
+
+def _highest_half_share_tick(
+    share_at: ShareAt, half: F64, rows: npt.NDArray[np.intp], start: I64, lo: I64, hi: I64
+) -> I64:
+    """Highest tick count in ``[lo, hi]`` with ``share_at(rows, ticks) >= half`` (per row of ``rows``), -1 where
+    none; ``start`` is the estimate. The predicate is monotone in our price, so there is one answer wherever the
+    search starts (the one `_settle` would give): a bracket (highest tick known to win, lowest known to lose,
+    outside the range counting as won below and lost above) closes until it is one tick wide.
+
+    The first round probes `_FIRST` around ``start``; each later one the `_LADDER` around a new estimate and the
+    bracket's midpoint in log space, which halves the bracket's log width however poor the estimate is. The
+    estimate is where the log-odds of the share, ``ln(s / (2·half - s))``, nearly linear in our price, cross 0 on
+    the line through two probed ticks: the bracket's ends once both are probed, else the two farthest apart on the
+    one side probed so far (`_crossing`)."""
+    n = len(rows)
+    ends = _Ends(n, lo - 1, hi + 1)
+    estimate, offsets = start.astype(np.float64), _FIRST
+    todo = np.arange(n)
+    while todo.size:
+        low, high = ends.won_at[todo], ends.lost_at[todo]
+        probes = np.floor(estimate[todo]).astype(np.int64)[:, None] + offsets
+        if offsets is _LADDER:
+            middle = np.floor(np.sqrt(np.maximum(low, 1).astype(np.float64) * high)).astype(np.int64)
+            probes = np.concatenate([probes, middle[:, None]], axis=1)
+        probes = np.clip(probes, low[:, None] + 1, high[:, None] - 1)
+        share = share_at(np.repeat(rows[todo], probes.shape[1]), probes.reshape(-1)).reshape(probes.shape)
+        ends.update(todo, probes, share, share >= half[todo, None])
+        todo = todo[ends.lost_at[todo] - ends.won_at[todo] > 1]
+        estimate[todo] = ends.crossing(todo, half[todo])
+        offsets = _LADDER
+    return np.where(ends.won_at >= lo, ends.won_at, -1)
+
+
+class _Ends:
+    """The search's bracket per row, with the share probed at each end (nan while an end is outside the range),
+    and on each side the probe farthest from the bracket (for the estimate while only one side is probed)."""
+
+    def __init__(self, n: int, below: I64, above: I64) -> None:
+        self.won_at, self.lost_at = below, above
+        self.won_share, self.lost_share = np.full(n, np.nan), np.full(n, np.nan)
+        self.won_far, self.lost_far = below.copy(), above.copy()
+        self.won_far_share, self.lost_far_share = np.full(n, np.nan), np.full(n, np.nan)
+
+    def update(self, todo: npt.NDArray[np.intp], probes: I64, share: F64, won: B) -> None:
+        """Probes lie inside the bracket, so the highest that won and the lowest that lost are its new ends."""
+        pick = np.arange(len(todo))
+        wins = won.sum(axis=1)
+        up: B = wins > 0
+        down: B = wins < won.shape[1]
+        first_up: B = up & np.isnan(self.won_share[todo])  # the first probes of a side: its far ones too
+        first_down: B = down & np.isnan(self.lost_share[todo])
+
+        def probed(column: npt.NDArray[np.intp], where: B) -> tuple[I64, F64]:
+            return probes[pick, column][where], share[pick, column][where]
+
+        highest_win = np.where(won, probes, _I64_MIN).argmax(axis=1)
+        lowest_loss = np.where(won, _I64_MAX, probes).argmin(axis=1)
+        self.won_at[todo[up]], self.won_share[todo[up]] = probed(highest_win, up)
+        self.lost_at[todo[down]], self.lost_share[todo[down]] = probed(lowest_loss, down)
+        lowest_win = np.where(won, probes, _I64_MAX).argmin(axis=1)
+        highest_loss = np.where(won, _I64_MIN, probes).argmax(axis=1)
+        self.won_far[todo[first_up]], self.won_far_share[todo[first_up]] = probed(lowest_win, first_up)
+        self.lost_far[todo[first_down]], self.lost_far_share[todo[first_down]] = probed(highest_loss, first_down)
+
+    def crossing(self, todo: npt.NDArray[np.intp], half: F64) -> F64:
+        """The next estimate of the rows ``todo``, inside their bracket."""
+        won_at, lost_at = self.won_at[todo], self.lost_at[todo]
+        both = _crossing(won_at, self.won_share[todo], lost_at, self.lost_share[todo], half)
+        wins_only = _crossing(self.won_far[todo], self.won_far_share[todo], won_at, self.won_share[todo], half)
+        losses_only = _crossing(lost_at, self.lost_share[todo], self.lost_far[todo], self.lost_far_share[todo], half)
+        no_win, no_loss = np.isnan(self.won_share[todo]), np.isnan(self.lost_share[todo])
+        guess = np.where(no_win, losses_only, np.where(no_loss, wins_only, both))
+        fallback = np.where(no_win, lost_at, np.where(no_loss, won_at, (won_at + lost_at) / 2.0))
+        estimate: F64 = np.clip(np.where(np.isfinite(guess), guess, fallback), won_at, lost_at)
+        return estimate
+
+
+def _crossing(at: I64, share: F64, other_at: I64, other_share: F64, half: F64) -> F64:
+    """Where the line through the log-odds of the share at two ticks crosses 0 (nan or inf where it does not:
+    the same tick twice, or a share of exactly 0 or all the views)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        odds = np.log(share) - np.log(2.0 * half - share)
+        other_odds = np.log(other_share) - np.log(2.0 * half - other_share)
+        crossing: F64 = at + (other_at - at) * odds / (odds - other_odds)
+    return crossing
+
+
 _ESTIMATE_STEPS: Final = 8  # safeguarded Newton steps; settling on the grid makes the answer exact whatever they give
+_ESTIMATE_CLOSE: Final = 1e-7  # a step this small in ln L (a ten-millionth of the price) ends them early
 
 
 def _half_share_log_landed(our: Standing, weight: I64, tau: float) -> F64:
     """The log landed price at which our expected share is half the views, by Newton's method kept inside a
     bracket: between the lowest and the highest segment's own half-share point (``b_s - τ·level_s``), since
     below the lowest every contested segment gives us at least half and above the highest at most half. An
-    estimate only: `_settle` decides on the grid."""
+    estimate only: `_highest_half_share_tick` decides on the grid."""
     point = our.our_bonus - tau * our.level
     finite = np.isfinite(point)
     uncontested = ~finite.any(axis=1)
@@ -273,7 +376,9 @@ def _half_share_log_landed(our: Standing, weight: I64, tau: float) -> F64:
         high = np.where(excess >= 0, high, x)
         with np.errstate(divide="ignore", invalid="ignore"):
             newton = x - excess / slope
-        x = np.where((newton > low) & (newton < high), newton, (low + high) / 2.0)
+        previous, x = x, np.where((newton > low) & (newton < high), newton, (low + high) / 2.0)
+        if (np.abs(x - previous) < _ESTIMATE_CLOSE).all():
+            break
     return x
 
 
