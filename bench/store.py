@@ -99,7 +99,7 @@ class StoreRun:
     window_s: float
     file_mb: float
     calls: dict[str, dict[str, float]] = field(default_factory=dict)  # method: calls, mean and longest wait (ms)
-    cores: dict[str, float] = field(default_factory=dict)  # CPU used by thread in the window: trio, sqlite, other
+    cores: dict[str, float] = field(default_factory=dict)  # CPU used in the window: trio, other threads, writer
 
 
 def _decisions(batch: int) -> list[Decision]:
@@ -188,7 +188,7 @@ async def _measure(batch: int, plan: StorePlan, directory: Path) -> StoreRun:
                     load.start_soon(_load_states, store, batch, window)
                 await trio.sleep(plan.warmup_s)
                 rows0, commits0 = await committed(store), store.commits
-                busy0, cpu0 = writer.busy_s(time.perf_counter()), thread_cpu()
+                busy0, cpu0 = writer.busy_s(time.perf_counter()), thread_cpu(store.writer_pid)
                 window.start = trio.current_time()
                 decisions0 = sum(a.decisions for a in runtime.actors.values())
                 routed0, intents0 = runtime.router_counters.routed, runtime.batcher.counters.intents
@@ -196,7 +196,7 @@ async def _measure(batch: int, plan: StorePlan, directory: Path) -> StoreRun:
                 window.end = trio.current_time()
                 decisions1 = sum(a.decisions for a in runtime.actors.values())
                 routed1, intents1 = runtime.router_counters.routed, runtime.batcher.counters.intents
-                busy1, cpu1 = writer.busy_s(time.perf_counter()), thread_cpu()
+                busy1, cpu1 = writer.busy_s(time.perf_counter()), thread_cpu(store.writer_pid)
                 rows1, commits1 = await committed(store), store.commits
                 load.cancel_scope.cancel()
             stopping = time.perf_counter()

@@ -12,7 +12,6 @@ import inspect
 import itertools
 import os
 import sqlite3
-import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager, closing
@@ -102,8 +101,8 @@ class CallTimes(msgspec.Struct):
 
 def time_calls(store: object, names: Iterable[str]) -> dict[str, CallTimes]:
     """Time every call of the named coroutine methods of this one ``store`` object from now on (the instance's
-    attributes are replaced, its class is untouched). For a `SqliteStore`, ``_commit`` times the writer's groups:
-    the writer is busy for their sum."""
+    attributes are replaced, its class is untouched). For a `SqliteStore`, ``_commit`` times the writer's groups
+    (sent, committed and answered): the writer is busy for their sum."""
     times: dict[str, CallTimes] = {}
     for name in names:
         method = getattr(store, name, None)
@@ -116,7 +115,7 @@ def time_calls(store: object, names: Iterable[str]) -> dict[str, CallTimes]:
 
 
 def _timed_sync(method: Callable[..., Any], into: CallTimes) -> Callable[..., Any]:
-    """The same for a plain method (the SQLite store's ``_commit`` runs in aiosqlite's thread)."""
+    """The same for a plain method."""
 
     @functools.wraps(method)
     def timed(*args: Any, **kwargs: Any) -> Any:
@@ -143,24 +142,32 @@ def _timed(method: Callable[..., Awaitable[Any]], into: CallTimes) -> Callable[.
     return timed
 
 
-def thread_cpu() -> dict[str, float]:
-    """CPU seconds each thread of this process has used so far (Linux /proc; empty elsewhere): ``trio`` (the main
-    thread), ``sqlite`` (aiosqlite's connection threads) and ``other``. Differences of two readings over a window
-    say how busy each was, in cores."""
+def thread_cpu(writer_pid: int | None = None) -> dict[str, float]:
+    """CPU seconds used so far (Linux /proc; empty elsewhere) by each thread of this process, ``trio`` (the main
+    thread) and ``other``, and by the SQLite store's writer process (``writer``, given its id). Differences of two
+    readings over a window say how busy each was, in cores."""
     tick = os.sysconf("SC_CLK_TCK")
-    sqlite_ids = {t.native_id for t in threading.enumerate() if "connection_worker" in t.name}
-    used = {"trio": 0.0, "sqlite": 0.0, "other": 0.0}
+    used = {"trio": 0.0, "other": 0.0}
     try:
         tasks = os.listdir("/proc/self/task")
     except OSError:
         return {}
     for task in tasks:
-        try:
-            with open(f"/proc/self/task/{task}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # the thread ended meanwhile
-        seconds = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
-        tid = int(task)
-        used["trio" if tid == os.getpid() else "sqlite" if tid in sqlite_ids else "other"] += seconds
+        seconds = _cpu_seconds(f"/proc/self/task/{task}/stat", tick)
+        if seconds is not None:  # None: the thread ended meanwhile
+            used["trio" if int(task) == os.getpid() else "other"] += seconds
+    if writer_pid is not None:
+        seconds = _cpu_seconds(f"/proc/{writer_pid}/stat", tick)
+        if seconds is not None:
+            used["writer"] = seconds
     return used
+
+
+def _cpu_seconds(stat_path: str, tick: int) -> float | None:
+    """utime + stime of a /proc ``stat`` file, or None when it is gone."""
+    try:
+        with open(stat_path) as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / tick

@@ -14,7 +14,12 @@ from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["MIGRATIONS", "VERSION"]
+__all__ = ["MIGRATIONS", "VERSION", "SchemaError"]
+
+
+class SchemaError(RuntimeError):
+    """The file is not a store this version can use (newer schema, or not a repricer database)."""
+
 
 _V1 = """
 CREATE TABLE catalog (

@@ -1,15 +1,21 @@
 """The process `test_kill.py` kills: it drives a SQLite store through outbox transitions until it is killed.
 
     python -m tests.store.kill_child PATH SEED
+    python -m tests.store.kill_child PATH blocked
 
 Several tasks work at once, so the writer's groups hold many operations. Each task owns a few offers, no other
 task touches them, and it calls the store one call at a time, so the test can replay one task's calls in order.
-For every call the child prints a JSON line to stdout, flushed: ``{"try": n, ...}`` (the call, with every
-transition it asks for) before the call, and ``{"done": n}`` after the awaited call returned, i.e. after its
+It prints JSON lines to stdout, each flushed: ``{"opening": path}`` first, ``{"open": last update id, "writer":
+the store's writer process id}`` once the store is open, and for every call ``{"try": n, ...}`` (the call, with
+every transition it asks for) before the call and ``{"done": n}`` after the awaited call returned, i.e. after its
 group committed. A call tried but not done when the kill lands may or may not have committed; one done has.
 
 Update ids continue above `SqliteStore.last_update_id`, so a child restarted on the same file goes on where the
 killed one stopped, and its new updates supersede what the killed one left unanswered.
+
+With ``blocked``, it opens the store, reports ``open`` as above, waits for a line on stdin (the test saying it
+holds the file's write lock), puts one update in the outbox (update id 1 of offer ``blocked``), reports
+``{"sent": 1}`` once the group went to the writer process, and waits to be killed.
 """
 
 from __future__ import annotations
@@ -22,10 +28,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import trio
+import trio.testing
 
 from engine.model import OfferKey, OfferUpdate, OutboxMark, OutboxState
 from engine.ports import Clock
-from engine.store.sqlite import SqliteStore
+from engine.store.sqlite import SqliteConfig, SqliteStore
 
 TASKS = 16
 OFFERS_PER_TASK = 3
@@ -96,12 +103,28 @@ async def main(path: str) -> None:
     with trio.move_on_after(LIFETIME_S):
         async with SqliteStore.open(path, clock=clock) as store:
             last = await store.last_update_id()
-            report({"open": last})
+            report({"open": last, "writer": store.writer_pid})
             ids, calls = itertools.count(last + 1), itertools.count()
             async with trio.open_nursery() as nursery:
                 for task in range(TASKS):
                     nursery.start_soon(drive, store, clock, task, ids, calls)
 
 
+async def blocked(path: str) -> None:
+    clock = Clock()
+    report({"opening": path})
+    config = SqliteConfig(busy_timeout_ms=600_000)  # the writer waits for the test's lock, never giving up
+    with trio.move_on_after(LIFETIME_S):
+        async with SqliteStore.open(path, clock=clock, config=config) as store:
+            report({"open": await store.last_update_id(), "writer": store.writer_pid})
+            await trio.to_thread.run_sync(sys.stdin.buffer.readline)  # the test holds the lock
+            async with trio.open_nursery() as nursery:
+                update = OfferUpdate(OfferKey("s1", "DE", "blocked"), 1, "EUR", 1500, 1000, 2000)
+                nursery.start_soon(store.outbox_put, [update], clock.now())
+                await trio.testing.wait_all_tasks_blocked()  # the writer task sent the group and waits
+                report({"sent": 1})
+                await trio.sleep_forever()
+
+
 if __name__ == "__main__":
-    trio.run(main, sys.argv[1])
+    trio.run(blocked if sys.argv[2] == "blocked" else main, sys.argv[1])

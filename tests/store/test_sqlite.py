@@ -1,11 +1,14 @@
-"""What only the SQLite store promises: wall time in the file, and what its writer's group commits do when an
-operation or the commit itself fails, and when the store closes or is cancelled with work queued.
+"""What only the SQLite store promises: wall time in the file, what its writer's group commits do when an
+operation or the commit itself fails, when the store closes or is cancelled with work queued, and when its writer
+process dies.
 
-These run on the real clock: the store waits on aiosqlite's thread (trio#456).
+These run on the real clock: the store waits on its writer process's pipe (trio#456).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import resource
 import signal
 import sqlite3
@@ -20,7 +23,8 @@ import trio.testing
 
 from engine.model import Decision, OfferKey, OfferUpdate, OutboxMark, OutboxState, PricePoint, Reason
 from engine.ports import Clock
-from engine.store.sqlite import SqliteConfig, SqliteStore
+from engine.store.schema import VERSION, SchemaError
+from engine.store.sqlite import SqliteConfig, SqliteStore, StoreClosed, WriterDied
 from tests.store.conftest import KEEP_EVERYTHING
 
 A = OfferKey("s1", "DE", "A")
@@ -148,17 +152,20 @@ async def test_an_operation_sqlite_rolls_back_whole_fails_only_its_caller(tmp_pa
 
 
 @contextmanager
-def files_cannot_grow_past(size: int) -> Iterator[None]:
-    """A write that would take any file of this process past ``size`` bytes fails (EFBIG), as on a full disk.
+def files_cannot_grow_past(size: int, writer: int | None) -> Iterator[None]:
+    """A write that would take any file of the store's writer process past ``size`` bytes fails (EFBIG), as on a
+    full disk.
 
-    Python ignores SIGXFSZ, so the write returns an error instead of the signal killing the process."""
+    Python ignores SIGXFSZ (the writer is Python too), so the write returns an error instead of the signal killing
+    the process."""
     assert signal.getsignal(signal.SIGXFSZ) == signal.SIG_IGN
-    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (size, hard))
+    assert writer is not None
+    soft, hard = resource.prlimit(writer, resource.RLIMIT_FSIZE)
+    resource.prlimit(writer, resource.RLIMIT_FSIZE, (size, hard))
     try:
         yield
     finally:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        resource.prlimit(writer, resource.RLIMIT_FSIZE, (soft, hard))
 
 
 async def test_a_failed_commit_fails_every_caller_of_its_group_and_keeps_nothing(tmp_path: Path) -> None:
@@ -167,7 +174,7 @@ async def test_a_failed_commit_fails_every_caller_of_its_group_and_keeps_nothing
         await store.outbox_put([update(A, 1)], at=1.0)
         commits = store.commits
         # A group's pages go to the write-ahead log when it commits: the log cannot grow, so the commit fails.
-        with files_cannot_grow_past((tmp_path / "store.db-wal").stat().st_size):
+        with files_cannot_grow_past((tmp_path / "store.db-wal").stat().st_size, store.writer_pid):
             outcomes = await together(
                 lambda: store.outbox_put([update(A, 2), update(B, 3)], at=2.0),
                 lambda: store.outbox_mark([OutboxMark(A, 1, OutboxState.SUBMITTED, 2.0)]),
@@ -270,65 +277,121 @@ async def test_a_failing_trace_loses_its_own_rows_alone(tmp_path: Path) -> None:
 def test_a_group_keeps_the_order_of_writes_whose_callers_wait() -> None:
     """Only traces handed over (tables only appended to) go in merged: a search state saved, removed and saved
     again in one group ends as the last save left it."""
+    from engine.store import wire
     from engine.store.schema import MIGRATIONS
-    from engine.store.sqlite import _Job, _Rows, _run_writes
+    from engine.store.writer import Writer
 
-    def remove(conn: sqlite3.Connection) -> None:
-        conn.execute("DELETE FROM search_state WHERE sku = 'SKU-1'")
-
-    with closing(sqlite3.connect(":memory:")) as conn:
+    with closing(sqlite3.connect(":memory:", isolation_level=None)) as conn:
         for script in MIGRATIONS:
             conn.executescript(script)
-        save = "INSERT OR REPLACE INTO search_state"
-        jobs = [
-            _Job(_Rows(save, [("S1", "DE", "SKU-1", b"old")]), write=True, wait=True),
-            _Job(remove, write=True, wait=True),
-            _Job(_Rows(save, [("S1", "DE", "SKU-1", b"new")]), write=True, wait=True),
-        ]
-        _run_writes(conn, jobs)
-        assert conn.execute("SELECT state FROM search_state").fetchall() == [(b"new",)]
+        reply = Writer(conn, offset=0.0).run(
+            [
+                wire.SaveStates([("S1", "DE", "SKU-1", b"old")]),
+                wire.RemoveOffers([("S1", "DE", "SKU-1")]),
+                wire.SaveStates([("S1", "DE", "SKU-1", b"new")]),
+                wire.LoadStates("S1", "DE"),
+            ]
+        )
+        assert reply.errors == []
+        assert reply.values[-1] == [("SKU-1", b"new")]
 
 
-def test_the_gil_turns_are_paced_in_real_time_under_a_fast_clock(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """While SQLite works the trio thread hands the GIL over about once a real millisecond, also under a simulated
-    clock 60 times faster than real time (`run --sim --db`), where a trio millisecond is 17 µs."""
-    import threading
-    import time as real_time
-
-    import engine.store.sqlite as module
-
-    main = threading.get_ident()
-    turns: list[float] = []
-
-    class Time:
-        perf_counter = staticmethod(real_time.perf_counter)
-        time = staticmethod(real_time.time)
-
-        @staticmethod
-        def sleep(seconds: float) -> None:
-            if threading.get_ident() == main:
-                turns.append(seconds)
-            real_time.sleep(seconds)
-
-    monkeypatch.setattr(module, "time", Time)
-
-    async def main_task() -> None:
-        async with SqliteStore.open(str(tmp_path / "store.db")) as store:
-            await store._run(lambda conn: real_time.sleep(0.2))
-
-    trio.run(main_task, clock=trio.testing.MockClock(rate=60))
-    assert 0 < len(turns) <= 0.2 / module._GIL_TURN_EVERY_S * 1.5
+# --- the writer process -----------------------------------------------------------------------------------------
 
 
-@pytest.mark.trio
-async def test_a_call_on_a_closed_connection_raises_at_once(tmp_path: Path) -> None:
-    """A call into aiosqlite's thread after its connection closed raises `StoreClosed` instead of waiting for an
-    answer that never comes (the thread is gone, and would drop it silently)."""
-    from engine.store.sqlite import StoreClosed, _in_thread
+async def killed(pid: int | None) -> int:
+    """SIGKILL the writer process and wait until it has died (without reaping it: the store does that, and may
+    have done it already when it was waiting for the writer's answer)."""
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(ChildProcessError):
+        await trio.to_thread.run_sync(os.waitid, os.P_PID, pid, os.WEXITED | os.WNOWAIT)
+    return pid
 
+
+async def test_a_call_after_close_raises_at_once_and_the_writer_closed_the_file(tmp_path: Path) -> None:
     async with SqliteStore.open(str(tmp_path / "store.db")) as store:
-        conn = store._conn
+        await store.record_decisions(decisions(3))
+    assert store.writer_pid is None
+    # The writer closed its connection, which checkpoints the write-ahead log and deletes it: it was not killed.
+    assert not (tmp_path / "store.db-wal").exists()
     with trio.fail_after(5), pytest.raises(StoreClosed, match="closed"):
-        await _in_thread(conn, lambda c: c.execute("SELECT 1"))
+        await store.last_update_id()
+
+
+async def test_a_writer_killed_between_groups_is_replaced_and_the_next_call_goes_through(tmp_path: Path) -> None:
+    async with SqliteStore.open(str(tmp_path / "store.db"), config=KEEP_EVERYTHING) as store:
+        await store.outbox_put([update(A, 1)], at=1.0)
+        first = await killed(store.writer_pid)
+        # The dead writer never got this group: a new one takes it, and the caller sees nothing.
+        await store.outbox_put([update(B, 2)], at=2.0)
+        assert store.restarts == 1 and store.writer_pid != first
+        entries = await store.outbox_entries("s1", "DE", set(OutboxState))
+        assert [(e.update.update_id, e.state) for e in entries] == [(1, OutboxState.STORED), (2, OutboxState.STORED)]
+
+
+async def test_a_writer_that_dies_with_a_group_fails_its_callers_and_the_next_group_gets_a_new_one(
+    tmp_path: Path,
+) -> None:
+    """Its callers cannot know whether the group committed (here it did not): they get `WriterDied`, never a
+    silent loss, and the traces of the group count as lost."""
+    path = tmp_path / "store.db"
+    # The writer waits for the lock below as long as the test needs, never giving up by itself.
+    config = SqliteConfig(retention_days=1e9, busy_timeout_ms=600_000)
+    async with SqliteStore.open(str(path), config=config) as store:
+        await store.outbox_put([update(A, 1)], at=1.0)
+        outcomes: list[object] = []
+        with closing(sqlite3.connect(path, isolation_level=None)) as other:
+            other.execute("BEGIN IMMEDIATE")  # the writer's next transaction waits for this one
+
+            async def calls() -> None:
+                outcomes.extend(
+                    await together(
+                        lambda: store.outbox_put([update(B, 2)], at=2.0),
+                        lambda: store.record_decisions(decisions(3)),
+                        lambda: store.save_market_state("s1", "DE", b"weights"),
+                    )
+                )
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(calls)
+                await trio.testing.wait_all_tasks_blocked()  # the group went: the writer task waits for the answer
+                await killed(store.writer_pid)
+            other.execute("ROLLBACK")
+        assert isinstance(outcomes[0], WriterDied) and isinstance(outcomes[2], WriterDied), outcomes
+        assert outcomes[1] is None  # handed over before the writer died
+        assert store.lost_rows == 3
+
+        await store.outbox_put([update(C, 3)], at=3.0)
+        assert store.restarts == 1
+        entries = await store.outbox_entries("s1", "DE", set(OutboxState))
+        assert [(e.update.update_id, e.state) for e in entries] == [(1, OutboxState.STORED), (3, OutboxState.STORED)]
+        assert await store.load_market_state("s1", "DE") is None
+
+
+async def test_a_writer_that_cannot_open_the_file_again_fails_the_group_with_the_reason(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    async with SqliteStore.open(str(path), config=KEEP_EVERYTHING) as store:
+        await killed(store.writer_pid)
+        with closing(sqlite3.connect(path)) as db:
+            db.execute(f"PRAGMA user_version = {VERSION + 1}")  # a newer repricer wrote to it meanwhile
+        with pytest.raises(SchemaError, match="newer"):
+            await store.outbox_put([update(A, 1)], at=1.0)
+        with closing(sqlite3.connect(path)) as db:
+            db.execute(f"PRAGMA user_version = {VERSION}")
+        await store.outbox_put([update(A, 1)], at=1.0)
+        assert await store.last_update_id() == 1
+
+
+async def test_the_writer_ignores_the_signals_meant_for_the_daemon(tmp_path: Path) -> None:
+    """A service manager's stop (and reload) signal every process of the unit, and a terminal's Ctrl-C and hang-up
+    every process of its foreground group; the daemon still saves into the store as it stops, so the writer must
+    outlive them, and it is in no terminal's group."""
+    async with SqliteStore.open(str(tmp_path / "store.db"), config=KEEP_EVERYTHING) as store:
+        pid = store.writer_pid
+        assert pid is not None
+        assert os.getsid(pid) == pid != os.getsid(0)
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            os.kill(pid, signum)
+        await store.outbox_put([update(A, 1)], at=1.0)
+        assert store.writer_pid == pid and store.restarts == 0

@@ -2,7 +2,7 @@
 checks after every step that they answer every read the same, and fail (or not) together.
 
 Both stores live in one `trio.run` on a thread of its own for the length of one sequence (the SQLite store needs
-its writer task and aiosqlite's thread across steps); each rule calls into it with `trio.from_thread.run`.
+its writer task and its writer process across steps); each rule calls into it with `trio.from_thread.run`.
 """
 
 from __future__ import annotations
