@@ -4,15 +4,20 @@ before it expires.
 Every SP-API call carries an access token (``x-amz-access-token``), which lives an hour. `AccessTokens` holds one
 seller account's: ``await tokens.token()`` answers from the cache, and exchanges the refresh token when the cached
 one is missing or near its end. However many tasks ask at once, one exchange is in flight; the others wait for it
-and share its outcome. Its failure is theirs too, and is not remembered: the next call tries again. A renewal
-that fails for a reason time may cure while the cached token has not expired yet answers with the cached token,
-and is tried again no sooner than `RETRY_AFTER_S` later.
+and share its outcome. Its failure is theirs too. A renewal that fails for a reason time may cure while the
+cached token has not expired yet answers with the cached token, and is tried again no sooner than `RETRY_AFTER_S`
+later (or the back-off below, when longer).
 
 What a failure means to the caller (`engine.ports`): Amazon refusing the credentials (``invalid_grant``: the
 authorization was revoked; ``invalid_client``: a wrong client id or secret) is an `AccountError`, which stops the
 seller until someone authorizes again; anything time may cure (a 429, a 5xx, a timeout, a dropped connection, a
-reply without a token) is a `TransientError`. A cancelled exchange leaves nothing behind: a waiting task starts
-its own.
+reply without a token) is a `TransientError`. An `AccountError` is not remembered: the next call asks Amazon
+again. A cancelled exchange leaves nothing behind: a waiting task starts its own.
+
+An exchange that failed for a reason time may cure holds the next one back: while no cached token serves, calls
+fail at once with the last failure's reason until `BACKOFF_FIRST_S` has passed, twice that after a second failure
+in a row, and so on up to `BACKOFF_MAX_S` (a success starts over). Every task of the seller asks for the token
+before each call, so without it a token endpoint that is down would get an exchange as fast as they come.
 
 The Notifications API's destinations are grantless: they take the application's own token, which `AccessTokens`
 made with a ``scope`` (`NOTIFICATIONS_SCOPE`) gets the same way with ``grant_type=client_credentials`` and the
@@ -38,7 +43,15 @@ from engine.config.resolved import SellerAccount
 from engine.logs import redact
 from engine.ports import AccountError, TransientError
 
-__all__ = ["EXCHANGE_TIMEOUT_S", "NOTIFICATIONS_SCOPE", "REFRESH_AHEAD_S", "USER_AGENT", "AccessTokens"]
+__all__ = [
+    "BACKOFF_FIRST_S",
+    "BACKOFF_MAX_S",
+    "EXCHANGE_TIMEOUT_S",
+    "NOTIFICATIONS_SCOPE",
+    "REFRESH_AHEAD_S",
+    "USER_AGENT",
+    "AccessTokens",
+]
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +73,10 @@ REFRESH_AHEAD_S: Final = 300.0  # or a tenth of the token's life, when that is s
 # retried no sooner than RETRY_AFTER_S later.
 EXPIRY_MARGIN_S: Final = 30.0
 RETRY_AFTER_S: Final = 30.0
+# With no token to serve calls, a failed exchange is tried again no sooner than this, doubled at each failure in a
+# row up to the most.
+BACKOFF_FIRST_S: Final = 1.0
+BACKOFF_MAX_S: Final = 60.0
 OPERATION: Final = "Login with Amazon"
 NOTIFICATIONS_SCOPE: Final = "sellingpartnerapi::notifications"  # the grantless scope of the Notifications API
 
@@ -118,7 +135,10 @@ class AccessTokens:
         "_credentials",
         "_exchange",
         "_expires_at",
+        "_failed",
+        "_failures",
         "_refresh_at",
+        "_retry_at",
         "_scope",
         "_seller",
         "_token",
@@ -135,6 +155,9 @@ class AccessTokens:
         self._refresh_at = 0.0  # trio time from which the cached token is renewed before use
         self._expires_at = 0.0  # trio time from which the cached token is no longer used at all
         self._exchange: _Exchange | None = None
+        self._failures = 0  # transient failures in a row
+        self._retry_at = 0.0  # trio time before which no exchange starts (after a transient failure)
+        self._failed: TransientError | None = None  # the last transient failure, said again until then
 
     @property
     def seller(self) -> str:
@@ -154,6 +177,10 @@ class AccessTokens:
                 return self._token.reveal()
             exchange = self._exchange
             if exchange is None:
+                if self._failed is not None and trio.current_time() < self._retry_at:
+                    if (cached := self._still_valid()) is not None:
+                        return cached
+                    raise _again(self._failed)
                 try:
                     return (await self._refresh()).reveal()
                 except TransientError:
@@ -195,9 +222,14 @@ class AccessTokens:
             token = await self._exchange_refresh_token()
         except (AccountError, TransientError) as error:
             exchange.error = error
+            if isinstance(error, TransientError):
+                self._retry_at = trio.current_time() + self._backoff()
+                self._failures += 1
+                self._failed = error
             raise
         else:
             exchange.token = token
+            self._failures, self._retry_at, self._failed = 0, 0.0, None
         finally:
             self._exchange = None
             exchange.done.set()
@@ -268,8 +300,14 @@ class AccessTokens:
             )
         return self._transient(f"HTTP {status}" + (f" {said}" if said else ""))
 
+    def _backoff(self) -> float:
+        """How long the next exchange waits after a failure now (`BACKOFF_FIRST_S`, doubled at each in a row)."""
+        return min(BACKOFF_MAX_S, BACKOFF_FIRST_S * 2.0 ** min(self._failures, 32))
+
     def _transient(self, detail: str) -> TransientError:
-        return TransientError(OPERATION, f"seller {self._seller}: {detail}; the next call tries again")
+        return TransientError(
+            OPERATION, f"seller {self._seller}: {detail}; tried again in {self._backoff():g} s at the earliest"
+        )
 
     def _scrub(self, text: str) -> str:
         """Amazon's error text, safe to quote: no credential of ours (should a reply echo one), none by its shape."""

@@ -3,6 +3,7 @@ tasks ask, and its failures sorted into what a retry cures and what it does not;
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections import deque
 from typing import Any
@@ -13,7 +14,14 @@ import pytest
 import trio
 import trio.testing
 
-from adapters.spapi.auth import EXCHANGE_TIMEOUT_S, RETRY_AFTER_S, USER_AGENT, AccessTokens
+from adapters.spapi.auth import (
+    BACKOFF_FIRST_S,
+    BACKOFF_MAX_S,
+    EXCHANGE_TIMEOUT_S,
+    RETRY_AFTER_S,
+    USER_AGENT,
+    AccessTokens,
+)
 from engine.config import LWA_TOKEN_URL, Credentials, CredentialSources, Endpoints, Secret, SellerAccount
 from engine.marketplaces import ENDPOINTS
 from engine.ports import AccountError, TransientError
@@ -257,6 +265,7 @@ async def test_a_failed_exchange_fails_its_waiters_and_the_next_call_retries(
     assert len(failures) == 5
     assert len({id(failure) for failure in failures}) == 5  # each task its own exception, one traceback each
     assert all("HTTP 503" in str(failure) and "acme" in str(failure) for failure in failures)
+    await trio.sleep(BACKOFF_FIRST_S)
     assert await tokens.token() == "Atza|access-2"
     assert len(lwa.requests) == 2
 
@@ -352,7 +361,63 @@ async def test_what_time_may_cure_is_transient_and_the_next_call_retries(
         await tokens.token()
     assert f"HTTP {reply.status_code}" in str(caught.value)
     assert "acme" in str(caught.value)
+    await trio.sleep(BACKOFF_FIRST_S)
     assert await tokens.token() == "Atza|access-2"
+
+
+async def test_a_failed_exchange_holds_the_next_one_back_doubling_up_to_a_minute(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """While Amazon's token endpoint is down and no token is cached, the calls of every task of the seller fail at
+    once with the last reason, and an exchange goes out only when the back-off has passed: 1 s, 2 s, 4 s ... 60 s."""
+    down = 9
+    lwa = Lwa(*[httpx.Response(503)] * down, latency_s=0.0)
+    tokens = tokens_for(lwa)
+    sent_at: list[float] = []
+    start = trio.current_time()
+    while True:
+        before = len(lwa.requests)
+        try:
+            token = await tokens.token()
+        except TransientError as error:
+            assert "HTTP 503" in str(error) and "tried again in" in str(error)
+            if len(lwa.requests) > before:
+                sent_at.append(trio.current_time() - start)
+            await trio.sleep(0.25)  # callers keep asking, four times a second
+            continue
+        break
+    assert token == f"Atza|access-{down + 1}"
+    gaps = [b - a for a, b in itertools.pairwise(sent_at)]
+    expected = [min(BACKOFF_MAX_S, BACKOFF_FIRST_S * 2**n) for n in range(down - 1)]
+    assert gaps == pytest.approx(expected, abs=0.25)
+    assert len(lwa.requests) == down + 1  # not one per call
+
+
+async def test_the_back_off_starts_over_after_a_success(autojump_clock: trio.testing.MockClock) -> None:
+    lwa = Lwa(httpx.Response(503), httpx.Response(503), latency_s=0.0)
+    tokens = tokens_for(lwa)
+    for wait in (BACKOFF_FIRST_S, 2 * BACKOFF_FIRST_S):
+        with pytest.raises(TransientError, match=f"tried again in {wait:g} s"):
+            await tokens.token()
+        await trio.sleep(wait)
+    assert await tokens.token() == "Atza|access-3"
+    tokens.invalidate()
+    lwa.replies.append(httpx.Response(503))
+    with pytest.raises(TransientError, match=f"tried again in {BACKOFF_FIRST_S:g} s"):
+        await tokens.token()
+
+
+async def test_a_cached_token_serves_calls_while_its_renewal_is_held_back(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    lwa = Lwa(granted(1, expires_in=3600), *[httpx.Response(503)] * 10, latency_s=0.0)
+    tokens = tokens_for(lwa)
+    assert await tokens.token() == "Atza|access-1"
+    await trio.sleep(3600 - 300)  # due for renewal; Amazon's endpoint is down
+    for _ in range(100):
+        assert await tokens.token() == "Atza|access-1"
+        await trio.sleep(1.0)
+    assert len(lwa.requests) == 1 + 4  # renewals tried every RETRY_AFTER_S (30 s), at 0, 30, 60 and 90 s
 
 
 @pytest.mark.parametrize(
@@ -373,6 +438,7 @@ async def test_a_timeout_or_a_connection_failure_is_transient(
     tokens = tokens_for(lwa)
     with pytest.raises(TransientError, match=says):
         await tokens.token()
+    await trio.sleep(BACKOFF_FIRST_S)
     assert await tokens.token() == "Atza|access-2"
 
 
@@ -442,6 +508,7 @@ async def test_no_credential_in_logs_or_reprs(
     tokens = tokens_for(Lwa(httpx.Response(503)), PLAIN_ACCOUNT)
     with pytest.raises(TransientError):
         await tokens.token()
+    await trio.sleep(BACKOFF_FIRST_S)
     token = await tokens.token()
     assert token == "Atza|access-2"
     assert "new access token" in caplog.text
