@@ -26,7 +26,7 @@ from adapters.spapi.auth import USER_AGENT, AccessTokens
 from adapters.spapi.client import SpApiClient
 from adapters.spapi.encode import PRODUCT_TYPE, feed_document, feed_message, message_id, offer_patches, patch_request
 from adapters.spapi.featured import VALID_FOEP, featured_offer_prices, featured_shares, share_reading
-from adapters.spapi.feeder import FeedConfig, Feeder
+from adapters.spapi.feeder import Feeder
 from adapters.spapi.feeds import (
     CONTENT_TYPE,
     FEED_TYPE,
@@ -65,7 +65,6 @@ __all__ = [
     "USER_AGENT",
     "VALID_FOEP",
     "AccessTokens",
-    "FeedConfig",
     "Feeder",
     "ListingReadBack",
     "SpApiClient",

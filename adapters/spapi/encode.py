@@ -36,6 +36,7 @@ from adapters.spapi.wire.listings import (
     PurchasableOffer,
     ScheduledPrice,
 )
+from engine.config.feeds import MAX_FEED_MESSAGES
 from engine.marketplaces import by_code
 from engine.model import Fulfilment, OfferUpdate
 from engine.money import to_decimal
@@ -56,7 +57,6 @@ __all__ = [
 PRODUCT_TYPE: Final = "PRODUCT"
 OWN_CHANNEL: Final = "DEFAULT"  # fulfillment_channel_code of the seller's own warehouse
 FEED_VERSION: Final = "2.0"
-MAX_FEED_MESSAGES: Final = 25_000
 _MAX_MESSAGE_ID: Final = 2_147_483_647  # the feed schema's maximum messageId
 
 _ENCODER: Final = msgspec.json.Encoder(decimal_format="number")

@@ -39,7 +39,7 @@ import msgspec
 import trio
 
 from adapters.spapi.client import SpApiClient
-from adapters.spapi.encode import MAX_FEED_MESSAGES, feed_document
+from adapters.spapi.encode import feed_document
 from adapters.spapi.feeds import (
     CONTENT_TYPE,
     FINISHED,
@@ -56,10 +56,11 @@ from adapters.spapi.feeds import (
 from adapters.spapi.quotas import LISTINGS_FEED
 from adapters.spapi.wire.common import WireError, errors_of
 from engine.actors.pacing import Pacers
+from engine.config.feeds import FeedSettings
 from engine.model import OfferUpdate, SubmissionResult
 from engine.ports import Throttled, TransientError
 
-__all__ = ["DOCUMENTS_PATH", "FEEDS_PATH", "FEED_OPERATIONS", "FeedConfig", "Feeder"]
+__all__ = ["DOCUMENTS_PATH", "FEEDS_PATH", "FEED_OPERATIONS", "Feeder"]
 
 log = logging.getLogger(__name__)
 
@@ -73,25 +74,6 @@ FEED_OPERATIONS: Final = ("createFeedDocument", "createFeed", "getFeed", "getFee
 _BUDGET: Final = ("createFeedDocument", "createFeed", LISTINGS_FEED)
 _UPLOAD: Final = "uploadFeedDocument"  # not an SP-API operation: the PUT to the presigned URL, named in errors
 _DOWNLOAD: Final = "downloadFeedDocument"
-
-
-class FeedConfig(msgspec.Struct, frozen=True):
-    # A feed carries at least this many updates: fewer go sooner as patches (a minute of the patch quota sends about
-    # 280, while a feed is processed in minutes and spends one of a handful of feed submissions per five minutes).
-    least: int = 250
-    # And at most this many: Amazon takes 25,000 messages a feed, but a smaller document uploads and is processed
-    # sooner, and a backlog that large takes more than one feed's time to build anyway.
-    most: int = 10_000
-    # getFeed this long after the feed was made, and again as long after each answer that it is not over.
-    poll_every_s: float = 30.0
-    # A feed not over this long after its following began fails every update it carries, to be sent again.
-    give_up_after_s: float = 3600.0
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.least <= self.most <= MAX_FEED_MESSAGES:
-            raise ValueError(f"a feed's size must be 1 <= least <= most <= {MAX_FEED_MESSAGES}, not {self}")
-        if not (self.poll_every_s > 0 and self.give_up_after_s > 0):
-            raise ValueError(f"a feed's poll interval and give-up time must be positive, not {self}")
 
 
 class _Followed(msgspec.Struct, gc=False):
@@ -117,13 +99,13 @@ class Feeder:
         merchant_id: str,
         marketplace_id: str,
         pacers: Pacers,
-        config: FeedConfig | None = None,
+        config: FeedSettings | None = None,
     ) -> None:
         self._client = client
         self._merchant_id = merchant_id
         self._marketplace_id = marketplace_id
         self._pacers = pacers
-        self.config = config or FeedConfig()
+        self.config = config or FeedSettings()
         self._followed: dict[str, _Followed] = {}
         self._following = 0  # `follow` tasks running: a feed is made only while its outcome will be heard
         self._reserved = False  # a feed's quota is taken for the next submit of enough updates

@@ -45,7 +45,7 @@ import trio
 from adapters.spapi.client import SpApiClient
 from adapters.spapi.encode import patch_request
 from adapters.spapi.featured import featured_offer_prices, featured_shares
-from adapters.spapi.feeder import FeedConfig, Feeder
+from adapters.spapi.feeder import Feeder
 from adapters.spapi.items import failure
 from adapters.spapi.listings import listings_item, patch_failure, patch_result
 from adapters.spapi.notices import Notice, Unreadable, observations
@@ -54,6 +54,7 @@ from adapters.spapi.quotas import ENGINE_OPERATIONS, engine_quota, quota
 from adapters.spapi.requests import competitive_summary_request, featured_offer_price_request, listing_offers_request
 from adapters.spapi.wire.common import WireError, errors_of
 from engine.actors.pacing import Pacers
+from engine.config.feeds import FeedSettings
 from engine.config.resolved import SellerAccount
 from engine.marketplaces import by_code
 from engine.model import (
@@ -120,7 +121,7 @@ class SpApiMarketplace:
         *,
         amazon_seller_ids: Collection[str] = frozenset(),
         feed_pacers: Pacers | None = None,
-        feeds: FeedConfig | None = None,
+        feeds: FeedSettings | None = None,
         notices: trio.MemoryReceiveChannel[Notice] | None = None,
         clock: Clock | None = None,
     ) -> None:

@@ -77,7 +77,14 @@ class Accounts:
             if queue is not None:
                 notices = self.inboxes[queue.url].route(account.merchant_id, by_code(code).marketplace_id)
             adapter = self.adapters[(seller, code)] = SpApiMarketplace(
-                account, code, client, (), feed_pacers=self._feed_pacers[seller], notices=notices, clock=self.clock
+                account,
+                code,
+                client,
+                (),
+                feed_pacers=self._feed_pacers[seller],
+                feeds=account.feeds,
+                notices=notices,
+                clock=self.clock,
             )
         return adapter
 

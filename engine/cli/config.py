@@ -84,6 +84,7 @@ def _seller(seller: SellerSummary) -> list[str]:
         f"refresh_token {_from(credentials.refresh_token)}",
         f"    endpoints: SP-API {seller.endpoints.sp_api}, LWA token {seller.endpoints.lwa_token}",
         _notifications(seller),
+        _feeds(seller),
         *(f"    {market.marketplace}: {_market(market)}" for market in seller.markets),
     ]
 
@@ -95,6 +96,17 @@ def _notifications(seller: SellerSummary) -> str:
     return (
         f"    notifications: SQS queue {queue.queue_url}, AWS key {_from(queue.access_key_id)}, "
         f"secret {_from(queue.secret_access_key)}"
+    )
+
+
+def _feeds(seller: SellerSummary) -> str:
+    from engine.config import FeedSettings
+
+    feeds = seller.feeds
+    default = " (default)" if feeds == FeedSettings() else ""
+    return (
+        f"    feeds{default}: {feeds.least:,} to {feeds.most:,} updates a feed (fewer go as patches), polled every "
+        f"{feeds.poll_every_s:g} s, given up after {feeds.give_up_after_s:g} s"
     )
 
 

@@ -27,6 +27,12 @@
     aws_access_key_id_env = "REPRICER_AWS_ACCESS_KEY_ID"
     aws_secret_access_key_env = "REPRICER_AWS_SECRET_ACCESS_KEY"
 
+    [seller.feeds]                                 # optional: when updates go as a JSON_LISTINGS_FEED
+    least = 250                                    # updates waiting before a feed is made (fewer: patches)
+    most = 10000                                   # updates a feed carries at most (Amazon: 25,000)
+    poll_every_s = 30                              # getFeed this often while it is processed
+    give_up_after_s = 3600                         # a feed not done by then: its updates are sent again
+
     [seller.channel.DE]                            # `engine.model.ChannelSettings`; defaults where left out
     step_cap = 0.05
     buybox_unavailable_action = "use_max"
@@ -50,6 +56,7 @@ gets), `summary` (what `check` prints).
 
 from engine.config.credentials import Credentials, CredentialSources, Secret
 from engine.config.errors import ConfigError
+from engine.config.feeds import MAX_FEED_MESSAGES, FeedSettings
 from engine.config.load import load
 from engine.config.resolved import (
     LWA_TOKEN_URL,
@@ -64,12 +71,14 @@ from engine.config.summary import ConfigSummary, MarketSummary, SellerSummary, c
 
 __all__ = [
     "LWA_TOKEN_URL",
+    "MAX_FEED_MESSAGES",
     "Config",
     "ConfigError",
     "ConfigSummary",
     "CredentialSources",
     "Credentials",
     "Endpoints",
+    "FeedSettings",
     "MarketSettings",
     "MarketSummary",
     "QueueSettings",

@@ -33,7 +33,7 @@ from engine.config.decode import Source
 from engine.config.errors import ConfigError
 from engine.config.locate import KeyPath
 from engine.config.queues import QueueSettings, literal_queue_secrets, resolve_queue
-from engine.config.resolved import LWA_TOKEN_URL, Config, Endpoints, SellerAccount, default_database
+from engine.config.resolved import LWA_TOKEN_URL, Config, Endpoints, FeedSettings, SellerAccount, default_database
 from engine.config.schema import ConfigFile, EndpointsTable, SellerTable
 from engine.config.urls import service_url
 from engine.marketplaces import ENDPOINTS, MARKETPLACES, Region
@@ -141,6 +141,7 @@ def _seller(
         ),
         endpoints=_endpoints(source, seller.endpoints, region, (*at, "endpoints")),
         markets=tuple(market_settings(source, code, channels.get(code), (*at, "channel", code)) for code in codes),
+        feeds=FeedSettings(**msgspec.structs.asdict(seller.feeds)),
     )
 
 

@@ -13,6 +13,7 @@ from typing import Final
 import msgspec
 
 from engine.config.credentials import Credentials
+from engine.config.feeds import MAX_FEED_MESSAGES, FeedSettings
 from engine.config.queues import QueueSettings
 from engine.logs import LogSettings
 from engine.marketplaces import Region
@@ -20,8 +21,10 @@ from engine.model import ChannelSettings
 
 __all__ = [
     "LWA_TOKEN_URL",
+    "MAX_FEED_MESSAGES",
     "Config",
     "Endpoints",
+    "FeedSettings",
     "MarketSettings",
     "QueueSettings",
     "SellerAccount",
@@ -64,7 +67,8 @@ class SellerAccount(msgspec.Struct, frozen=True):
     ``id`` is our name for the account (in offer keys, status and history); ``merchant_id`` is Amazon's: the
     merchant token (the selling partner id), letters and digits, which the Listings API's paths hold and by which
     our offer is told from the others in Amazon's replies. ``notifications`` is the SQS queue its notifications
-    arrive in (None: none are read; the engine learns the market from its polls alone).
+    arrive in (None: none are read; the engine learns the market from its polls alone); ``feeds`` when its updates
+    go by feed.
     """
 
     id: str
@@ -74,6 +78,7 @@ class SellerAccount(msgspec.Struct, frozen=True):
     endpoints: Endpoints
     markets: tuple[MarketSettings, ...]  # in the order the file names the marketplaces
     notifications: QueueSettings | None = None
+    feeds: FeedSettings = FeedSettings()
 
     @property
     def marketplaces(self) -> tuple[str, ...]:

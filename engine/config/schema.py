@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 import msgspec
 
+from engine.config.feeds import FeedSettings
 from engine.logs import LogSettings
 from engine.model import ChannelSettings, CompetitorFilter
 
@@ -27,6 +28,7 @@ __all__ = [
     "ConfigFile",
     "CredentialsTable",
     "EndpointsTable",
+    "FeedsTable",
     "NotificationsTable",
     "RegionName",
     "SellerTable",
@@ -84,6 +86,10 @@ class NotificationsTable(msgspec.Struct, frozen=True, forbid_unknown_fields=True
     aws_secret_access_key_env: str | None = None
 
 
+class FeedsTable(FeedSettings, frozen=True, forbid_unknown_fields=True):
+    """``[seller.feeds]``: `engine.config.resolved.FeedSettings`, refusing unknown keys."""
+
+
 class SellerTable(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """One ``[[seller]]``: a seller account in one region, its marketplaces, credentials and settings."""
 
@@ -94,6 +100,7 @@ class SellerTable(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     credentials: CredentialsTable
     endpoints: EndpointsTable = EndpointsTable()
     notifications: NotificationsTable | None = None
+    feeds: FeedsTable = FeedsTable()
     channel: dict[str, Any] = {}
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 
 from engine.config.credentials import CredentialSources
+from engine.config.feeds import FeedSettings
 from engine.config.resolved import Config, Endpoints, MarketSettings, SellerAccount, default_database
 from engine.logs import LogSettings
 from engine.model import ChannelSettings
@@ -44,6 +45,7 @@ class SellerSummary(msgspec.Struct, frozen=True):
     endpoints: Endpoints
     markets: list[MarketSummary]
     notifications: QueueSummary | None = None  # None: no queue, the market is learned by polling
+    feeds: FeedSettings = FeedSettings()
 
 
 class ConfigSummary(msgspec.Struct, frozen=True):
@@ -89,6 +91,7 @@ def _seller(seller: SellerAccount) -> SellerSummary:
         notifications=None
         if (queue := seller.notifications) is None
         else QueueSummary(queue.url, queue.arn, *queue.sources),
+        feeds=seller.feeds,
     )
 
 

@@ -27,6 +27,7 @@ import msgspec
 from engine import logs
 from engine.config import ConfigError, load
 from engine.config.errors import dotted
+from engine.config.feeds import FeedSettings
 from engine.config.locate import KeyPath, key_lines, line_of
 from engine.config.resolved import Config, MarketSettings, SellerAccount
 from engine.control.paths import ControlSocketError
@@ -149,6 +150,16 @@ def _account_changes(old: SellerAccount, new: SellerAccount, at: KeyPath) -> Ite
             yield (
                 (*at, "endpoints", name),
                 f"changed from {getattr(old.endpoints, name)} to {getattr(new.endpoints, name)}",
+            )
+    if old.notifications != new.notifications:
+        queue = "none" if new.notifications is None else new.notifications.url
+        yield (*at, "notifications"), f"changed (the queue's reader was made with it; now {queue})"
+    for name in FeedSettings.__struct_fields__:
+        if getattr(old.feeds, name) != getattr(new.feeds, name):
+            yield (
+                (*at, "feeds", name),
+                f"changed from {getattr(old.feeds, name):g} to {getattr(new.feeds, name):g} (each marketplace's "
+                "feeder was made with it)",
             )
 
 

@@ -278,3 +278,13 @@ aws_secret_access_key = "{SIM_AWS_SECRET_ACCESS_KEY}"
         [adapter] = accounts.adapters.values()
         [inbox] = accounts.inboxes.values()
     return status, fake.read_stats(), inbox.counters, adapter.notified
+
+
+async def test_each_marketplace_s_feeds_follow_the_seller_s_feeds_table(
+    autojump_clock: trio.testing.MockClock, tmp_path: Path
+) -> None:
+    config = _config(tmp_path, CONFIG + "\n[seller.feeds]\nleast = 40\npoll_every_s = 10\n")
+    async with open_accounts(config.sellers, transport=httpx.MockTransport(Amazon())) as accounts:
+        adapters = [accounts.marketplace("acme-eu", code) for code in ("DE", "FR")]
+    assert [adapter.feeder.config for adapter in adapters] == [config.sellers[0].feeds] * 2
+    assert config.sellers[0].feeds.least == 40 and config.sellers[0].feeds.poll_every_s == 10.0

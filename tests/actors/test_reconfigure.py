@@ -151,6 +151,16 @@ RESTARTS = [
         11,
     ),
     ("[log]", 'database = "elsewhere.db"\n[log]', "database", 1),
+    ("[seller.credentials]", "[seller.feeds]\nleast = 100\n\n[seller.credentials]", "seller[0].feeds.least", 11),
+    (
+        "[seller.credentials]",
+        "[seller.notifications]\n"
+        'queue_url = "https://sqs.eu-west-1.amazonaws.com/123456789012/repricer"\n'
+        'aws_access_key_id = "AKIAIOSFODNN7EXAMPLE"\n'
+        'aws_secret_access_key = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"\n\n[seller.credentials]',
+        "seller[0].notifications",
+        10,
+    ),
     ('id = "acme-eu"', 'id = "acme-de"', "seller[0].id", 5),
 ]
 

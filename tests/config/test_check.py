@@ -9,7 +9,7 @@ import msgspec
 import pytest
 
 from engine.cli import main
-from engine.config import ConfigSummary
+from engine.config import ConfigSummary, FeedSettings
 from sim import ids
 from sim.fake import SIM_AWS_ACCOUNT, SIM_QUEUE, SIM_REGION
 from tests.config.files import CLIENT_SECRET, ENVIRON, MERCHANT_ID, REFRESH_TOKEN, SELLER, write
@@ -64,6 +64,7 @@ def test_a_valid_file_is_summarised_without_its_secrets(tmp_path: Path, capsys: 
     assert "client_id in the file, client_secret in the file, refresh_token from environment variable " in out
     assert "TEST_REFRESH_TOKEN" in out
     assert "DE: default settings" in out
+    assert "feeds (default): 250 to 10,000 updates a feed (fewer go as patches), polled every 30 s" in out
     assert "FR: buybox_unavailable_action=compete_lowest, competitors.include_amazon=false; 2 offers" in out
     assert f"database: {tmp_path / 'data-home' / 'repricer' / 'repricer.db'} (default)" in out
     assert CLIENT_SECRET not in out and REFRESH_TOKEN not in out
@@ -85,6 +86,16 @@ def test_json_is_the_summary_as_one_object_without_secrets(tmp_path: Path, capsy
     assert (de.settings, de.offer_overrides) == ({}, 0)
     assert fr.settings == {"buybox_unavailable_action": "compete_lowest", "competitors.include_amazon": False}
     assert fr.offer_overrides == 2
+    assert seller.feeds == FeedSettings()
+
+
+def test_feed_settings_are_shown(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, f"{CONFIGURED}\n[seller.feeds]\nleast = 1000\ngive_up_after_s = 1800\n")
+    code, out, _ = _check([str(path)], capsys)
+    assert code == 0
+    assert (
+        "feeds: 1,000 to 10,000 updates a feed (fewer go as patches), polled every 30 s, given up after 1800 s" in out
+    )
 
 
 @pytest.mark.parametrize("as_json", [False, True])

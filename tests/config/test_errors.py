@@ -312,6 +312,30 @@ CASES: list[tuple[str, str, str, str]] = [
         "seller[1].notifications.queue_url",
         "is also seller[0].notifications.queue_url's (line 13), read there with another access key",
     ),
+    (
+        "unknown key in the feeds",
+        f"{SELLER}\n[seller.feeds]\nleast = 100\nmots = 500  {MARK}\n",
+        "seller[0].feeds.mots",
+        "did you mean most?",
+    ),
+    (
+        "a feed that may carry more than Amazon takes",
+        f"{SELLER}\n[seller.feeds]  {MARK}\nmost = 30000\n",
+        "seller[0].feeds",
+        "a feed's size must be 1 <= least <= most <= 25,000, not least 250 and most 30000",
+    ),
+    (
+        "a feed polled never",
+        f"{SELLER}\n[seller.feeds]  {MARK}\npoll_every_s = 0\n",
+        "seller[0].feeds",
+        "poll_every_s and give_up_after_s must be positive",
+    ),
+    (
+        "a feed size that is not a whole number",
+        f"{SELLER}\n[seller.feeds]\nleast = 2.5  {MARK}\n",
+        "seller[0].feeds.least",
+        "int",
+    ),
 ]
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.config import LWA_TOKEN_URL, ConfigError, changed_settings, default_database, load
+from engine.config import LWA_TOKEN_URL, ConfigError, FeedSettings, changed_settings, default_database, load
 from engine.logs import LogSettings
 from engine.marketplaces import ENDPOINTS
 from engine.model import BuyBoxAction, ChannelSettings, CompetitorFilter, Condition, Fulfilment
@@ -25,6 +25,14 @@ def test_a_minimal_file_takes_every_default(tmp_path: Path, monkeypatch: pytest.
     assert seller.merchant_id == MERCHANT_ID
     assert (seller.endpoints.sp_api, seller.endpoints.lwa_token) == (ENDPOINTS["EU"], LWA_TOKEN_URL)
     assert [market.channel for market in seller.markets] == [ChannelSettings(), ChannelSettings()]
+    assert seller.feeds == FeedSettings()
+
+
+def test_feed_settings_reach_the_seller_account(tmp_path: Path) -> None:
+    text = f"{SELLER}\n[seller.feeds]\nleast = 100\nmost = 2000\npoll_every_s = 15\ngive_up_after_s = 1800\n"
+    [seller] = load(write(tmp_path, text), environ=ENVIRON).sellers
+    assert seller.feeds == FeedSettings(least=100, most=2000, poll_every_s=15.0, give_up_after_s=1800.0)
+    assert type(seller.feeds) is FeedSettings  # the resolved settings, not the file's table
 
 
 def test_relative_paths_are_taken_from_the_files_directory(tmp_path: Path) -> None:

@@ -19,12 +19,12 @@ import trio.testing
 
 from adapters.spapi.auth import AccessTokens
 from adapters.spapi.client import SpApiClient
-from adapters.spapi.feeder import FeedConfig
 from adapters.spapi.marketplace import SpApiMarketplace
 from adapters.spapi.quotas import LISTINGS_FEED, quota
 from engine.actors.batcher import BatcherConfig, OfferBatcher
 from engine.actors.pacing import Pacers
 from engine.actors.recorder import Recorder
+from engine.config import FeedSettings
 from engine.daemon import MarketRuntime
 from engine.model import (
     ChannelSettings,
@@ -49,7 +49,7 @@ OFFERS = [
     OfferSettings(OfferKey("acme", "DE", f"SKU-{n}"), f"B0000{n:05d}", "EUR", OfferBounds(900, 2900)) for n in range(60)
 ]
 KEYS = [offer.key for offer in OFFERS]
-CONFIG = FeedConfig(least=10, most=40, poll_every_s=30.0, give_up_after_s=600.0)
+CONFIG = FeedSettings(least=10, most=40, poll_every_s=30.0, give_up_after_s=600.0)
 Outcomes = trio.MemoryReceiveChannel[Sequence[SubmissionResult]]
 
 
