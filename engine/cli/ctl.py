@@ -613,7 +613,7 @@ def _show_status(result: StatusResult) -> list[str]:
     ]
     header = [
         "SELLER", "MARKET", "OFFERS", "LIVE", "BUY BOX", "VIEWS", "CONVERGED", "PAUSED", "QUARANTINED",
-        "DECISIONS/MIN", "UPDATES/MIN", "QUEUED", "SENT", "FAILED", "UNAPPLIED", "LAST OBS",
+        "DECISIONS/MIN", "UPDATES/MIN", "QUEUED", "IN FEEDS", "SENT", "FAILED", "UNAPPLIED", "LAST OBS",
     ]  # fmt: skip
     rows = [_market_row(market) for market in result.markets]
     lines += _table(header, rows, right=set(range(2, len(header))) - {7})
@@ -671,6 +671,7 @@ def _market_row(market: MarketLine) -> list[str]:
         _rate(market.decisions_per_min),
         _rate(market.updates_per_min),
         str(market.queued),
+        str(market.awaiting),
         str(market.sent),
         str(market.failed),
         str(market.unapplied),

@@ -70,6 +70,7 @@ class MarketLine(msgspec.Struct, frozen=True, kw_only=True):
     decisions_per_min: float | None  # per real minute, over the rate window; None until it has a sample
     updates_per_min: float | None
     queued: int
+    awaiting: int = 0
     sent: int
     failed: int
     unapplied: int

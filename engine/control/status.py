@@ -73,6 +73,7 @@ def survey(daemon: Daemon, rates: Rates, now: float, time_scale: float) -> Surve
                 decisions_per_min=rates.per_minute(now, current, ("decisions", *place)),
                 updates_per_min=rates.per_minute(now, current, ("updates", *place)),
                 queued=state.queued,
+                awaiting=state.awaiting,
                 sent=state.updates_sent,
                 failed=state.failed,
                 unapplied=state.unapplied,

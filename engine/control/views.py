@@ -90,6 +90,7 @@ def definitions(window_s: float, settled_reasons: frozenset[Reason]) -> dict[str
             "competitive summary at most an hour old gave one, else 1 while holding the Buy Box and 0 while not"
         ),
         "queued": "updates waiting in the batcher for a submit slot",
+        "awaiting": "updates sent in a feed whose outcome Amazon has not given yet (a feed takes minutes)",
         "sent": "updates sent to Amazon since the daemon started",
         "failed": "updates Amazon answered with a failure",
         "unapplied": "accepted updates whose price a read-back never found live",

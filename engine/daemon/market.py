@@ -681,6 +681,7 @@ class MarketRuntime:
             stopped=self.stopped,
             share_of_views=views / live if live else None,
             queued=self.batcher.pending,
+            awaiting=self.batcher.awaiting,
             failed=counters.failed,
             unapplied=counters.unapplied,
             last_observation_age_s=None if (last := self.router_counters.last_at) is None else now - last,

@@ -47,6 +47,7 @@ class MarketStatus(msgspec.Struct, frozen=True):
     # we hold the Buy Box and 0 while we do not. `holding / live` counts offers; this weighs a shared Buy Box.
     share_of_views: float | None = None
     queued: int = 0  # updates waiting in the batcher for a submit slot
+    awaiting: int = 0  # updates sent in a feed, whose outcome Amazon has not given yet (it takes minutes)
     failed: int = 0  # updates Amazon answered with a failure (retried, then given up)
     unapplied: int = 0  # accepted updates whose price a read-back did not find live
     # Seconds on the daemon's clock since the newest observation was taken in (None before the first one).

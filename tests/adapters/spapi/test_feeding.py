@@ -438,10 +438,12 @@ async def test_after_a_restart_the_outbox_feeds_are_followed_by_id_not_sent_agai
     runtime = MarketRuntime(market, OFFERS, ChannelSettings(), store, Recorder(store), EngineSearch(), tick=1)
     report = await runtime.restore(Clock())
     assert (report.updates_followed, report.updates_resent) == (20, 0)
+    assert (runtime.status().awaiting, runtime.status().queued) == (20, 0)  # `ctl status`: IN FEEDS
     async with trio.open_nursery() as nursery:
         await nursery.start(runtime.batcher.run)
         await trio.sleep(5)
         nursery.cancel_scope.cancel()
+    assert runtime.status().awaiting == 10  # the unknown feed's updates, sent again in a feed still processing
     assert amazon.count("GET /feeds/2021-06-30/feeds/F900") == 1
     states = {e.update.update_id: e for e in await store.outbox_entries("acme", "DE", set(OutboxState))}
     assert {states[u.update_id].state for u in known} == {OutboxState.ACCEPTED}
