@@ -9,7 +9,6 @@ import pytest
 
 from sim.buybox import Choices, featured_choices, offer_scores, rivals, we_win, with_incumbency
 from sim.rotation import RotationTables
-from sim.segments import ALL_VIEWS
 from sim.threshold import (
     NONE,
     PRICE_CEILING,
@@ -20,11 +19,11 @@ from sim.threshold import (
     segmented_threshold,
     stationary_share,
 )
+from tests.sim.test_segments import random_view  # the same random rows as the p* brute-force checks
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 B = npt.NDArray[np.bool_]
-INT_MAX = np.iinfo(np.int64).max
 
 
 def fresh_choices(bonus: F64, incumbency: F64, landed: I64, eligible: B, holder: I64, tau: float) -> Choices:
@@ -82,22 +81,6 @@ def test_the_tables_give_what_a_fresh_recompute_computes(tau: float) -> None:
                 tau,
             )
             assert same_bits(tables.long_run(rows), solved.reshape(len(rows), segments))
-
-
-def random_view(rng: np.random.Generator, k: int, segments: int) -> SegmentedView:
-    slots = 1 + k
-    weight = rng.multinomial(ALL_VIEWS, rng.dirichlet(np.ones(segments)))
-    return SegmentedView(
-        price=rng.integers(50, 3000, (1, slots)),
-        ship=rng.choice([0, 0, 0, 99, 299, 450], (1, slots)),
-        available=np.append(True, rng.random(k) < 0.85)[None, :],
-        bonus=rng.normal(0.0, 0.03, (1, segments, slots)),
-        incumbency=rng.choice([0.005, 0.02], (1, slots)),
-        holder=rng.integers(-1, slots, (1, segments)),
-        weight=weight[None, :].astype(np.int64),
-        cap_landed=np.array([rng.choice([INT_MAX, int(rng.integers(100, 4000))])]),
-        our_can_win=np.array([True]),
-    )
 
 
 def test_p_star_search_settles_on_the_same_tick_wherever_it_starts() -> None:
