@@ -11,7 +11,9 @@ Rules, in order, each with its own reason in the trace:
 5. no competition after the channel's filters: max, or the sale price when "with no competition, use sale price
    as maximum price" is on;
 6. otherwise the strategy decides, seeing competitors filtered by condition, fulfilment type, feedback and
-   Amazon retail, and the Buy Box winner in our segment (Prime if our offer is Prime, else non-Prime).
+   Amazon retail, and the Buy Box winner in our segment (Prime if our offer is Prime, else non-Prime). Our offer
+   holds the Buy Box when it is featured for most shoppers: where Amazon marks two winners, ours and a rival's,
+   that is one segment each, and `_holder` says which of the two holds.
 
 Amazon's competitive price threshold (in the offers' summary, or named by PRICING_HEALTH) caps the max of rules 5
 and 6: an offer whose landed price is above it cannot be featured, so the highest price that still wins lies at or
@@ -97,7 +99,7 @@ def decide(inputs: PolicyInputs, strategy: Strategy[S], state: S, now: float) ->
         return Outcome(Decision(key, now, None, Reason.PAUSED, _NOTHING_SEEN), state)
     if snapshot is None or not now - snapshot.as_of <= channel.max_observation_age_s:
         return Outcome(Decision(key, now, None, Reason.NO_DATA, _NOTHING_SEEN), state)
-    our = snapshot.our
+    our = _holder(snapshot, _fresh_share(inputs.share, now))
     competitors = filter_competitors(snapshot.competitors, settings, channel)
     winner = segment_winner(snapshot.buybox, our)
     summary = _summary(snapshot, our, competitors, winner, inputs.foep, now)
@@ -210,6 +212,32 @@ def segment_winner(winners: tuple[BuyBoxPrice, ...], our: OurListing | None) -> 
         if price.segment is None:
             return price
     return winners[0]
+
+
+def _holder(snapshot: OfferSnapshot, share: ShareReading | None) -> OurListing | None:
+    """Our offer with ``is_buybox_winner`` meaning that we hold the Buy Box: featured for most of the item's views.
+
+    Amazon marks one winner per segment where the Prime and the non-Prime shoppers see different featured offers
+    (reference/spapi.md: "There can be two Buy Box winners"), so our offer marked a winner beside a rival marked
+    one says only that we win one segment. The segment may be the smaller one: taken as a hold, the search stops
+    challenging (secured, or climbing) at a price that loses most shoppers. Which of the two has most views,
+    Amazon says in our share of the competitive summary: a reading at our live price decides (at least half the
+    views is a hold). Without one, the Prime winner holds when ours is the other kind: Prime members take most
+    glance views (60-85%, reference/buybox.md). Where Amazon marks one winner only, its mark stands.
+    """
+    our = snapshot.our
+    if our is None or not our.is_buybox_winner:
+        return our
+    rivals = [offer.prime for offer in snapshot.competitors if offer.is_buybox_winner]
+    if not rivals:
+        return our
+    if share is not None and share.price == our.listing_price and share.share is not None:
+        holds = share.share >= 0.5
+    elif all(prime != our.prime for prime in rivals):
+        holds = our.prime
+    else:
+        holds = True
+    return our if holds else msgspec.structs.replace(our, is_buybox_winner=False)
 
 
 def _competitive_cap(

@@ -24,6 +24,7 @@ from engine.model import (
     OfferSnapshot,
     OurListing,
     Reason,
+    ShareReading,
 )
 from engine.pricing.baselines import BASELINES, make_baseline
 from engine.pricing.guard import guard
@@ -309,6 +310,75 @@ def test_the_winner_in_our_segment_is_chosen_when_amazon_reports_two() -> None:
     single = BuyBoxPrice(2000, 2000)
     assert segment_winner((single,), OurListing(2100, prime=True)) == single
     assert segment_winner((), OurListing(2100)) is None
+
+
+# Amazon marks a winner per segment where the Prime and the non-Prime shoppers see different featured offers: ours
+# (listed at 2000) beside a rival's, as getListingOffers and ANY_OFFER_CHANGED give it.
+_PRIME_RIVAL = CompetitorOffer("P", 1950, fulfilment=Fulfilment.AMAZON, prime=True, is_buybox_winner=True)
+_NON_PRIME_RIVAL = CompetitorOffer("N", 1900, shipping=100, feedback_pct=95, is_buybox_winner=True)
+
+
+def _split(*, our_prime: bool, rival: CompetitorOffer) -> OfferSnapshot:
+    our = OurListing(2000, prime=our_prime, is_buybox_winner=True)
+    fulfilment = Fulfilment.AMAZON if our_prime else Fulfilment.MERCHANT
+    our = msgspec.structs.replace(our, fulfilment=fulfilment)
+    winners = (
+        BuyBoxPrice(2000, 2000, segment="prime" if our_prime else "non_prime", seller_id="SELLER"),
+        BuyBoxPrice(rival.landed_price, rival.listing_price, rival.shipping, seller_id=rival.seller_id),
+    )
+    return msgspec.structs.replace(_snapshot(our=our, competitors=(rival,)), buybox=winners)
+
+
+def _holds(snapshot: OfferSnapshot, share: ShareReading | None = None) -> bool:
+    search = EngineSearch()
+    outcome = decide(_inputs(snapshot, share=share), search, search.initial_state(), NOW)
+    return outcome.decision.inputs.we_win
+
+
+def test_winning_the_non_prime_segment_beside_a_prime_winner_is_not_holding_the_buybox() -> None:
+    """Ours the non-Prime winner, a Prime offer the other: Prime members take most views, so the rival holds, and
+    the search challenges it (a lower price) instead of climbing as the holder."""
+    snapshot = _split(our_prime=False, rival=_PRIME_RIVAL)
+    assert not _holds(snapshot)
+    search = EngineSearch()
+    outcome = decide(_inputs(snapshot), search, search.initial_state(), NOW)
+    assert outcome.decision.target is not None and outcome.decision.target < 2000
+
+
+def test_winning_the_prime_segment_beside_a_non_prime_winner_is_holding_the_buybox() -> None:
+    assert _holds(_split(our_prime=True, rival=_NON_PRIME_RIVAL))
+
+
+@pytest.mark.parametrize(("our_prime", "share", "holds"), [(True, 0.4, False), (False, 0.6, True)])
+def test_two_winners_our_share_at_our_live_price_says_whether_we_hold(
+    our_prime: bool, share: float, holds: bool
+) -> None:
+    """The competitive summary's share at our live price says which segment is the larger: at least half the
+    views is a hold, whichever kind of offer we are."""
+    rival = _NON_PRIME_RIVAL if our_prime else _PRIME_RIVAL
+    reading = ShareReading(KEY, NOW - 60.0, share, price=2000)
+    assert _holds(_split(our_prime=our_prime, rival=rival), reading) is holds
+
+
+def test_two_winners_a_share_read_at_another_price_of_ours_does_not_decide() -> None:
+    reading = ShareReading(KEY, NOW - 60.0, 0.9, price=2100)
+    assert not _holds(_split(our_prime=False, rival=_PRIME_RIVAL), reading)
+
+
+def test_two_winners_of_the_same_kind_leave_amazons_mark_standing() -> None:
+    """Both winners Prime (or both not): nothing says which segment is ours, so Amazon's mark is taken."""
+    rival = msgspec.structs.replace(_PRIME_RIVAL, seller_id="Q")
+    assert _holds(_split(our_prime=True, rival=rival))
+
+
+def test_a_lone_winner_mark_stands_whatever_our_share() -> None:
+    """One winner marked (ours): Amazon names it the Buy Box winner; a small share then is a shared Buy Box the
+    search reads as the holder, not a lost one."""
+    snapshot = _snapshot(
+        our=OurListing(2000, is_buybox_winner=True),
+        competitors=(msgspec.structs.replace(RIVAL, is_buybox_winner=False),),
+    )
+    assert _holds(snapshot, ShareReading(KEY, NOW - 60.0, 0.3, price=2000))
 
 
 @given(
