@@ -32,7 +32,7 @@ The policy is pure: it takes the time as an argument and returns the new strateg
 
 from __future__ import annotations
 
-from typing import Generic, NamedTuple, TypeVar
+from typing import Generic, TypeVar
 
 import msgspec
 
@@ -81,7 +81,9 @@ class PolicyInputs(msgspec.Struct, frozen=True, gc=False):
     unsent: bool = False  # the last price asked for was dropped unsent (the offer was paused meanwhile)
 
 
-class Outcome(NamedTuple, Generic[S]):
+class Outcome(msgspec.Struct, Generic[S], frozen=True, gc=False):
+    """A decision with the strategy's next state and its asks (see `Step`); a Struct for the reason a Step is one."""
+
     decision: Decision
     state: S
     recheck_at: float | None = None
@@ -125,14 +127,15 @@ def decide(inputs: PolicyInputs, strategy: Strategy[S], state: S, now: float) ->
 
     foep = inputs.foep
     share = _fresh_share(inputs.share, now)
+    # The required fields by position: with all sixteen by keyword, msgspec builds the view 5x slower (0.9 µs).
     view = MarketView(
-        key=key,
-        now=now,
-        as_of=snapshot.as_of,
-        bounds=bounds,
-        tick=inputs.tick,
-        our=our,
-        competitors=competitors,
+        key,
+        now,
+        snapshot.as_of,
+        bounds,
+        inputs.tick,
+        our,
+        competitors,
         winner=winner,
         foep=_fresh_foep(foep, now),
         foep_at=None if foep is None else foep.as_of,

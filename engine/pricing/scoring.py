@@ -44,7 +44,7 @@ import msgspec
 
 from engine.model import CompetitorOffer, Fulfilment, OurListing
 
-__all__ = ["FEATURES", "SPREAD", "Offset", "ScorePrior"]
+__all__ = ["FEATURES", "SPREAD", "HoldOffsets", "Offset", "OffsetTable", "ScorePrior", "rival_factors"]
 
 _NEUTRAL_FEEDBACK = 0.95
 # The factors of a hold offset, in the order of `ScorePrior.features` and `ScorePrior.weights`.
@@ -120,7 +120,11 @@ class ScorePrior(msgspec.Struct, frozen=True, gc=False):
         )
 
     def hold_offset(self, ours: OurListing, rival: CompetitorOffer) -> Offset:
-        """How far our landed price may exceed ``rival``'s (in log terms) while we hold the Buy Box against it."""
+        """How far our landed price may exceed ``rival``'s (in log terms) while we hold the Buy Box against it.
+
+        It reads only the offers' factors that `HoldOffsets` keys its tables by (`rival_factors`): a factor added
+        here goes there too.
+        """
         # Written out rather than zipped over `features`: this runs for every competitor of every decision.
         fba = self.fba * (_fba(ours.fulfilment) - _fba(rival.fulfilment))
         amazon = -self.amazon if rival.is_amazon else 0.0
@@ -155,6 +159,79 @@ class ScorePrior(msgspec.Struct, frozen=True, gc=False):
                 gap += self.incumbent
                 spread *= 2.0
         return Offset(gap, spread)
+
+
+# What `ScorePrior.hold_offset` reads of a rival, and of our offer: fulfilment, whether Amazon sells it (a rival),
+# feedback and handling time; never a price.
+RivalFactors = tuple[Fulfilment, bool, int | None, int]
+_OurFactors = tuple[Fulfilment, int | None, int]
+# Bounds on what `HoldOffsets` keeps; past them it starts afresh. A marketplace's offers share a handful of factor
+# combinations, so neither is reached in practice: they only keep a pathological catalog from growing it for good.
+_TABLES = 256
+_ENTRIES = 4096
+
+
+def rival_factors(rival: CompetitorOffer) -> RivalFactors:
+    """The key of ``rival``'s offset in an `OffsetTable`. The search writes it out inline (it runs for every
+    competitor of every decision); this is its reference, which the tests hold the inline one to."""
+    return (rival.fulfilment, rival.is_amazon, rival.feedback_pct, rival.handling_max_hours)
+
+
+class OffsetTable(dict[RivalFactors, Offset]):
+    """The hold offsets against one of our offers under one prior, by the rival's factors (`rival_factors`).
+
+    A missing one is computed by `ScorePrior.hold_offset` on offers that have nothing but those factors, so a
+    factor the offset came to depend on without a place in the key would make every offset it changes wrong, and
+    the tests' comparison with ``hold_offset`` on whole offers fail, rather than a stale entry go unnoticed.
+    """
+
+    __slots__ = ("ours", "prior")
+
+    def __init__(self, prior: ScorePrior, ours: _OurFactors) -> None:
+        super().__init__()
+        self.prior = prior
+        fulfilment, feedback_pct, handling = ours
+        self.ours = OurListing(0, fulfilment=fulfilment, feedback_pct=feedback_pct, handling_max_hours=handling)
+
+    def __missing__(self, factors: RivalFactors) -> Offset:
+        fulfilment, is_amazon, feedback_pct, handling = factors
+        rival = CompetitorOffer(
+            "", 0, fulfilment=fulfilment, is_amazon=is_amazon, feedback_pct=feedback_pct, handling_max_hours=handling
+        )
+        if len(self) >= _ENTRIES:
+            self.clear()
+        offset = self[factors] = self.prior.hold_offset(self.ours, rival)
+        return offset
+
+
+class HoldOffsets:
+    """`ScorePrior.hold_offset` remembered by what it depends on, across a search's decisions.
+
+    An offset depends on the prior and on the offers' factors other than price, which rarely change between one
+    offer's decisions and repeat across a marketplace's offers, while prices move with every notification.
+    Computing it for every competitor of every decision was half of the search's time; looked up, it is the very
+    `Offset` the same code computed once, so decisions are bit for bit what they were without the table.
+
+    One table per prior object (a marketplace's learned weights are a new `ScorePrior` each time they are
+    relearned) and our offer's factors. The prior is kept with its table, so its ``id`` in the key cannot be
+    another prior's while the table lives. Nothing of this is stored with a search state: after a start it fills
+    again from the first decisions.
+    """
+
+    __slots__ = ("_tables",)
+
+    def __init__(self) -> None:
+        self._tables: dict[tuple[int, Fulfilment, int | None, int], OffsetTable] = {}
+
+    def table(self, prior: ScorePrior, ours: OurListing) -> OffsetTable:
+        """The offsets against ``ours`` under ``prior``: ``table[rival_factors(rival)]``."""
+        key = (id(prior), ours.fulfilment, ours.feedback_pct, ours.handling_max_hours)
+        table = self._tables.get(key)
+        if table is None or table.prior is not prior:
+            if len(self._tables) >= _TABLES:
+                self._tables.clear()
+            table = self._tables[key] = OffsetTable(prior, key[1:])
+        return table
 
 
 def _fba(fulfilment: Fulfilment) -> float:

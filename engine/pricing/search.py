@@ -39,14 +39,14 @@ in ``war_window_s`` the search resets to max and holds there until the window ha
 from __future__ import annotations
 
 import math
-from typing import ClassVar, NamedTuple
+from typing import ClassVar
 
 import msgspec
 
 from engine.model import Reason
 from engine.pricing.guard import on_tick
 from engine.pricing.learning import Lesson, SwingSample, TemperatureSample, WeightSample
-from engine.pricing.scoring import SPREAD, Offset, ScorePrior
+from engine.pricing.scoring import SPREAD, HoldOffsets, Offset, ScorePrior
 from engine.pricing.view import MarketView, Step, rebased, usable_view
 
 __all__ = ["EngineSearch", "SearchConfig", "SearchState"]
@@ -176,9 +176,10 @@ class SearchState(msgspec.Struct, frozen=True, gc=False):
     change_unplaced: bool = False
 
 
-class _Anchor(NamedTuple):
+class _Anchor(msgspec.Struct, frozen=True, gc=False):
     """The current market as the search reads it: the binding competitor's landed price (ln) and the prior's
-    bracket on θ, our hold threshold's offset from that price."""
+    bracket on θ, our hold threshold's offset from that price. (A Struct: made for every decision, and a
+    NamedTuple's constructor runs in Python.)"""
 
     log_ref: float
     binding: str
@@ -196,6 +197,7 @@ class EngineSearch:
         self.config = config or SearchConfig()
         # The largest |logit| of a share reading that can be one of a pair teaching the temperature.
         self._pair_logit = math.log(1.0 / self.config.share_pair_clip - 1.0)
+        self._offsets = HoldOffsets()
 
     @property
     def score_prior(self) -> ScorePrior:
@@ -239,14 +241,14 @@ class EngineSearch:
             step = self._challenge(view, state, anchor, verdict)
         lesson = swing if swing is not None else temperature
         if lesson is not None and step.learned is None:
-            step = step._replace(learned=lesson)
+            step = msgspec.structs.replace(step, learned=lesson)
         if view.we_hold and state.held_since is not None and step.state.share_price != view.our.listing_price:
             # Ask for our share at this price once Amazon has surely recomputed it with us as the holder.
             due = max(state.held_since + self.config.share_settle_s, state.live_since + self.config.share_after_s)
             if view.as_of >= due:
-                step = step._replace(want_share=True)
+                step = msgspec.structs.replace(step, want_share=True)
             elif step.recheck_at is None or step.recheck_at > due:
-                step = step._replace(recheck_at=due)
+                step = msgspec.structs.replace(step, recheck_at=due)
         return self._finish(view, step, anchor)
 
     # --- our share of the Buy Box ------------------------------------------------------------------------------
@@ -379,26 +381,33 @@ class EngineSearch:
 
     def _anchor(self, view: MarketView) -> _Anchor | None:
         prior = self._prior(view)
-        best: tuple[float, str, float] | None = None
-        runner_up = math.inf
+        # Each competitor's hold offset comes from the table by its factors (`HoldOffsets`; the key is
+        # `rival_factors`, spelt out like the rest of this loop, which runs for every competitor of every decision).
+        offsets = self._offsets.table(prior, view.our)
+        binding: str | None = None
+        best = runner_up = math.inf  # the lowest ln(L_j) + e_j, and the next
+        log_ref = 0.0
         soft_lo = soft_hi = math.inf
         for rival in view.competitors:
-            if rival.landed_price <= 0:
+            landed = rival.listing_price + rival.shipping
+            if landed <= 0:
                 continue
-            offset = prior.hold_offset(view.our, rival)
-            log_landed = math.log(rival.landed_price)
+            offset = offsets[(rival.fulfilment, rival.is_amazon, rival.feedback_pct, rival.handling_max_hours)]
+            log_landed = math.log(landed)
             log_mj = log_landed + offset.center
-            if best is None or log_mj < best[0]:
-                runner_up = best[0] if best is not None else math.inf
-                best = (log_mj, rival.seller_id, log_landed)
-            else:
-                runner_up = min(runner_up, log_mj)
-            soft_lo = min(soft_lo, log_mj - offset.half_width)
-            soft_hi = min(soft_hi, log_mj + offset.half_width)
-        if best is None:
+            if binding is None or log_mj < best:
+                runner_up = best
+                best, binding, log_ref = log_mj, rival.seller_id, log_landed
+            elif log_mj < runner_up:
+                runner_up = log_mj
+            low, high = log_mj - offset.half_width, log_mj + offset.half_width
+            if low < soft_lo:
+                soft_lo = low
+            if high < soft_hi:
+                soft_hi = high
+        if binding is None:
             return None
-        log_m, binding, log_ref = best
-        return _Anchor(log_ref, binding, soft_lo - log_ref, soft_hi - log_ref, runner_up - log_m > 0.01)
+        return _Anchor(log_ref, binding, soft_lo - log_ref, soft_hi - log_ref, runner_up - best > 0.01)
 
     def _rebind(self, state: SearchState, anchor: _Anchor) -> SearchState:
         """Evidence is relative to the binding competitor; when another one binds, it no longer applies."""
@@ -789,12 +798,12 @@ class EngineSearch:
                 and (view.unsent or now - state.target_at >= cfg.resend_after_s)
             )
             if not resend:
-                return step._replace(target=None, reason=reason, state=state)
+                return msgspec.structs.replace(step, target=None, reason=reason, state=state)
             target = state.target
         assert target is not None
         target = min(target, on_tick(bounds.max_price, view.tick))  # the bracket top, a tick above max, is max
         if target == view.our.listing_price and state.target in (None, target):
-            return step._replace(target=None, reason=reason, state=state)
+            return msgspec.structs.replace(step, target=None, reason=reason, state=state)
         pending = state.target is not None and state.target != view.our.listing_price
         state = msgspec.structs.replace(
             state,
@@ -804,17 +813,19 @@ class EngineSearch:
             probes=state.probes + 1,
             superseded=state.superseded or pending,
         )
-        return step._replace(target=target, reason=reason, state=state)
+        return msgspec.structs.replace(step, target=target, reason=reason, state=state)
 
 
 def _listing(log_landed: float, shipping: int, tick: int, *, down: bool) -> int:
     """A landed price given in log terms, as a listing price on the tick grid (rounded down, or up)."""
+    # Written for speed (a few of these per decision): ``math.floor`` of a float is already an int, and the
+    # comparison is ``max(1.0, landed)`` spelt out.
     landed = math.exp(log_landed)
     nearest = round(landed)
-    if abs(landed - nearest) < 1e-6 * max(1.0, landed):
+    if abs(landed - nearest) < 1e-6 * (landed if landed > 1.0 else 1.0):
         landed = nearest
     units = (landed - shipping) / tick
-    return int(math.floor(units) if down else math.ceil(units)) * tick
+    return (math.floor(units) if down else math.ceil(units)) * tick
 
 
 def _scale(price: int, change: float) -> int:

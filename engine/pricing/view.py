@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import Generic, NamedTuple, Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 import msgspec
 
@@ -68,7 +68,7 @@ class MarketView(msgspec.Struct, frozen=True, gc=False):
 S = TypeVar("S")
 
 
-class Step(NamedTuple, Generic[S]):
+class Step(msgspec.Struct, Generic[S], frozen=True, gc=False):
     """A strategy's answer: the price it wants (None = leave the price as it is), why, and its next state.
 
     ``signal_backed`` marks a move justified by a fresh direct signal (the winner's price, FOEP), which the guard
@@ -76,6 +76,9 @@ class Step(NamedTuple, Generic[S]):
     ``want_foep`` asks for a FOEP reading soon (they are scarce: 40 offers a call, a call every 30 s), and
     ``want_share`` for our share of the Buy Box (20 offers a call, a call every 30 s);
     ``learned`` is what a converged search measured of Amazon's weights, for the marketplace to learn from.
+
+    A Struct rather than a NamedTuple: one or two are made for every decision, and a NamedTuple's constructor (and
+    its ``_replace``) runs in Python; nothing here refers to another Step, so the collector need not track one.
     """
 
     target: int | None
@@ -190,7 +193,12 @@ def usable_view(view: MarketView) -> MarketView | Reason:
         or (view.foep is not None and (view.foep <= 0 or view.foep + our.shipping <= 0))
     ):
         return Reason.DEGENERATE_MARKET
-    if any(rival.landed_price <= 0 for rival in view.competitors):
+    unpriced = False
+    for rival in view.competitors:  # a loop, not any() over a generator: this runs for every decision
+        if rival.listing_price + rival.shipping <= 0:
+            unpriced = True
+            break
+    if unpriced:
         priced = tuple(rival for rival in view.competitors if rival.landed_price > 0)
         if not priced:
             return Reason.NO_COMPETITION
