@@ -160,6 +160,13 @@ class OfferActor:
     def name(self) -> str:
         return f"offer {self.key}"
 
+    @property
+    def our_price(self) -> int | None:
+        """Our live price as the newest observation of the offers shows it (waiting or decided on); None when
+        nothing showed our offer yet."""
+        snapshot = self._snapshot or self.snapshot
+        return None if snapshot is None or snapshot.our is None else snapshot.our.listing_price
+
     # --- producers' side: never blocks -------------------------------------------------------------------
 
     def observe(self, observation: Observation) -> None:

@@ -160,6 +160,7 @@ class MarketRuntime:
             paused=self._offer_paused,
             ids=ids,
             overrides=self.overrides,
+            seen=self._seen_price,
         )
         self.intake = Intake(marketplace, list(self.catalog), self._send, self.config.intake, self.pacers)
         name = f"{self.seller}/{self.code}"
@@ -341,6 +342,12 @@ class MarketRuntime:
         """A result to its actor; False only for a full inbox (an offer removed meanwhile needs no result)."""
         actor = self.actors.get(result.key)
         return actor is None or actor.command(result)
+
+    def _seen_price(self, key: OfferKey) -> int | None:
+        """Our live price as the offers view last showed it to the offer's actor: the batcher checks a read-back
+        against it (`engine.actors.batcher`, verification)."""
+        actor = self.actors.get(key)
+        return None if actor is None else actor.our_price
 
     def _offer_paused(self, key: OfferKey) -> bool:
         actor = self.actors.get(key)
