@@ -791,6 +791,11 @@ class EngineSearch:
                     state = msgspec.structs.replace(state, min_touches=recent, war_until=recent[0] + cfg.war_window_s)
                 else:
                     state = msgspec.structs.replace(state, min_touches=(*recent, now))
+        if target is not None:
+            # On the price grid: an off-grid target goes live rounded, so never as asked, and the resend check
+            # would fire for it every hour. Rounded down, but not below the min by the rounding.
+            on_grid = on_tick(target, view.tick)
+            target = on_grid + view.tick if on_grid < bounds.min_price <= target else on_grid
         if target is None or target == state.target:
             resend = (
                 state.target is not None

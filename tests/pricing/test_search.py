@@ -507,3 +507,21 @@ def test_asking_again_before_the_last_price_is_seen_live_marks_the_search_supers
     assert anchor is not None
     step = search._finish(view, Step(1995, Reason.SEARCH_UP, state), anchor)
     assert step.state.superseded and step.state.target == 1995
+
+
+@pytest.mark.parametrize("tick", [5, 10])
+def test_a_target_is_on_the_price_tick_so_what_goes_live_is_what_was_asked(tick: int) -> None:
+    """Issue 23's finding: with a tick of 5 the FOEP probe asked 1983 (FOEP 1995 less the margin), 1980 went live,
+    and the search, its target never live, sent it again every hour. Every target is on the grid, within the
+    bounds' grid prices: the FOEP probe, and a min that is itself off the grid."""
+    search = EngineSearch()
+    view = msgspec.structs.replace(
+        _view(4000, 2000, hold=False, now=0.0), tick=tick, foep=1995, bounds=OfferBounds(1983, 4000)
+    )
+    step = search.decide(view, search.initial_state())
+    assert step.reason is Reason.FIRST_PROBE_FOEP
+    assert step.target is not None and step.target % tick == 0
+    assert step.target >= 1983  # the lowest grid price within the bounds, never below the min
+    low = msgspec.structs.replace(view, foep=1900)  # the FOEP probe falls below the min: the min's grid price
+    step = search.decide(low, search.initial_state())
+    assert step.target == -(-1983 // tick) * tick
